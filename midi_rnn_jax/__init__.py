@@ -1,0 +1,1 @@
+"""midi_rnn_jax: train an LSTM on MIDI melodies and sample new ones (JAX/Flax midi-rnn)."""

@@ -1,0 +1,186 @@
+"""Pure functions between MIDI notes and token arrays.
+
+Token layout (as in the original midi-rnn): one token per 16th-note step,
+129 classes, ``0`` = rest and ``p + 1`` = MIDI pitch ``p``. A held note repeats
+its pitch token on every step it sounds.
+
+Grid rule: a step lasts ``ticks_per_beat / STEPS_PER_QUARTER`` ticks (tempo
+relative, so tempo changes do not move it). Each step takes the pitch that
+sounds for the largest part of that step; a pitch must sound for at least a
+quarter of the step (a 64th note) to count, so an onset a few ticks early or a
+legato tail a few ticks late does not smear into a neighbouring step. Ties go to
+the note that started first. A step where no pitch counts is a rest.
+
+This module imports no JAX: it runs in the parsing worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import miditoolkit
+import numpy as np
+
+# Bump when anything below changes the tokens a MIDI file encodes to: it keys
+# the parse cache and is stored with every experiment.
+ENCODING_VERSION = 1
+NUM_CLASSES = 129
+REST = 0
+STEPS_PER_QUARTER = 4
+# Overlaps and step coverage shorter than this fraction of a step are ignored.
+SLOP_FRACTION = 0.25
+
+DEFAULT_BPM = 120.0
+DEFAULT_VELOCITY = 100
+DEFAULT_TICKS_PER_BEAT = 480
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackEncoding:
+  """Tokens of one usable track plus what the grid cost."""
+  tokens: np.ndarray  # uint8, (steps,)
+  num_notes: int
+  notes_lost: int  # notes that win no step on the grid
+
+
+def note_arrays(notes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(start, end, pitch) int64 arrays of the valid notes, sorted by onset."""
+  valid = [n for n in notes if n.end > n.start and 0 <= n.pitch <= 127]
+  valid.sort(key=lambda n: (n.start, n.end, n.pitch))
+  start = np.array([n.start for n in valid], dtype=np.int64)
+  end = np.array([n.end for n in valid], dtype=np.int64)
+  pitch = np.array([n.pitch for n in valid], dtype=np.int64)
+  return start, end, pitch
+
+
+def ragged_arange(lengths: np.ndarray) -> np.ndarray:
+  """Concatenated ``arange(n)`` for each n in ``lengths``, without a Python loop."""
+  lengths = np.asarray(lengths, dtype=np.int64)
+  return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def is_monophonic(start: np.ndarray, end: np.ndarray, tolerance: float) -> bool:
+  """True when no two notes sound together for longer than ``tolerance`` ticks.
+
+  Judged in MIDI ticks, before quantization, so fast runs that put two onsets
+  inside one grid step still count as monophonic. ``start`` must be sorted.
+  """
+  if len(start) < 2:
+    return True
+  latest_end_before = np.maximum.accumulate(end)[:-1]
+  overlap = np.minimum(latest_end_before, end[1:]) - start[1:]
+  return bool(np.all(overlap <= tolerance))
+
+
+def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
+             ticks_per_step: float) -> tuple[np.ndarray, int]:
+  """Notes (sorted by onset) to trimmed step tokens, and the number of notes lost."""
+  if len(start) == 0:
+    return np.zeros(0, np.uint8), 0
+  first_step = np.floor(start / ticks_per_step).astype(np.int64)
+  last_step = np.ceil(end / ticks_per_step).astype(np.int64) - 1
+  steps_per_note = last_step - first_step + 1
+  # One row per (note, step it touches).
+  note_index = np.repeat(np.arange(len(start)), steps_per_note)
+  step = first_step[note_index] + ragged_arange(steps_per_note)
+  coverage = (np.minimum(end[note_index], (step + 1) * ticks_per_step) -
+              np.maximum(start[note_index], step * ticks_per_step))
+  counts = coverage >= SLOP_FRACTION * ticks_per_step
+  note_index, step, coverage = note_index[counts], step[counts], coverage[counts]
+  # Per step: largest coverage first, then earliest note (notes are sorted by onset).
+  order = np.lexsort((note_index, -coverage, step))
+  step, note_index = step[order], note_index[order]
+  winner = np.ones(len(step), bool)
+  winner[1:] = step[1:] != step[:-1]
+  step, note_index = step[winner], note_index[winner]
+  if len(step) == 0:
+    return np.zeros(0, np.uint8), len(start)
+  tokens = np.full(step[-1] - step[0] + 1, REST, np.uint8)
+  tokens[step - step[0]] = pitch[note_index] + 1
+  notes_lost = len(start) - len(np.unique(note_index))
+  return tokens, notes_lost
+
+
+def encode_track(notes, ticks_per_beat: int) -> TrackEncoding | None:
+  """Encodes one instrument's notes; None when the track is polyphonic."""
+  start, end, pitch = note_arrays(notes)
+  ticks_per_step = ticks_per_beat / STEPS_PER_QUARTER
+  if not is_monophonic(start, end, SLOP_FRACTION * ticks_per_step):
+    return None
+  tokens, notes_lost = quantize(start, end, pitch, ticks_per_step)
+  return TrackEncoding(tokens, len(start), notes_lost)
+
+
+def encode_midi(midi: miditoolkit.MidiFile) -> tuple[list[TrackEncoding], dict]:
+  """Encodes every monophonic, non-drum track of a parsed MIDI file.
+
+  Returns the encodings and counts of the tracks skipped and why.
+  """
+  encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'empty': 0}
+  for instrument in midi.instruments:
+    if instrument.is_drum:
+      skipped['drum'] += 1
+      continue
+    encoding = encode_track(instrument.notes, midi.ticks_per_beat)
+    if encoding is None:
+      skipped['polyphonic'] += 1
+    elif len(encoding.tokens) == 0:
+      skipped['empty'] += 1
+    else:
+      encodings.append(encoding)
+  return encodings, skipped
+
+
+def is_usable(encoding: TrackEncoding, window_size: int) -> bool:
+  """A track trains the model when it has more notes and steps than one window."""
+  return encoding.num_notes > window_size and len(encoding.tokens) > window_size
+
+
+def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
+                   bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
+                   ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT) -> miditoolkit.MidiFile:
+  """Inverse of the encoder: runs of one pitch become one note.
+
+  A marker at the final step boundary keeps trailing rests in the file's length.
+  """
+  tokens = np.asarray(tokens, dtype=np.int64)
+  ticks_per_step = ticks_per_beat // STEPS_PER_QUARTER
+  midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
+  midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
+  midi.time_signature_changes = [miditoolkit.TimeSignature(4, 4, 0)]
+  instrument = miditoolkit.Instrument(program=program, is_drum=False, name='melody')
+  run_starts = np.flatnonzero(np.diff(tokens, prepend=-1))
+  run_ends = np.append(run_starts[1:], len(tokens))
+  for first, stop in zip(run_starts, run_ends):
+    if tokens[first] != REST:
+      instrument.notes.append(miditoolkit.Note(
+          velocity=velocity, pitch=int(tokens[first]) - 1,
+          start=int(first) * ticks_per_step, end=int(stop) * ticks_per_step))
+  midi.instruments = [instrument]
+  midi.markers = [miditoolkit.Marker('end', len(tokens) * ticks_per_step)]
+  return midi
+
+
+def one_hot(tokens: np.ndarray) -> np.ndarray:
+  """(..., ) integer tokens -> (..., 129) float32 one-hot rows."""
+  return np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(tokens)]
+
+
+def window_starts(track_lengths: np.ndarray, window_size: int) -> np.ndarray:
+  """Offsets into the concatenated tracks of every window that has a target.
+
+  A window never crosses a track boundary: its inputs are
+  ``flat[s : s + window_size]`` and its target ``flat[s + window_size]``.
+  """
+  track_lengths = np.asarray(track_lengths, dtype=np.int64)
+  per_track = np.maximum(track_lengths - window_size, 0)
+  track_offsets = np.cumsum(track_lengths) - track_lengths
+  return np.repeat(track_offsets, per_track) + ragged_arange(per_track)
+
+
+def gather_windows(flat: np.ndarray, starts: np.ndarray,
+                   window_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """(inputs (N, window_size), targets (N,)) cut from ``flat`` by fancy indexing."""
+  inputs = flat[starts[:, None] + np.arange(window_size)]
+  targets = flat[starts + window_size]
+  return inputs, targets

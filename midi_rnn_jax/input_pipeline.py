@@ -1,0 +1,213 @@
+"""MIDI folder -> cached tokens -> train/validation split -> batches of windows.
+
+Parsing is the slow part (miditoolkit reads ~50 files/s), so every file's tokens
+are cached on disk, keyed by path, size, mtime and the encoding version; tokens
+are read back from that cache a group of ``max_files_in_ram`` files at a time
+while windows are drawn.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
+
+import miditoolkit
+import numpy as np
+
+from midi_rnn_jax import encoding
+from midi_rnn_jax.errors import UserError
+
+MIDI_SUFFIXES = ('.mid', '.midi')
+DEFAULT_CACHE_DIR = os.path.join(
+    os.environ.get('XDG_CACHE_HOME', os.path.expanduser('~/.cache')), 'midi_rnn_jax')
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRecord:
+  """What one MIDI file holds, without its tokens (those stay in the cache)."""
+  path: str
+  cache_file: str
+  track_lengths: np.ndarray  # steps of each monophonic track
+  track_notes: np.ndarray  # notes of each monophonic track
+  notes_lost: int  # notes of the monophonic tracks that no grid step kept
+  tracks_skipped: int  # drum, polyphonic or empty tracks
+  from_cache: bool
+
+  def usable(self, window_size: int) -> np.ndarray:
+    """Mask of the tracks that hold at least one training window."""
+    return (self.track_notes > window_size) & (self.track_lengths > window_size)
+
+  def num_windows(self, window_size: int) -> int:
+    return int(np.sum((self.track_lengths - window_size)[self.usable(window_size)]))
+
+
+class Batch(NamedTuple):
+  """A pytree, so it passes straight into jitted steps."""
+  inputs: np.ndarray  # uint8 (batch, window)
+  targets: np.ndarray  # uint8 (batch,)
+  weights: np.ndarray  # float32 (batch,): 0 marks padding in the last batch
+
+
+def find_midi_files(data_dir: str) -> list[str]:
+  """Every .mid/.midi file under ``data_dir``, recursively, sorted."""
+  if not os.path.isdir(data_dir):
+    raise UserError(f'--data_dir {data_dir!r} is not a folder')
+  paths = []
+  for root, _, names in os.walk(data_dir, followlinks=True):
+    paths.extend(os.path.join(root, n) for n in names if n.lower().endswith(MIDI_SUFFIXES))
+  return sorted(paths)
+
+
+def cache_file_for(path: str, cache_dir: str) -> str:
+  stat = os.stat(path)
+  key = f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|{encoding.ENCODING_VERSION}'
+  return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + '.npz')
+
+
+def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> FileRecord:
+  return FileRecord(path=path, cache_file=cache_file,
+                    track_lengths=data['track_lengths'], track_notes=data['track_notes'],
+                    notes_lost=int(data['notes_lost']), tracks_skipped=int(data['tracks_skipped']),
+                    from_cache=from_cache)
+
+
+def parse_to_cache(path: str, cache_file: str) -> FileRecord | str:
+  """Parses and encodes one file into ``cache_file``; the error text on failure.
+
+  Runs in worker processes, so it returns only small metadata, never tokens.
+  """
+  try:
+    midi = miditoolkit.MidiFile(path)
+  except Exception as error:  # Files in the wild fail in every way mido can.
+    return f'{type(error).__name__}: {error}'.strip().splitlines()[0]
+  tracks, skipped = encoding.encode_midi(midi)
+  arrays = dict(
+      tokens=np.concatenate([t.tokens for t in tracks]) if tracks else np.zeros(0, np.uint8),
+      track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
+      track_notes=np.array([t.num_notes for t in tracks], np.int64),
+      notes_lost=np.int64(sum(t.notes_lost for t in tracks)),
+      tracks_skipped=np.int64(sum(skipped.values())))
+  temporary = f'{cache_file}.{os.getpid()}.tmp.npz'
+  np.savez(temporary, **arrays)
+  os.replace(temporary, cache_file)  # Atomic: a crash never leaves half a cache entry.
+  return _record_from_npz(path, cache_file, arrays, from_cache=False)
+
+
+def _read_cached(path: str, cache_file: str) -> FileRecord | None:
+  try:
+    with np.load(cache_file) as data:
+      return _record_from_npz(path, cache_file, data, from_cache=True)
+  except (OSError, ValueError, KeyError):
+    return None
+
+
+def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
+                 warn: Callable[[str], None]) -> list[FileRecord]:
+  """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes."""
+  try:
+    os.makedirs(cache_dir, exist_ok=True)
+  except OSError as error:
+    raise UserError(f'--cache_dir {cache_dir!r} cannot be created: {error.strerror}') from None
+  cache_files = [cache_file_for(p, cache_dir) for p in paths]
+  records = {p: _read_cached(p, c) for p, c in zip(paths, cache_files)}
+  todo = [(p, c) for p, c in zip(paths, cache_files) if records[p] is None]
+  if todo and n_jobs > 1:
+    # spawn, not fork: forking a process that may have started JAX threads can deadlock.
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+      parsed = list(pool.map(parse_to_cache, *zip(*todo), chunksize=4))
+  else:
+    parsed = [parse_to_cache(p, c) for p, c in todo]
+  for (path, _), result in zip(todo, parsed):
+    if isinstance(result, str):
+      warn(f'warning: skipping unreadable MIDI file {path}: {result}')
+      del records[path]
+    else:
+      records[path] = result
+  return [records[p] for p in paths if p in records]
+
+
+def summarize(num_files: int, records: Sequence[FileRecord], window_size: int) -> str:
+  """The one-line data summary printed after reading a folder."""
+  used = [r for r in records if r.usable(window_size).any()]
+  tracks = sum(int(r.usable(window_size).sum()) for r in used)
+  steps = sum(int(r.track_lengths[r.usable(window_size)].sum()) for r in used)
+  notes = sum(int(r.track_notes.sum()) for r in records)
+  lost = sum(r.notes_lost for r in records)
+  parsed = sum(not r.from_cache for r in records)
+  return (f'data: {num_files} files found, {len(used)} used, '
+          f'{num_files - len(used)} skipped ({num_files - len(records)} unreadable, '
+          f'{len(records) - len(used)} with no usable track); {tracks} tracks used, '
+          f'{steps} steps; {lost} of {notes} notes lost to the 16th-note grid; '
+          f'{parsed} parsed, {len(records) - parsed} from cache')
+
+
+def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
+                warn: Callable[[str], None]) -> tuple[list[FileRecord], str]:
+  """Usable files of ``data_dir`` and the summary line; UserError when there are none."""
+  paths = find_midi_files(data_dir)
+  records = read_records(paths, cache_dir, n_jobs, warn)
+  usable = [r for r in records if r.usable(window_size).any()]
+  if not usable:
+    raise UserError(f'no usable MIDI track in --data_dir {data_dir!r} ({len(paths)} .mid/.midi '
+                    f'files; a usable track is monophonic, not drums, with more than '
+                    f'--window_size={window_size} notes)')
+  return usable, summarize(len(paths), records, window_size)
+
+
+def split_files(records: Sequence[FileRecord], seed: int,
+                validation_fraction: float = 0.2) -> tuple[list[FileRecord], list[FileRecord]]:
+  """(train, validation) split by file, deterministic for a given seed.
+
+  With a single file there is nothing to hold out and validation is empty.
+  """
+  order = np.random.default_rng(seed).permutation(len(records))
+  num_validation = 0 if len(records) < 2 else max(1, round(validation_fraction * len(records)))
+  validation = sorted(order[:num_validation])
+  train = sorted(order[num_validation:])
+  return [records[i] for i in train], [records[i] for i in validation]
+
+
+def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
+  """The usable tracks' tokens of one file, read from the cache."""
+  with np.load(record.cache_file) as data:
+    tokens = data['tokens']
+  bounds = np.cumsum(record.track_lengths)[:-1]
+  return [t for t, ok in zip(np.split(tokens, bounds), record.usable(window_size)) if ok]
+
+
+def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
+                    max_files_in_ram: int, rng: np.random.Generator | None) -> Iterator[Batch]:
+  """Every window of ``records`` once, in fixed-shape batches.
+
+  Files are read ``max_files_in_ram`` at a time; with an ``rng`` the file order
+  and the windows within each group are shuffled. The last batch is padded and
+  its padding has weight 0, so no window is dropped and shapes never change.
+  """
+  order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
+  pending_inputs = np.zeros((0, window_size), np.uint8)
+  pending_targets = np.zeros(0, np.uint8)
+  for first in range(0, len(order), max_files_in_ram):
+    group = [records[i] for i in order[first:first + max_files_in_ram]]
+    tracks = [t for r in group for t in load_tracks(r, window_size)]
+    starts = encoding.window_starts([len(t) for t in tracks], window_size)
+    if rng is not None:
+      rng.shuffle(starts)
+    inputs, targets = encoding.gather_windows(np.concatenate(tracks), starts, window_size)
+    pending_inputs = np.concatenate([pending_inputs, inputs])
+    pending_targets = np.concatenate([pending_targets, targets])
+    num_full = len(pending_targets) // batch_size * batch_size
+    for i in range(0, num_full, batch_size):
+      yield Batch(pending_inputs[i:i + batch_size], pending_targets[i:i + batch_size],
+                  np.ones(batch_size, np.float32))
+    pending_inputs, pending_targets = pending_inputs[num_full:], pending_targets[num_full:]
+  if len(pending_targets):
+    padding = batch_size - len(pending_targets)
+    weights = np.concatenate([np.ones(len(pending_targets)), np.zeros(padding)])
+    yield Batch(np.pad(pending_inputs, ((0, padding), (0, 0))),
+                np.pad(pending_targets, (0, padding)), weights.astype(np.float32))

@@ -1,0 +1,152 @@
+r"""Train the melody LSTM on a folder of MIDI files.
+
+  python -m midi_rnn_jax.train --data_dir data/midi
+  python -m midi_rnn_jax.train --flagfile=configs/default.cfg -m "first try"
+
+Flags keep the names, defaults and short aliases of the original midi-rnn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+from absl import flags
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from tensorboardX import SummaryWriter
+
+from midi_rnn_jax import cli, experiment, input_pipeline, training
+
+flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
+flags.DEFINE_string('experiment_dir', None, 'Folder for checkpoints and TensorBoard logs. If omitted, '
+                    'a new numbered folder is created in experiments/.')
+flags.DEFINE_integer('rnn_size', 64, 'Size of the LSTM hidden state.', lower_bound=1)
+flags.DEFINE_integer('num_layers', 1, 'Number of LSTM layers.', lower_bound=1)
+flags.DEFINE_float('learning_rate', None, 'Learning rate. If not given, the recommended rate of '
+                   'the chosen optimizer is used.', lower_bound=0.0)
+flags.DEFINE_integer('window_size', 20, 'Steps (16th notes) of input the model sees to predict '
+                     'the next step.', lower_bound=1)
+flags.DEFINE_integer('batch_size', 32, 'Windows per training step.', lower_bound=1)
+flags.DEFINE_integer('num_epochs', 10, 'Passes over every training window.', lower_bound=1)
+flags.DEFINE_float('dropout', 0.2, 'Fraction of each layer\'s outputs dropped during training.',
+                   lower_bound=0.0, upper_bound=0.99)
+flags.DEFINE_enum('optimizer', 'adam', list(training.OPTIMIZERS), 'The optimization algorithm.')
+flags.DEFINE_float('grad_clip', 5.0, 'Clip gradients to this global norm.', lower_bound=0.0)
+flags.DEFINE_string('message', None, 'A note about the experiment, saved to message.txt in '
+                    '--experiment_dir.', short_name='m')
+flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j', lower_bound=1)
+flags.DEFINE_integer('max_files_in_ram', 25, 'Files whose tokens are held in memory at once while '
+                     'training windows are drawn.', lower_bound=1)
+flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
+flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
+                    'Folder of the parsed-token cache.')
+
+FLAGS = flags.FLAGS
+TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
+               'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
+               'seed', 'cache_dir')
+
+
+def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
+  metrics = training.Metrics.zero()
+  for batch in input_pipeline.iterate_batches(
+      records, window_size=config['window_size'], batch_size=config['batch_size'],
+      max_files_in_ram=config['max_files_in_ram'], rng=None):
+    metrics = metrics + steps.eval_step(params, batch)
+  return metrics.means()
+
+
+def train_epoch(steps, state, records, config, rng, key, progress):
+  """One pass over the training windows; returns the state, metrics and windows/s."""
+  total = sum(r.num_windows(config['window_size']) for r in records)
+  task = progress.add_task('train', total=total, loss=float('nan'))
+  metrics = training.Metrics.zero()
+  start = time.perf_counter()
+  for i, batch in enumerate(input_pipeline.iterate_batches(
+      records, window_size=config['window_size'], batch_size=config['batch_size'],
+      max_files_in_ram=config['max_files_in_ram'], rng=rng)):
+    state, batch_metrics = steps.train_step(state, batch, key)
+    metrics = metrics + batch_metrics
+    if i % 200 == 0:  # Reading the loss waits for the device: not every step.
+      progress.update(task, loss=float(batch_metrics.loss / batch_metrics.count))
+    progress.advance(task, len(batch.targets))
+  means = metrics.means()  # Waits for the last step.
+  progress.remove_task(task)
+  return state, means, total / (time.perf_counter() - start)
+
+
+def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
+  """Trains per ``config`` (the flag values); returns the experiment folder."""
+  records, summary = input_pipeline.load_corpus(
+      config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log)
+  cli.log(summary)
+  train_records, val_records = input_pipeline.split_files(records, config['seed'])
+  if not val_records:
+    cli.log('warning: a single usable file leaves nothing to validate on; '
+        'the best checkpoint is chosen by training loss')
+  if config['learning_rate'] is None:
+    config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
+  experiment_dir = experiment.create(experiment_dir, config, message)
+  experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
+      'train': [r.path for r in train_records], 'validation': [r.path for r in val_records]})
+  cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
+      f'{len(val_records)} validation files)')
+
+  model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
+                               config['seed'])
+  tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx)
+  manager = experiment.checkpoint_manager(experiment_dir)
+  writer = SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
+  rng = np.random.default_rng(config['seed'])
+  key = jax.random.key(config['seed'])
+  plateau = training.Plateau()
+  progress = Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
+                      TextColumn('loss {task.fields[loss]:.3f}'), TimeRemainingColumn(),
+                      transient=True, disable=not sys.stderr.isatty())
+  with progress:
+    for epoch in range(1, config['num_epochs'] + 1):
+      started = time.perf_counter()
+      state, train_metrics, windows_per_second = train_epoch(
+          steps, state, train_records, config, rng, key, progress)
+      val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
+      lr = training.learning_rate(state)
+      scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
+                 'loss/validation': val_metrics['loss'],
+                 'accuracy/validation': val_metrics['accuracy'],
+                 'learning_rate': lr, 'windows_per_second': windows_per_second}
+      for name, value in scalars.items():
+        writer.add_scalar(name, value, epoch)
+      writer.flush()
+      experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
+      cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
+          f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
+          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {windows_per_second:.0f} windows/s '
+          f'| {time.perf_counter() - started:.1f} s')
+      plateau, reduce = plateau.update(val_metrics['loss'])
+      if reduce:
+        state = training.with_learning_rate(state, lr * plateau.factor)
+        cli.log(f'validation loss stalled for {plateau.patience} epochs: '
+            f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
+  writer.close()
+  manager.close()
+  cli.log(f'done: best val loss {plateau.best:.4f}; checkpoints in {experiment_dir}/checkpoints')
+  return experiment_dir
+
+
+def main(argv):
+  del argv  # cli.run rejects stray arguments.
+  config = {name: FLAGS[name].value for name in TRAIN_FLAGS}
+  try:
+    train_and_evaluate(config, FLAGS.experiment_dir, FLAGS.message)
+  except KeyboardInterrupt:
+    cli.log('interrupted: checkpoints of the finished epochs are kept')
+    sys.exit(130)
+
+
+if __name__ == '__main__':
+  cli.run(main)

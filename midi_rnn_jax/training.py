@@ -1,0 +1,135 @@
+"""Pure training pieces: optimizers, the jitted train and eval steps, the plateau rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from midi_rnn_jax import models
+from midi_rnn_jax.input_pipeline import Batch
+
+# name -> (optax constructor, the original's (Keras) default learning rate)
+OPTIMIZERS = {
+    'sgd': (optax.sgd, 0.01),
+    'rmsprop': (optax.rmsprop, 0.001),
+    'adagrad': (optax.adagrad, 0.01),
+    'adadelta': (functools.partial(optax.adadelta, rho=0.95), 1.0),
+    'adam': (optax.adam, 0.001),
+    'adamax': (optax.adamax, 0.002),
+    'nadam': (optax.nadam, 0.002),
+}
+
+
+def default_learning_rate(optimizer: str) -> float:
+  return OPTIMIZERS[optimizer][1]
+
+
+def make_optimizer(name: str, learning_rate: float, grad_clip: float) -> optax.GradientTransformation:
+  """Clip by global norm, then the named optimizer with an adjustable learning rate."""
+  optimizer = optax.inject_hyperparams(OPTIMIZERS[name][0])(learning_rate=learning_rate)
+  return optax.chain(optax.clip_by_global_norm(grad_clip), optimizer)
+
+
+class TrainState(NamedTuple):
+  step: jax.Array
+  params: nnx.State
+  opt_state: optax.OptState
+
+
+def learning_rate(state: TrainState) -> float:
+  return float(state.opt_state[1].hyperparams['learning_rate'])
+
+
+def with_learning_rate(state: TrainState, value: float) -> TrainState:
+  clip_state, inject_state = state.opt_state
+  hyperparams = {**inject_state.hyperparams, 'learning_rate': jnp.asarray(value, jnp.float32)}
+  return state._replace(opt_state=(clip_state, inject_state._replace(hyperparams=hyperparams)))
+
+
+def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int) -> models.MelodyLSTM:
+  return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
+                           rngs=nnx.Rngs(seed))
+
+
+class Metrics(NamedTuple):
+  """Sums over weighted windows; divide by ``count`` for means."""
+  loss: jax.Array
+  correct: jax.Array
+  count: jax.Array
+
+  @classmethod
+  def zero(cls) -> 'Metrics':
+    return cls(*(jnp.zeros((), jnp.float32) for _ in range(3)))
+
+  def __add__(self, other: 'Metrics') -> 'Metrics':
+    return Metrics(*(a + b for a, b in zip(self, other)))
+
+  def means(self) -> dict[str, float]:
+    count = max(float(self.count), 1.0)
+    return {'loss': float(self.loss) / count, 'accuracy': float(self.correct) / count}
+
+
+def batch_metrics(logits: jax.Array, batch: Batch) -> Metrics:
+  losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.targets.astype(jnp.int32))
+  correct = jnp.argmax(logits, -1) == batch.targets
+  return Metrics(jnp.sum(losses * batch.weights), jnp.sum(correct * batch.weights),
+                 jnp.sum(batch.weights))
+
+
+@dataclasses.dataclass(frozen=True)
+class Steps:
+  """The jitted steps of one model architecture and optimizer."""
+  train_step: callable  # (state, batch, rng) -> (state, Metrics)
+  eval_step: callable  # (params, batch) -> Metrics
+
+
+def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation) -> Steps:
+  def loss_fn(params, batch: Batch, rng):
+    logits = nnx.merge(graphdef, params)(batch.inputs.astype(jnp.int32), dropout_rng=rng)
+    metrics = batch_metrics(logits, batch)
+    return metrics.loss / jnp.maximum(metrics.count, 1.0), metrics
+
+  @functools.partial(jax.jit, donate_argnums=0)
+  def train_step(state: TrainState, batch: Batch, rng: jax.Array):
+    step_rng = jax.random.fold_in(rng, state.step)
+    grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch, step_rng)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    return TrainState(state.step + 1, params, opt_state), metrics
+
+  @jax.jit
+  def eval_step(params, batch: Batch) -> Metrics:
+    logits = nnx.merge(graphdef, params)(batch.inputs.astype(jnp.int32))
+    return batch_metrics(logits, batch)
+
+  return Steps(train_step, eval_step)
+
+
+def init_state(model: models.MelodyLSTM, tx: optax.GradientTransformation) -> tuple[nnx.GraphDef, TrainState]:
+  graphdef, params = nnx.split(model, nnx.Param)
+  return graphdef, TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
+
+
+@dataclasses.dataclass(frozen=True)
+class Plateau:
+  """Keras' ReduceLROnPlateau: scale the learning rate when the loss stalls."""
+  best: float = float('inf')
+  epochs_without_improvement: int = 0
+  patience: int = 3
+  factor: float = 0.5
+  min_delta: float = 1e-4
+
+  def update(self, loss: float) -> tuple['Plateau', bool]:
+    """The next state, and whether to scale the learning rate now."""
+    if loss < self.best - self.min_delta:
+      return dataclasses.replace(self, best=loss, epochs_without_improvement=0), False
+    waited = self.epochs_without_improvement + 1
+    if waited >= self.patience:
+      return dataclasses.replace(self, epochs_without_improvement=0), True
+    return dataclasses.replace(self, epochs_without_improvement=waited), False
