@@ -54,17 +54,19 @@ def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
   return max(candidates, key=lambda d: os.path.getmtime(os.path.join(d, CONFIG_FILE)))
 
 
-def create(experiment_dir: str | None, config: dict, message: str | None) -> str:
-  """Makes the experiment folder and writes config.json (and message.txt).
-
-  An explicit folder that already holds an experiment is an error: never
-  overwrite earlier work.
-  """
-  if experiment_dir is None:
-    experiment_dir = next_experiment_dir()
-  elif os.path.exists(os.path.join(experiment_dir, CONFIG_FILE)):
+def check_unused(experiment_dir: str | None) -> None:
+  """An explicit folder that already holds an experiment is an error: never overwrite work."""
+  if experiment_dir is not None and os.path.exists(os.path.join(experiment_dir, CONFIG_FILE)):
     raise UserError(f'--experiment_dir {experiment_dir!r} already holds an experiment; '
                     'choose a new folder or leave the flag out for experiments/NN')
+
+
+def create(experiment_dir: str | None, config: dict, message: str | None) -> str:
+  """Makes the experiment folder (``experiments/NN`` when None) and writes config.json
+  (and message.txt)."""
+  check_unused(experiment_dir)
+  if experiment_dir is None:
+    experiment_dir = next_experiment_dir()
   os.makedirs(experiment_dir, exist_ok=True)
   write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
                         {**config, 'encoding_version': encoding.ENCODING_VERSION,

@@ -80,6 +80,7 @@ def train_epoch(steps, state, records, config, rng, key, progress):
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
   """Trains per ``config`` (the flag values); returns the experiment folder."""
+  experiment.check_unused(experiment_dir)  # Before the slow parse, not after.
   records, summary = input_pipeline.load_corpus(
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log)
   cli.log(summary)

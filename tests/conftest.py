@@ -1,0 +1,41 @@
+"""Shared test helpers: MIDI files built in code, and the paths of the shared data."""
+
+from __future__ import annotations
+
+import pathlib
+
+import miditoolkit
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+LAKH_DIR = REPO.parent / 'shared' / 'data' / 'lakh-midi-rnn'
+
+
+def build_midi(tracks, *, ticks_per_beat: int = 480, bpm: float = 120.0) -> miditoolkit.MidiFile:
+  """``tracks``: list of (notes, is_drum); notes are (pitch, start_tick, end_tick)."""
+  midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
+  midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
+  for notes, is_drum in tracks:
+    instrument = miditoolkit.Instrument(program=0, is_drum=is_drum)
+    instrument.notes = [miditoolkit.Note(velocity=90, pitch=p, start=s, end=e) for p, s, e in notes]
+    midi.instruments.append(instrument)
+  return midi
+
+
+def write_midi(path, tracks, **kwargs) -> pathlib.Path:
+  """Writes ``build_midi(tracks)`` to ``path`` and returns the path."""
+  build_midi(tracks, **kwargs).dump(str(path))
+  return pathlib.Path(path)
+
+
+def scale_melody(length: int, ticks_per_step: int, first_pitch: int = 60):
+  """A legato melody of ``length`` one-step notes walking up and down a scale."""
+  pitches = [first_pitch + [0, 2, 4, 5, 7, 5, 4, 2][i % 8] for i in range(length)]
+  return [(p, i * ticks_per_step, (i + 1) * ticks_per_step) for i, p in enumerate(pitches)]
+
+
+@pytest.fixture(scope='session')
+def lakh_dir() -> pathlib.Path:
+  if not LAKH_DIR.is_dir():
+    pytest.skip(f'{LAKH_DIR} is missing (the shared Lakh MIDI subset sits beside the repo)')
+  return LAKH_DIR

@@ -1,0 +1,130 @@
+"""MIDI <-> tokens: hand-built files with known notes, the grid rules, round trips, windows."""
+
+import miditoolkit
+import numpy as np
+import pytest
+
+from conftest import build_midi, write_midi
+from midi_rnn_jax import encoding
+
+# A phrase in steps: (pitch, first step, steps held); the gap at steps 2-3 is a rest.
+PHRASE = [(60, 0, 2), (62, 4, 1), (64, 5, 3), (65, 8, 1), (60, 9, 2)]
+PHRASE_TOKENS = [61, 61, 0, 0, 63, 65, 65, 65, 66, 61, 61]
+
+
+def phrase_notes(ticks_per_step, offset_steps=0):
+  return [(p, (s + offset_steps) * ticks_per_step, (s + offset_steps + n) * ticks_per_step)
+          for p, s, n in PHRASE]
+
+
+def encode_file(path):
+  tracks, skipped = encoding.encode_midi(miditoolkit.MidiFile(str(path)))
+  return tracks, skipped
+
+
+@pytest.mark.parametrize('ticks_per_beat,bpm', [(220, 120.0), (480, 90.0), (220, 90.0), (96, 140.0)])
+def test_known_notes_give_exact_tokens_at_any_tempo_and_resolution(tmp_path, ticks_per_beat, bpm):
+  ticks_per_step = ticks_per_beat // 4
+  path = write_midi(tmp_path / 'phrase.mid', [(phrase_notes(ticks_per_step, offset_steps=3), False)],
+                    ticks_per_beat=ticks_per_beat, bpm=bpm)
+  (track,), _ = encode_file(path)
+  # Leading silence (3 steps) is trimmed; the inner rest is kept.
+  assert track.tokens.tolist() == PHRASE_TOKENS
+  assert track.num_notes == len(PHRASE) and track.notes_lost == 0
+
+
+def test_polyphonic_and_drum_tracks_are_skipped(tmp_path):
+  melody = phrase_notes(120)
+  chord = [(60, 0, 480), (64, 0, 480), (67, 480, 960)]
+  overlapping = [(60, 0, 240), (62, 120, 360)]  # Half a step of real overlap.
+  path = write_midi(tmp_path / 'mixed.mid', [(melody, False), (chord, False), (overlapping, False),
+                                             (melody, True)])
+  tracks, skipped = encode_file(path)
+  assert [t.tokens.tolist() for t in tracks] == [PHRASE_TOKENS]
+  assert skipped == {'drum': 1, 'polyphonic': 2, 'empty': 0}
+
+
+def test_legato_slop_and_fast_runs_stay_monophonic():
+  # A 5-tick legato overlap (under a 64th note at 480 ticks/beat = 30 ticks) is slop.
+  start, end, _ = encoding.note_arrays(build_midi([([(60, 0, 245), (62, 240, 360)], False)])
+                                       .instruments[0].notes)
+  assert encoding.is_monophonic(start, end, tolerance=30)
+  assert not encoding.is_monophonic(start, end, tolerance=4)
+  # Two onsets inside one 16th step never overlap in ticks: monophonic.
+  run = build_midi([([(70, 0, 60), (72, 60, 120), (74, 120, 240)], False)]).instruments[0].notes
+  track = encoding.encode_track(run, ticks_per_beat=480)
+  # Step 0 is a tie (60 ticks each): the earlier note wins and the 32nd note 72 is lost.
+  assert track.tokens.tolist() == [71, 75]
+  assert track.notes_lost == 1
+
+
+def test_largest_share_wins_and_small_slivers_do_not_count():
+  # 72 starts 5 ticks early over a held 60: step 1 stays 60, 72 starts at step 2.
+  legato = build_midi([([(60, 0, 240), (72, 235, 360)], False)]).instruments[0].notes
+  assert encoding.encode_track(legato, 480).tokens.tolist() == [61, 61, 73]
+  # After a rest, an onset 5 ticks before a step boundary does not claim the step before.
+  early = build_midi([([(60, 0, 120), (72, 355, 480)], False)]).instruments[0].notes
+  assert encoding.encode_track(early, 480).tokens.tolist() == [61, 0, 0, 73]
+  # A note covering 70% of a step beats one covering 30% of it.
+  shares = build_midi([([(60, 0, 84), (64, 84, 240)], False)]).instruments[0].notes
+  assert encoding.encode_track(shares, 480).tokens.tolist() == [61, 65]
+
+
+def test_usable_needs_more_notes_and_steps_than_a_window():
+  notes = build_midi([([(60 + i % 5, i * 120, (i + 1) * 120) for i in range(20)], False)])
+  track = encoding.encode_track(notes.instruments[0].notes, 480)
+  assert encoding.is_usable(track, window_size=19)
+  assert not encoding.is_usable(track, window_size=20)
+
+
+def test_decode_then_encode_is_identity_on_random_tokens(tmp_path):
+  rng = np.random.default_rng(0)
+  for trial in range(25):
+    tokens = rng.integers(0, encoding.NUM_CLASSES, rng.integers(1, 400)).astype(np.uint8)
+    # Runs of rests and repeated pitches must survive too.
+    tokens[rng.random(len(tokens)) < 0.3] = 0
+    tokens = np.repeat(tokens, rng.integers(1, 4, len(tokens)))
+    tokens[0], tokens[-1] = rng.integers(1, 129, 2)  # The encoder trims edge silence.
+    path = tmp_path / f'{trial}.mid'
+    encoding.tokens_to_midi(tokens).dump(str(path))
+    (track,), _ = encode_file(path)
+    np.testing.assert_array_equal(track.tokens, tokens)
+
+
+def test_decode_keeps_length_and_encode_trims_edge_rests(tmp_path):
+  tokens = np.array([0, 0, 61, 61, 0, 65, 0, 0, 0], np.uint8)
+  midi = encoding.tokens_to_midi(tokens, program=40, bpm=100.0, velocity=64)
+  midi.dump(str(tmp_path / 'edges.mid'))
+  back = miditoolkit.MidiFile(str(tmp_path / 'edges.mid'))
+  ticks_per_step = back.ticks_per_beat // 4
+  assert back.markers[-1].time == len(tokens) * ticks_per_step
+  assert [(n.pitch, n.start // ticks_per_step, n.end // ticks_per_step, n.velocity)
+          for n in back.instruments[0].notes] == [(60, 2, 4, 64), (64, 5, 6, 64)]
+  assert back.instruments[0].program == 40
+  assert back.tempo_changes[0].tempo == pytest.approx(100.0)
+  (track,), _ = encoding.encode_midi(back)
+  assert track.tokens.tolist() == [61, 61, 0, 65]
+
+
+def test_one_hot_rows():
+  rows = encoding.one_hot(np.array([[0, 128], [61, 5]]))
+  assert rows.shape == (2, 2, encoding.NUM_CLASSES)
+  assert rows.sum(-1).tolist() == [[1, 1], [1, 1]]
+  assert rows[1, 0, 61] == 1 and rows[0, 1, 128] == 1
+
+
+def test_each_window_targets_exactly_the_next_step_within_its_track():
+  rng = np.random.default_rng(1)
+  lengths = [25, 3, 40, 21, 20]
+  window_size = 20
+  tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in lengths]
+  flat = np.concatenate(tracks)
+  starts = encoding.window_starts(lengths, window_size)
+  inputs, targets = encoding.gather_windows(flat, starts, window_size)
+  assert len(starts) == sum(max(n - window_size, 0) for n in lengths) == 26
+  bounds = np.cumsum([0] + lengths)
+  for start, window, target in zip(starts, inputs, targets):
+    track = np.searchsorted(bounds, start, side='right') - 1
+    assert start + window_size < bounds[track + 1]  # The target lies in the same track.
+    np.testing.assert_array_equal(window, flat[start:start + window_size])
+    assert target == flat[start + window_size]

@@ -1,0 +1,125 @@
+"""Folder reading, the parse cache, the split and the batches."""
+
+import miditoolkit
+import numpy as np
+import pytest
+
+from conftest import scale_melody, write_midi
+from midi_rnn_jax import encoding, input_pipeline
+from midi_rnn_jax.errors import UserError
+
+WINDOW = 8
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+  """Ten usable melodies (two in a sub-folder), a drum-only file and a corrupt file."""
+  folder = tmp_path / 'midi'
+  (folder / 'sub').mkdir(parents=True)
+  for i in range(10):
+    name = f'sub/tune{i}.MIDI' if i < 2 else f'tune{i}.mid'
+    write_midi(folder / name, [(scale_melody(30 + 5 * i, 120, first_pitch=50 + i), False)])
+  write_midi(folder / 'drums.mid', [(scale_melody(30, 120), True)])
+  (folder / 'corrupt.mid').write_bytes(b'MThd\x00\x00\x00\x06garbage')
+  (folder / 'notes.txt').write_text('not midi')
+  return folder
+
+
+def load(data_dir, cache_dir, warnings, n_jobs=1):
+  return input_pipeline.load_corpus(str(data_dir), WINDOW, str(cache_dir), n_jobs, warnings.append)
+
+
+def test_reads_recursively_skips_bad_files_and_caches(data_dir, tmp_path):
+  warnings = []
+  records, summary = load(data_dir, tmp_path / 'cache', warnings)
+  assert len(records) == 10
+  assert len(warnings) == 1 and 'corrupt.mid' in warnings[0]
+  assert summary.startswith('data: 12 files found, 10 used, 2 skipped (1 unreadable, 1 with no '
+                            'usable track); 10 tracks used')
+  assert summary.endswith('11 parsed, 0 from cache')
+  again, summary = load(data_dir, tmp_path / 'cache', warnings)
+  assert summary.endswith('0 parsed, 11 from cache')
+  assert len(warnings) == 2  # An unreadable file is not cached: it is tried, and named, again.
+  assert [r.path for r in again] == [r.path for r in records]
+  for record in again:
+    (tokens,) = input_pipeline.load_tracks(record, WINDOW)
+    (direct,), _ = encoding.encode_midi(miditoolkit.MidiFile(record.path))
+    np.testing.assert_array_equal(tokens, direct.tokens)
+
+
+def test_parallel_parse_matches_serial(data_dir, tmp_path):
+  serial, _ = load(data_dir, tmp_path / 'serial', [])
+  parallel, _ = load(data_dir, tmp_path / 'parallel', [], n_jobs=2)
+  for a, b in zip(serial, parallel, strict=True):
+    assert a.path == b.path
+    np.testing.assert_array_equal(input_pipeline.load_tracks(a, WINDOW)[0],
+                                  input_pipeline.load_tracks(b, WINDOW)[0])
+
+
+def test_a_changed_file_is_parsed_again(data_dir, tmp_path):
+  load(data_dir, tmp_path / 'cache', [])
+  write_midi(data_dir / 'tune5.mid', [(scale_melody(90, 120), False)])
+  records, summary = load(data_dir, tmp_path / 'cache', [])
+  assert summary.endswith('1 parsed, 10 from cache')  # Only tune5 changed.
+  (changed,) = [r for r in records if r.path.endswith('tune5.mid')]
+  assert changed.track_lengths.tolist() == [90]
+
+
+def test_no_usable_data_is_a_clear_error(tmp_path):
+  write_midi(tmp_path / 'short.mid', [(scale_melody(WINDOW, 120), False)])
+  with pytest.raises(UserError, match='no usable MIDI track in --data_dir'):
+    load(tmp_path, tmp_path / 'cache', [])
+  with pytest.raises(UserError, match='is not a folder'):
+    load(tmp_path / 'missing', tmp_path / 'cache', [])
+
+
+def test_split_is_by_file_deterministic_and_twenty_percent(data_dir, tmp_path):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  train, validation = input_pipeline.split_files(records, seed=3)
+  assert len(validation) == 2 and len(train) == 8
+  assert not {r.path for r in train} & {r.path for r in validation}
+  again = input_pipeline.split_files(records, seed=3)
+  assert [r.path for r in again[1]] == [r.path for r in validation]
+  other_seeds = {tuple(r.path for r in input_pipeline.split_files(records, seed=s)[1])
+                 for s in range(10)}
+  assert len(other_seeds) > 1
+  assert input_pipeline.split_files(records[:1], seed=0) == (records[:1], [])
+
+
+def all_windows(batches):
+  rows = [np.append(i, t) for b in batches for i, t, w in zip(*b) if w == 1]
+  return np.array(rows)
+
+
+def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_path):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  expected = sum(r.num_windows(WINDOW) for r in records)
+  in_order = {}
+  for group in (1, 3, 100):
+    batches = list(input_pipeline.iterate_batches(
+        records, window_size=WINDOW, batch_size=16, max_files_in_ram=group, rng=None))
+    assert all(b.inputs.shape == (16, WINDOW) for b in batches)
+    assert sum(b.weights.sum() for b in batches) == expected
+    assert all(b.weights.all() for b in batches[:-1])
+    in_order[group] = all_windows(batches)
+  np.testing.assert_array_equal(in_order[1], in_order[100])
+  np.testing.assert_array_equal(in_order[3], in_order[100])
+  shuffled = all_windows(input_pipeline.iterate_batches(
+      records, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
+      rng=np.random.default_rng(0)))
+  assert not np.array_equal(shuffled, in_order[3])
+  assert sorted(map(tuple, shuffled)) == sorted(map(tuple, in_order[3]))
+
+
+def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, monkeypatch):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  loaded = []
+  real_load = input_pipeline.load_tracks
+  monkeypatch.setattr(input_pipeline, 'load_tracks',
+                      lambda record, window: loaded.append(record.path) or real_load(record, window))
+  batches = input_pipeline.iterate_batches(records, window_size=WINDOW, batch_size=4,
+                                           max_files_in_ram=3, rng=None)
+  next(batches)
+  assert len(loaded) == 3  # Only the first group is read before the first batch.
+  list(batches)
+  assert len(loaded) == 10

@@ -1,0 +1,131 @@
+"""The model's maths, the optimizers, the jitted steps and the plateau rule."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from midi_rnn_jax import encoding, models, training
+from midi_rnn_jax.input_pipeline import Batch
+
+
+def reference_logits(model: models.MelodyLSTM, tokens: np.ndarray) -> np.ndarray:
+  """The model written plainly: one-hot inputs, a Python loop over time, no dropout."""
+  x = encoding.one_hot(tokens)
+  for layer in model.layers:
+    kernel, recurrent = np.asarray(layer.input_kernel[...]), np.asarray(layer.recurrent_kernel[...])
+    bias, size = np.asarray(layer.bias[...]), layer.hidden_size
+    hidden = np.zeros((x.shape[0], size), np.float32)
+    cell = np.zeros_like(hidden)
+    outputs = []
+    for t in range(x.shape[1]):
+      gates = x[:, t] @ kernel + hidden @ recurrent + bias
+      sigmoid = lambda v: 1 / (1 + np.exp(-v))
+      i, f, g, o = (gates[:, k * size:(k + 1) * size] for k in range(4))
+      cell = sigmoid(f) * cell + sigmoid(i) * np.tanh(g)
+      hidden = sigmoid(o) * np.tanh(cell)
+      outputs.append(hidden)
+    x = np.stack(outputs, axis=1)
+  return x[:, -1] @ np.asarray(model.head.kernel[...]) + np.asarray(model.head.bias[...])
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+def test_model_matches_a_plain_one_hot_lstm(num_layers):
+  model = training.build_model(rnn_size=12, num_layers=num_layers, dropout=0.5, seed=1)
+  tokens = np.random.default_rng(0).integers(0, encoding.NUM_CLASSES, (5, 9))
+  np.testing.assert_allclose(model(jnp.asarray(tokens)), reference_logits(model, tokens),
+                             rtol=1e-5, atol=1e-5)
+
+
+def test_keras_style_initialisation():
+  layer = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0).layers[0]
+  bias = np.asarray(layer.bias[...])
+  assert bias[8:16].tolist() == [1.0] * 8 and not bias[:8].any() and not bias[16:].any()
+  recurrent = np.asarray(layer.recurrent_kernel[...])
+  np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(8), atol=1e-5)  # Orthogonal rows.
+
+
+def test_dropout_is_off_without_a_key_and_on_with_one():
+  model = training.build_model(rnn_size=16, num_layers=2, dropout=0.5, seed=0)
+  tokens = jnp.ones((4, 6), jnp.int32)
+  np.testing.assert_array_equal(model(tokens), model(tokens))
+  with_dropout = model(tokens, dropout_rng=jax.random.key(0))
+  assert not np.allclose(with_dropout, model(tokens))
+  np.testing.assert_array_equal(with_dropout, model(tokens, dropout_rng=jax.random.key(0)))
+
+
+def train_on(melody: np.ndarray, num_steps: int, window_size: int = 12):
+  model = training.build_model(rnn_size=64, num_layers=1, dropout=0.0, seed=0)
+  tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx)
+  starts = encoding.window_starts([len(melody)], window_size)
+  rng, key = np.random.default_rng(0), jax.random.key(0)
+  losses = []
+  for _ in range(num_steps):
+    inputs, targets = encoding.gather_windows(melody, rng.choice(starts, 32), window_size)
+    state, metrics = steps.train_step(state, Batch(inputs, targets, np.ones(32, np.float32)), key)
+    losses.append(float(metrics.loss / metrics.count))
+  inputs, targets = encoding.gather_windows(melody, starts, window_size)
+  return steps, state, losses, Batch(inputs, targets, np.ones(len(targets), np.float32))
+
+
+def test_a_repeating_melody_is_learned():
+  tune = np.array([61, 61, 0, 63, 65, 65, 65, 0, 66, 68, 63, 61, 70, 0], np.uint8)
+  steps, state, losses, every_window = train_on(np.tile(tune, 20), num_steps=300)
+  assert np.mean(losses[-20:]) < 0.2 * np.mean(losses[:20])
+  metrics = steps.eval_step(state.params, every_window).means()
+  assert metrics['accuracy'] > 0.95
+
+
+def test_padding_weights_do_not_change_the_metrics():
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0)
+  tx = training.make_optimizer('sgd', 0.1, grad_clip=1.0)
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx)
+  rng = np.random.default_rng(0)
+  inputs = rng.integers(0, 129, (6, 5)).astype(np.uint8)
+  targets = rng.integers(0, 129, 6).astype(np.uint8)
+  real = steps.eval_step(state.params, Batch(inputs[:4], targets[:4], np.ones(4, np.float32)))
+  padded = steps.eval_step(state.params, Batch(inputs, targets,
+                                               np.array([1, 1, 1, 1, 0, 0], np.float32)))
+  np.testing.assert_allclose(padded.means()['loss'], real.means()['loss'], rtol=1e-6)
+  assert float(padded.count) == 4
+
+
+@pytest.mark.parametrize('name', sorted(training.OPTIMIZERS))
+def test_every_optimizer_lowers_the_loss_with_its_default_rate(name):
+  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=0)
+  tx = training.make_optimizer(name, training.default_learning_rate(name), grad_clip=5.0)
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx)
+  inputs = np.tile(np.arange(60, 68, dtype=np.uint8), (16, 1))
+  batch = Batch(inputs, np.full(16, 70, np.uint8), np.ones(16, np.float32))
+  before = steps.eval_step(state.params, batch).means()['loss']
+  for _ in range(5):
+    state, _ = steps.train_step(state, batch, jax.random.key(0))
+  assert steps.eval_step(state.params, batch).means()['loss'] < before
+  assert training.learning_rate(state) == pytest.approx(training.default_learning_rate(name))
+
+
+def test_gradients_are_clipped_by_global_norm():
+  tx = training.make_optimizer('sgd', 1.0, grad_clip=0.5)
+  params = {'w': jnp.zeros(4)}
+  updates, _ = tx.update({'w': jnp.array([3.0, 4.0, 0.0, 0.0])}, tx.init(params), params)
+  assert float(optax.tree.norm(updates)) == pytest.approx(0.5)
+
+
+def test_learning_rate_can_be_halved_between_epochs():
+  model = training.build_model(rnn_size=4, num_layers=1, dropout=0.0, seed=0)
+  _, state = training.init_state(model, training.make_optimizer('adam', 0.002, 5.0))
+  assert training.learning_rate(training.with_learning_rate(state, 0.001)) == pytest.approx(0.001)
+
+
+def test_plateau_halves_after_three_epochs_without_improvement():
+  plateau, decisions = training.Plateau(), []
+  for loss in [2.0, 1.5, 1.6, 1.5, 1.55, 1.4, 1.5, 1.5, 1.5, 1.5]:
+    plateau, reduce = plateau.update(loss)
+    decisions.append(reduce)
+  assert decisions == [False, False, False, False, True, False, False, False, True, False]
+  assert plateau.best == 1.4
