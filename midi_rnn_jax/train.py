@@ -59,10 +59,10 @@ def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, 
   return metrics.means()
 
 
-def train_epoch(steps, state, records, config, rng, key, progress):
+def train_epoch(steps, state, records, config, rng, key, progress, label):
   """One pass over the training windows; returns the state, metrics and windows/s."""
   total = sum(r.num_windows(config['window_size']) for r in records)
-  task = progress.add_task('train', total=total, loss=float('nan'))
+  task = progress.add_task(label, total=total, loss=float('nan'))
   metrics = training.Metrics.zero()
   start = time.perf_counter()
   for i, batch in enumerate(input_pipeline.iterate_batches(
@@ -113,7 +113,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     for epoch in range(1, config['num_epochs'] + 1):
       started = time.perf_counter()
       state, train_metrics, windows_per_second = train_epoch(
-          steps, state, train_records, config, rng, key, progress)
+          steps, state, train_records, config, rng, key, progress,
+          label=f'epoch {epoch}/{config["num_epochs"]}')
       val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
       lr = training.learning_rate(state)
       scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
