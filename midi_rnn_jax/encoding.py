@@ -29,6 +29,9 @@ REST = 0
 STEPS_PER_QUARTER = 4
 # Overlaps and step coverage shorter than this fraction of a step are ignored.
 SLOP_FRACTION = 0.25
+# A track spanning more steps (65,536 bars) is broken data, not music: skipped
+# before it can allocate gigabytes.
+MAX_TRACK_STEPS = 1 << 20
 
 DEFAULT_BPM = 120.0
 DEFAULT_VELOCITY = 100
@@ -101,12 +104,14 @@ def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
   return tokens, notes_lost
 
 
-def encode_track(notes, ticks_per_beat: int) -> TrackEncoding | None:
-  """Encodes one instrument's notes; None when the track is polyphonic."""
+def encode_track(notes, ticks_per_beat: int) -> TrackEncoding | str:
+  """Encodes one instrument's notes, or says why the track cannot be used."""
   start, end, pitch = note_arrays(notes)
   ticks_per_step = ticks_per_beat / STEPS_PER_QUARTER
+  if len(start) and (end.max() - start.min()) / ticks_per_step > MAX_TRACK_STEPS:
+    return 'too_long'
   if not is_monophonic(start, end, SLOP_FRACTION * ticks_per_step):
-    return None
+    return 'polyphonic'
   tokens, notes_lost = quantize(start, end, pitch, ticks_per_step)
   return TrackEncoding(tokens, len(start), notes_lost)
 
@@ -116,14 +121,13 @@ def encode_midi(midi: miditoolkit.MidiFile) -> tuple[list[TrackEncoding], dict]:
 
   Returns the encodings and counts of the tracks skipped and why.
   """
-  encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'empty': 0}
+  if midi.ticks_per_beat <= 0:
+    raise ValueError(f'ticks per beat is {midi.ticks_per_beat}')
+  encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'too_long': 0, 'empty': 0}
   for instrument in midi.instruments:
-    if instrument.is_drum:
-      skipped['drum'] += 1
-      continue
-    encoding = encode_track(instrument.notes, midi.ticks_per_beat)
-    if encoding is None:
-      skipped['polyphonic'] += 1
+    encoding = 'drum' if instrument.is_drum else encode_track(instrument.notes, midi.ticks_per_beat)
+    if isinstance(encoding, str):
+      skipped[encoding] += 1
     elif len(encoding.tokens) == 0:
       skipped['empty'] += 1
     else:

@@ -69,7 +69,8 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
     experiment_dir = next_experiment_dir()
   os.makedirs(experiment_dir, exist_ok=True)
   write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
-                        {**config, 'encoding_version': encoding.ENCODING_VERSION,
+                        {**config, 'experiment_dir': experiment_dir, 'message': message,
+                         'encoding_version': encoding.ENCODING_VERSION,
                          'num_classes': encoding.NUM_CLASSES,
                          'steps_per_quarter': encoding.STEPS_PER_QUARTER})
   if message:
@@ -87,7 +88,7 @@ def load_config(experiment_dir: str) -> dict:
   return config
 
 
-def checkpoint_manager(experiment_dir: str) -> ocp.CheckpointManager:
+def checkpoint_manager(experiment_dir: str, read_only: bool = False) -> ocp.CheckpointManager:
   """Keeps two checkpoints at most: the latest epoch and the best by validation loss.
 
   Orbax writes each one into a temporary folder and renames it when complete,
@@ -99,7 +100,7 @@ def checkpoint_manager(experiment_dir: str) -> ocp.CheckpointManager:
   ])
   options = ocp.CheckpointManagerOptions(
       best_fn=lambda m: m['val_loss'], best_mode='min', preservation_policy=policy,
-      enable_async_checkpointing=False)
+      enable_async_checkpointing=False, read_only=read_only, create=not read_only)
   return ocp.CheckpointManager(os.path.abspath(os.path.join(experiment_dir, 'checkpoints')),
                                options=options)
 
@@ -113,7 +114,7 @@ def save_checkpoint(manager: ocp.CheckpointManager, epoch: int, params, opt_stat
 
 def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
   """The parameters of the best (lowest validation loss) or latest checkpoint."""
-  manager = checkpoint_manager(experiment_dir)
+  manager = checkpoint_manager(experiment_dir, read_only=True)
   step = manager.best_step() if which == 'best' else manager.latest_step()
   if step is None:
     raise UserError(f'no checkpoint in {os.path.join(experiment_dir, "checkpoints")}')

@@ -76,16 +76,24 @@ def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> File
                     from_cache=from_cache)
 
 
+def encode_file(path: str) -> tuple[list[encoding.TrackEncoding], dict]:
+  """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
+  try:
+    return encoding.encode_midi(miditoolkit.MidiFile(path))
+  except Exception as error:  # Files in the wild fail in every way mido can.
+    reason = f'{type(error).__name__}: {error}'.strip().splitlines()[0]
+    raise UserError(f'unreadable MIDI file {path}: {reason}') from None
+
+
 def parse_to_cache(path: str, cache_file: str) -> FileRecord | str:
   """Parses and encodes one file into ``cache_file``; the error text on failure.
 
   Runs in worker processes, so it returns only small metadata, never tokens.
   """
   try:
-    midi = miditoolkit.MidiFile(path)
-  except Exception as error:  # Files in the wild fail in every way mido can.
-    return f'{type(error).__name__}: {error}'.strip().splitlines()[0]
-  tracks, skipped = encoding.encode_midi(midi)
+    tracks, skipped = encode_file(path)
+  except UserError as error:
+    return str(error)
   arrays = dict(
       tokens=np.concatenate([t.tokens for t in tracks]) if tracks else np.zeros(0, np.uint8),
       track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
@@ -113,9 +121,16 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
     os.makedirs(cache_dir, exist_ok=True)
   except OSError as error:
     raise UserError(f'--cache_dir {cache_dir!r} cannot be created: {error.strerror}') from None
-  cache_files = [cache_file_for(p, cache_dir) for p in paths]
-  records = {p: _read_cached(p, c) for p, c in zip(paths, cache_files)}
-  todo = [(p, c) for p, c in zip(paths, cache_files) if records[p] is None]
+  records, todo = {}, []
+  for path in paths:
+    try:
+      cache_file = cache_file_for(path, cache_dir)
+    except OSError as error:  # A dangling link, or a file removed while we look.
+      warn(f'warning: skipping {path}: {error.strerror}')
+      continue
+    records[path] = _read_cached(path, cache_file)
+    if records[path] is None:
+      todo.append((path, cache_file))
   if todo and n_jobs > 1:
     # spawn, not fork: forking a process that may have started JAX threads can deadlock.
     with concurrent.futures.ProcessPoolExecutor(
@@ -125,7 +140,7 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
     parsed = [parse_to_cache(p, c) for p, c in todo]
   for (path, _), result in zip(todo, parsed):
     if isinstance(result, str):
-      warn(f'warning: skipping unreadable MIDI file {path}: {result}')
+      warn(f'warning: skipping {result}')
       del records[path]
     else:
       records[path] = result

@@ -52,12 +52,8 @@ def prime_tracks(config: dict, experiment_dir: str) -> list[np.ndarray]:
   """Token tracks to draw prime windows from, as the flags choose."""
   window_size = config['window_size']
   if FLAGS.prime_file:
-    try:
-      midi = miditoolkit.MidiFile(FLAGS.prime_file)
-    except Exception as error:  # Any parse failure is the file's fault.
-      raise UserError(f'--prime_file {FLAGS.prime_file!r} is not a readable MIDI file: '
-                      f'{type(error).__name__}: {error}') from None
-    tracks = [t.tokens for t in encoding.encode_midi(midi)[0] if len(t.tokens) >= window_size]
+    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file)
+    tracks = [t.tokens for t in tracks if len(t.tokens) >= window_size]
     if not tracks:
       raise UserError(f'--prime_file {FLAGS.prime_file!r} has no monophonic, non-drum track of '
                       f'at least {window_size} steps')

@@ -50,11 +50,15 @@ TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_si
                'seed', 'cache_dir')
 
 
+def batches(records, config: dict, rng: np.random.Generator | None):
+  return input_pipeline.iterate_batches(
+      records, window_size=config['window_size'], batch_size=config['batch_size'],
+      max_files_in_ram=config['max_files_in_ram'], rng=rng)
+
+
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
   metrics = training.Metrics.zero()
-  for batch in input_pipeline.iterate_batches(
-      records, window_size=config['window_size'], batch_size=config['batch_size'],
-      max_files_in_ram=config['max_files_in_ram'], rng=None):
+  for batch in batches(records, config, rng=None):
     metrics = metrics + steps.eval_step(params, batch)
   return metrics.means()
 
@@ -65,9 +69,7 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
   task = progress.add_task(label, total=total, loss=float('nan'))
   metrics = training.Metrics.zero()
   start = time.perf_counter()
-  for i, batch in enumerate(input_pipeline.iterate_batches(
-      records, window_size=config['window_size'], batch_size=config['batch_size'],
-      max_files_in_ram=config['max_files_in_ram'], rng=rng)):
+  for i, batch in enumerate(batches(records, config, rng)):
     state, batch_metrics = steps.train_step(state, batch, key)
     metrics = metrics + batch_metrics
     if i % 200 == 0:  # Reading the loss waits for the device: not every step.
@@ -76,6 +78,20 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
   means = metrics.means()  # Waits for the last step.
   progress.remove_task(task)
   return state, means, total / (time.perf_counter() - start)
+
+
+def log_epoch(writer: SummaryWriter, epoch: int, config: dict, train_metrics: dict,
+              val_metrics: dict, lr: float, windows_per_second: float, seconds: float) -> None:
+  scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
+             'loss/validation': val_metrics['loss'], 'accuracy/validation': val_metrics['accuracy'],
+             'learning_rate': lr, 'windows_per_second': windows_per_second}
+  for name, value in scalars.items():
+    writer.add_scalar(name, value, epoch)
+  writer.flush()
+  cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
+          f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
+          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {windows_per_second:.0f} windows/s '
+          f'| {seconds:.1f} s')
 
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
@@ -87,14 +103,14 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   train_records, val_records = input_pipeline.split_files(records, config['seed'])
   if not val_records:
     cli.log('warning: a single usable file leaves nothing to validate on; '
-        'the best checkpoint is chosen by training loss')
+            'the best checkpoint is chosen by training loss')
   if config['learning_rate'] is None:
     config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
   experiment_dir = experiment.create(experiment_dir, config, message)
   experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
       'train': [r.path for r in train_records], 'validation': [r.path for r in val_records]})
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
-      f'{len(val_records)} validation files)')
+          f'{len(val_records)} validation files)')
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
                                config['seed'])
@@ -117,23 +133,14 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
           label=f'epoch {epoch}/{config["num_epochs"]}')
       val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
       lr = training.learning_rate(state)
-      scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
-                 'loss/validation': val_metrics['loss'],
-                 'accuracy/validation': val_metrics['accuracy'],
-                 'learning_rate': lr, 'windows_per_second': windows_per_second}
-      for name, value in scalars.items():
-        writer.add_scalar(name, value, epoch)
-      writer.flush()
       experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
-      cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
-          f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
-          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {windows_per_second:.0f} windows/s '
-          f'| {time.perf_counter() - started:.1f} s')
+      log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, windows_per_second,
+                time.perf_counter() - started)
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:
         state = training.with_learning_rate(state, lr * plateau.factor)
         cli.log(f'validation loss stalled for {plateau.patience} epochs: '
-            f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
+                f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
   writer.close()
   manager.close()
   cli.log(f'done: best val loss {plateau.best:.4f}; checkpoints in {experiment_dir}/checkpoints')

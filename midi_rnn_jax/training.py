@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -85,8 +86,8 @@ def batch_metrics(logits: jax.Array, batch: Batch) -> Metrics:
 @dataclasses.dataclass(frozen=True)
 class Steps:
   """The jitted steps of one model architecture and optimizer."""
-  train_step: callable  # (state, batch, rng) -> (state, Metrics)
-  eval_step: callable  # (params, batch) -> Metrics
+  train_step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, 'Metrics']]
+  eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
 def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation) -> Steps:

@@ -41,7 +41,16 @@ def test_polyphonic_and_drum_tracks_are_skipped(tmp_path):
                                              (melody, True)])
   tracks, skipped = encode_file(path)
   assert [t.tokens.tolist() for t in tracks] == [PHRASE_TOKENS]
-  assert skipped == {'drum': 1, 'polyphonic': 2, 'empty': 0}
+  assert skipped == {'drum': 1, 'polyphonic': 2, 'too_long': 0, 'empty': 0}
+
+
+def test_broken_tracks_are_skipped_not_fatal():
+  huge = build_midi([([(60, 0, 120), (62, 120, 120 * (encoding.MAX_TRACK_STEPS + 5))], False),
+                     ([(60, 0, 0)], False)])  # A zero-length note is dropped, leaving nothing.
+  tracks, skipped = encoding.encode_midi(huge)
+  assert tracks == [] and skipped['too_long'] == 1 and skipped['empty'] == 1
+  with pytest.raises(ValueError, match='ticks per beat'):
+    encoding.encode_midi(build_midi([(phrase_notes(120), False)], ticks_per_beat=0))
 
 
 def test_legato_slop_and_fast_runs_stay_monophonic():
