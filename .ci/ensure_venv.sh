@@ -10,3 +10,9 @@ if ! cmp -s requirements.txt "$VENV/.installed-requirements.txt"; then
   cp requirements.txt "$VENV/.installed-requirements.txt"
 fi
 export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
+
+# ensure_corpus_extra: install the optional corpus extra (music21, pinned in pyproject.toml).
+ensure_corpus_extra() {
+  python -c 'import music21' 2>/dev/null ||
+    python -m pip install --quiet --disable-pip-version-check -e '.[corpus]'
+}

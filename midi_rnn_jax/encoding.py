@@ -1,15 +1,16 @@
 """Pure functions between MIDI notes and token arrays.
 
-Token layout (as in the original midi-rnn): one token per 16th-note step,
-129 classes, ``0`` = rest and ``p + 1`` = MIDI pitch ``p``. A held note repeats
-its pitch token on every step it sounds.
+Token layout (as in the original midi-rnn): one token per grid step (a 16th
+note by default), 129 classes, ``0`` = rest and ``p + 1`` = MIDI pitch ``p``. A
+held note repeats its pitch token on every step it sounds.
 
-Grid rule: a step lasts ``ticks_per_beat / STEPS_PER_QUARTER`` ticks (tempo
+Grid rule: a step lasts ``ticks_per_beat / steps_per_quarter`` ticks (tempo
 relative, so tempo changes do not move it). Each step takes the pitch that
 sounds for the largest part of that step; a pitch must sound for at least a
-quarter of the step (a 64th note) to count, so an onset a few ticks early or a
-legato tail a few ticks late does not smear into a neighbouring step. Ties go to
-the note that started first. A step where no pitch counts is a rest.
+quarter of the step (a 64th note on the 16th grid) to count, so an onset a few
+ticks early or a legato tail a few ticks late does not smear into a
+neighbouring step. Ties go to the note that started first. A step where no pitch
+counts is a rest.
 
 This module imports no JAX: it runs in the parsing worker processes.
 """
@@ -26,9 +27,12 @@ import numpy as np
 ENCODING_VERSION = 1
 NUM_CLASSES = 129
 REST = 0
-STEPS_PER_QUARTER = 4
-# Overlaps and step coverage shorter than this fraction of a step are ignored.
-SLOP_FRACTION = 0.25
+STEPS_PER_QUARTER = 4  # The default grid: 16th notes.
+ALLOWED_STEPS_PER_QUARTER = (2, 3, 4, 6, 8)
+# Notes overlapping for less than a 64th note (this fraction of a beat) are legato slop.
+SLOP_BEATS = 1 / 16
+# A pitch covering less than this fraction of a step does not count in it.
+MIN_COVERAGE = 0.25
 # A track spanning more steps (65,536 bars) is broken data, not music: skipped
 # before it can allocate gigabytes.
 MAX_TRACK_STEPS = 1 << 20
@@ -88,7 +92,7 @@ def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
   step = first_step[note_index] + ragged_arange(steps_per_note)
   coverage = (np.minimum(end[note_index], (step + 1) * ticks_per_step) -
               np.maximum(start[note_index], step * ticks_per_step))
-  counts = coverage >= SLOP_FRACTION * ticks_per_step
+  counts = coverage >= MIN_COVERAGE * ticks_per_step
   note_index, step, coverage = note_index[counts], step[counts], coverage[counts]
   # Per step: largest coverage first, then earliest note (notes are sorted by onset).
   order = np.lexsort((note_index, -coverage, step))
@@ -104,19 +108,21 @@ def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
   return tokens, notes_lost
 
 
-def encode_track(notes, ticks_per_beat: int) -> TrackEncoding | str:
+def encode_track(notes, ticks_per_beat: int,
+                 steps_per_quarter: int = STEPS_PER_QUARTER) -> TrackEncoding | str:
   """Encodes one instrument's notes, or says why the track cannot be used."""
   start, end, pitch = note_arrays(notes)
-  ticks_per_step = ticks_per_beat / STEPS_PER_QUARTER
+  ticks_per_step = ticks_per_beat / steps_per_quarter
   if len(start) and (end.max() - start.min()) / ticks_per_step > MAX_TRACK_STEPS:
     return 'too_long'
-  if not is_monophonic(start, end, SLOP_FRACTION * ticks_per_step):
+  if not is_monophonic(start, end, SLOP_BEATS * ticks_per_beat):
     return 'polyphonic'
   tokens, notes_lost = quantize(start, end, pitch, ticks_per_step)
   return TrackEncoding(tokens, len(start), notes_lost)
 
 
-def encode_midi(midi: miditoolkit.MidiFile) -> tuple[list[TrackEncoding], dict]:
+def encode_midi(midi: miditoolkit.MidiFile,
+                steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[list[TrackEncoding], dict]:
   """Encodes every monophonic, non-drum track of a parsed MIDI file.
 
   Returns the encodings and counts of the tracks skipped and why.
@@ -125,7 +131,8 @@ def encode_midi(midi: miditoolkit.MidiFile) -> tuple[list[TrackEncoding], dict]:
     raise ValueError(f'ticks per beat is {midi.ticks_per_beat}')
   encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'too_long': 0, 'empty': 0}
   for instrument in midi.instruments:
-    encoding = 'drum' if instrument.is_drum else encode_track(instrument.notes, midi.ticks_per_beat)
+    encoding = ('drum' if instrument.is_drum else
+                encode_track(instrument.notes, midi.ticks_per_beat, steps_per_quarter))
     if isinstance(encoding, str):
       skipped[encoding] += 1
     elif len(encoding.tokens) == 0:
@@ -142,13 +149,14 @@ def is_usable(encoding: TrackEncoding, window_size: int) -> bool:
 
 def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
                    bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
-                   ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT) -> miditoolkit.MidiFile:
+                   ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
+                   steps_per_quarter: int = STEPS_PER_QUARTER) -> miditoolkit.MidiFile:
   """Inverse of the encoder: runs of one pitch become one note.
 
   A marker at the final step boundary keeps trailing rests in the file's length.
   """
   tokens = np.asarray(tokens, dtype=np.int64)
-  ticks_per_step = ticks_per_beat // STEPS_PER_QUARTER
+  ticks_per_step = ticks_per_beat // steps_per_quarter  # 480 divides by every allowed grid.
   midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
   midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
   midi.time_signature_changes = [miditoolkit.TimeSignature(4, 4, 0)]

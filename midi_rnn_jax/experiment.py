@@ -1,5 +1,7 @@
 """An experiment folder on disk: numbering, config.json, and orbax checkpoints.
 
+Also the single-file model format of ``python -m midi_rnn_jax.export``.
+
 Layout of ``experiments/NN/``: ``config.json`` (every flag and the encoding
 version, enough to rebuild the model), ``split.json`` (the training and
 validation files), ``message.txt``, ``checkpoints/`` (best by validation loss
@@ -12,7 +14,9 @@ import json
 import os
 import re
 
+import numpy as np
 import orbax.checkpoint as ocp
+from flax import serialization
 
 from midi_rnn_jax import encoding
 from midi_rnn_jax.errors import UserError
@@ -71,8 +75,7 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
   write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
                         {**config, 'experiment_dir': experiment_dir, 'message': message,
                          'encoding_version': encoding.ENCODING_VERSION,
-                         'num_classes': encoding.NUM_CLASSES,
-                         'steps_per_quarter': encoding.STEPS_PER_QUARTER})
+                         'num_classes': encoding.NUM_CLASSES})
   if message:
     with open(os.path.join(experiment_dir, 'message.txt'), 'w') as f:
       f.write(message + '\n')
@@ -88,7 +91,13 @@ def load_config(experiment_dir: str) -> dict:
   return config
 
 
-def checkpoint_manager(experiment_dir: str, read_only: bool = False) -> ocp.CheckpointManager:
+def validation_files(experiment_dir: str) -> list[str]:
+  """The experiment's validation files that still exist (its training files if it had none)."""
+  split = read_json(os.path.join(experiment_dir, SPLIT_FILE))
+  return [p for p in split['validation'] or split['train'] if os.path.isfile(p)]
+
+
+def checkpoint_manager(experiment_dir: str, create: bool = True) -> ocp.CheckpointManager:
   """Keeps two checkpoints at most: the latest epoch and the best by validation loss.
 
   Orbax writes each one into a temporary folder and renames it when complete,
@@ -100,7 +109,7 @@ def checkpoint_manager(experiment_dir: str, read_only: bool = False) -> ocp.Chec
   ])
   options = ocp.CheckpointManagerOptions(
       best_fn=lambda m: m['val_loss'], best_mode='min', preservation_policy=policy,
-      enable_async_checkpointing=False, read_only=read_only, create=not read_only)
+      enable_async_checkpointing=False, create=create)
   return ocp.CheckpointManager(os.path.abspath(os.path.join(experiment_dir, 'checkpoints')),
                                options=options)
 
@@ -114,10 +123,41 @@ def save_checkpoint(manager: ocp.CheckpointManager, epoch: int, params, opt_stat
 
 def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
   """The parameters of the best (lowest validation loss) or latest checkpoint."""
-  manager = checkpoint_manager(experiment_dir, read_only=True)
-  step = manager.best_step() if which == 'best' else manager.latest_step()
+  folder = os.path.join(experiment_dir, 'checkpoints')
+  manager = checkpoint_manager(experiment_dir, create=False) if os.path.isdir(folder) else None
+  step = manager and (manager.best_step() if which == 'best' else manager.latest_step())
   if step is None:
-    raise UserError(f'no checkpoint in {os.path.join(experiment_dir, "checkpoints")}')
+    raise UserError(f'no checkpoint in {folder}')
   restored = manager.restore(step, args=ocp.args.Composite(
       params=ocp.args.StandardRestore(abstract_params)))
   return restored.params
+
+
+MODEL_FORMAT = 'midi_rnn_jax.model'
+
+
+def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray) -> None:
+  """One msgpack file: the config (as JSON), the parameters (a nested dict of
+  arrays) and prime windows for sampling without any MIDI at hand."""
+  payload = {'format': MODEL_FORMAT, 'encoding_version': encoding.ENCODING_VERSION,
+             'config': json.dumps(config, sort_keys=True), 'params': params,
+             'primes': np.asarray(primes, np.uint8)}
+  temporary = f'{path}.tmp'
+  with open(temporary, 'wb') as f:
+    f.write(serialization.msgpack_serialize(payload))
+  os.replace(temporary, path)
+
+
+def read_model_file(path: str) -> tuple[dict, dict, np.ndarray]:
+  """(config, parameters as a nested dict, prime windows) of a model file."""
+  try:
+    with open(path, 'rb') as f:
+      payload = serialization.msgpack_restore(f.read())
+  except Exception as error:  # OSError, or any of msgpack's errors on a damaged file.
+    raise UserError(f'--model {path!r} cannot be read: {error}') from None
+  if not isinstance(payload, dict) or payload.get('format') != MODEL_FORMAT:
+    raise UserError(f'--model {path!r} is not a midi_rnn_jax model file')
+  if payload['encoding_version'] != encoding.ENCODING_VERSION:
+    raise UserError(f'--model {path!r} uses encoding version {payload["encoding_version"]}; '
+                    f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
+  return json.loads(payload['config']), payload['params'], payload['primes']

@@ -63,9 +63,10 @@ def find_midi_files(data_dir: str) -> list[str]:
   return sorted(paths)
 
 
-def cache_file_for(path: str, cache_dir: str) -> str:
+def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
   stat = os.stat(path)
-  key = f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|{encoding.ENCODING_VERSION}'
+  key = (f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|'
+         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}')
   return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + '.npz')
 
 
@@ -76,22 +77,23 @@ def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> File
                     from_cache=from_cache)
 
 
-def encode_file(path: str) -> tuple[list[encoding.TrackEncoding], dict]:
+def encode_file(path: str, steps_per_quarter: int = encoding.STEPS_PER_QUARTER
+                ) -> tuple[list[encoding.TrackEncoding], dict]:
   """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
   try:
-    return encoding.encode_midi(miditoolkit.MidiFile(path))
+    return encoding.encode_midi(miditoolkit.MidiFile(path), steps_per_quarter)
   except Exception as error:  # Files in the wild fail in every way mido can.
     reason = f'{type(error).__name__}: {error}'.strip().splitlines()[0]
     raise UserError(f'unreadable MIDI file {path}: {reason}') from None
 
 
-def parse_to_cache(path: str, cache_file: str) -> FileRecord | str:
+def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRecord | str:
   """Parses and encodes one file into ``cache_file``; the error text on failure.
 
   Runs in worker processes, so it returns only small metadata, never tokens.
   """
   try:
-    tracks, skipped = encode_file(path)
+    tracks, skipped = encode_file(path, steps_per_quarter)
   except UserError as error:
     return str(error)
   arrays = dict(
@@ -114,8 +116,8 @@ def _read_cached(path: str, cache_file: str) -> FileRecord | None:
     return None
 
 
-def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
-                 warn: Callable[[str], None]) -> list[FileRecord]:
+def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callable[[str], None],
+                 steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> list[FileRecord]:
   """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes."""
   try:
     os.makedirs(cache_dir, exist_ok=True)
@@ -124,7 +126,7 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
   records, todo = {}, []
   for path in paths:
     try:
-      cache_file = cache_file_for(path, cache_dir)
+      cache_file = cache_file_for(path, cache_dir, steps_per_quarter)
     except OSError as error:  # A dangling link, or a file removed while we look.
       warn(f'warning: skipping {path}: {error.strerror}')
       continue
@@ -135,9 +137,11 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int,
     # spawn, not fork: forking a process that may have started JAX threads can deadlock.
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
-      parsed = list(pool.map(parse_to_cache, *zip(*todo), chunksize=4))
+      paths_todo, cache_files = zip(*todo)
+      parsed = list(pool.map(parse_to_cache, paths_todo, cache_files,
+                             [steps_per_quarter] * len(todo), chunksize=4))
   else:
-    parsed = [parse_to_cache(p, c) for p, c in todo]
+    parsed = [parse_to_cache(p, c, steps_per_quarter) for p, c in todo]
   for (path, _), result in zip(todo, parsed):
     if isinstance(result, str):
       warn(f'warning: skipping {result}')
@@ -158,15 +162,16 @@ def summarize(num_files: int, records: Sequence[FileRecord], window_size: int) -
   return (f'data: {num_files} files found, {len(used)} used, '
           f'{num_files - len(used)} skipped ({num_files - len(records)} unreadable, '
           f'{len(records) - len(used)} with no usable track); {tracks} tracks used, '
-          f'{steps} steps; {lost} of {notes} notes lost to the 16th-note grid; '
+          f'{steps} steps; {lost} of {notes} notes lost to the grid; '
           f'{parsed} parsed, {len(records) - parsed} from cache')
 
 
 def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
-                warn: Callable[[str], None]) -> tuple[list[FileRecord], str]:
+                warn: Callable[[str], None],
+                steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> tuple[list[FileRecord], str]:
   """Usable files of ``data_dir`` and the summary line; UserError when there are none."""
   paths = find_midi_files(data_dir)
-  records = read_records(paths, cache_dir, n_jobs, warn)
+  records = read_records(paths, cache_dir, n_jobs, warn, steps_per_quarter)
   usable = [r for r in records if r.usable(window_size).any()]
   if not usable:
     raise UserError(f'no usable MIDI track in --data_dir {data_dir!r} ({len(paths)} .mid/.midi '
@@ -194,6 +199,29 @@ def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
     tokens = data['tokens']
   bounds = np.cumsum(record.track_lengths)[:-1]
   return [t for t, ok in zip(np.split(tokens, bounds), record.usable(window_size)) if ok]
+
+
+def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Batch:
+  """Shifts each window (inputs and target) by a random number of semitones.
+
+  The shift is uniform over the shifts within +-max_semitones that keep all of
+  the window's pitches inside MIDI's 0-127; rests stay rests.
+  """
+  tokens = np.concatenate([batch.inputs, batch.targets[:, None]], axis=1).astype(np.int64)
+  sounding = tokens != encoding.REST
+  lowest = np.where(sounding, tokens - 1, 127).min(axis=1)
+  highest = np.where(sounding, tokens - 1, 0).max(axis=1)
+  shift = rng.integers(np.maximum(-max_semitones, -lowest),
+                       np.minimum(max_semitones, 127 - highest) + 1)
+  tokens = np.where(sounding, tokens + shift[:, None], encoding.REST).astype(np.uint8)
+  return batch._replace(inputs=tokens[:, :-1], targets=tokens[:, -1])
+
+
+def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
+                  steps_per_quarter: int, warn: Callable[[str], None]) -> list[np.ndarray]:
+  """Tokens of every usable track of ``paths`` (for prime windows), through the cache."""
+  records = read_records(paths, cache_dir, 1, warn, steps_per_quarter)
+  return [t for r in records for t in load_tracks(r, window_size)]
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,

@@ -1,18 +1,21 @@
-r"""Generate melodies from a trained experiment.
+r"""Generate melodies from a trained experiment or an exported model file.
 
   python -m midi_rnn_jax.sample                      # latest experiment, 10 files
   python -m midi_rnn_jax.sample --experiment_dir experiments/03 --num_files 3 \
       --file_length 256 --prime_file tune.mid --midi_instrument Flute --seed 7
+  python -m midi_rnn_jax.sample --model folk.msgpack --primer_notes "62,64,66:2,_,69:4" \
+      --key D --scale major --top_p 0.9
 
-Flags keep the names and defaults of the original midi-rnn; --temperature,
---seed and --checkpoint are new.
+The original midi-rnn's flags keep their names and defaults; the rest are new.
+Without an experiment or --model it samples the model shipped in
+midi_rnn_jax/pretrained/.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-import sys
 
 import jax
 import miditoolkit
@@ -20,39 +23,98 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, instruments, sampling, training
+from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, sampling,
+                          training)
 from midi_rnn_jax.errors import UserError
+
+SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to load the model from (default: the most '
                     'recent folder in experiments/).')
+flags.DEFINE_string('model', None, 'A model file from python -m midi_rnn_jax.export, instead of '
+                    'an experiment.')
 flags.DEFINE_string('save_dir', None, 'Folder for the generated files (default: generated/ inside '
-                    '--experiment_dir).')
+                    '--experiment_dir; generated/ here with --model).')
 flags.DEFINE_string('midi_instrument', 'Acoustic Grand Piano', 'General MIDI instrument of the '
                     'output: a name (any case) or a program number 0-127.')
+flags.DEFINE_boolean('list_instruments', False, 'Print the General MIDI instruments and exit.')
 flags.DEFINE_integer('num_files', 10, 'Number of MIDI files to generate.', lower_bound=1)
-flags.DEFINE_integer('file_length', 1000, 'Length of each generated file, in 16th notes.',
-                     lower_bound=1)
+flags.DEFINE_integer('file_length', 1000, 'Length of each generated file, in grid steps (16th '
+                     'notes by default).', lower_bound=1)
 flags.DEFINE_string('prime_file', None, 'A .mid file whose random windows seed the melodies.')
 flags.DEFINE_string('data_dir', None, 'Folder of .mid files whose random windows seed the '
-                    'melodies when --prime_file is not given (default: the experiment\'s '
-                    'validation files).')
+                    'melodies (default: the experiment\'s validation files, or the windows '
+                    'stored in --model).')
+flags.DEFINE_string('primer_notes', None, 'A melody that starts every file, written by hand: '
+                    'comma-separated MIDI pitches and _ for rests, one step each, or N steps '
+                    'with :N, e.g. "60,62,64:2,_,67:4".')
+flags.DEFINE_boolean('include_primer', False, 'Start each output file with its primer (the '
+                     '--primer_notes, or the prime window); off: the file holds only new steps.')
 flags.DEFINE_float('temperature', 1.0, 'Softmax temperature: below 1 is safer, above 1 wilder, '
                    '0 always takes the most likely step.', lower_bound=0.0)
+flags.DEFINE_integer('top_k', 0, 'Sample only among the k most likely tokens (0: all).',
+                     lower_bound=0, upper_bound=encoding.NUM_CLASSES)
+flags.DEFINE_float('top_p', 1.0, 'Sample only among the most likely tokens whose probabilities '
+                   'add up to p (nucleus sampling; 1.0: all).', lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
+flags.DEFINE_enum('scale', 'chromatic', list(sampling.SCALES), 'Allow only the pitches of this '
+                  'scale on --key (chromatic: every pitch).')
+flags.DEFINE_float('bpm', encoding.DEFAULT_BPM, 'Tempo of the output files.', lower_bound=1.0)
+flags.DEFINE_integer('velocity', encoding.DEFAULT_VELOCITY, 'Velocity of every output note.',
+                     lower_bound=1, upper_bound=127)
 flags.DEFINE_integer('seed', None, 'Seed of the prime choice and the sampling; the same seed '
                      'gives the same files (default: a random seed, printed).')
-flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to load: the best '
-                  'by validation loss, or the last epoch.')
+flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint of the experiment '
+                  'to load: the best by validation loss, or the last epoch.')
 flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
                     'Folder of the parsed-token cache.')
 
 FLAGS = flags.FLAGS
 
 
-def prime_tracks(config: dict, experiment_dir: str) -> list[np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class LoadedModel:
+  config: dict
+  graphdef: nnx.GraphDef
+  params: nnx.State
+  stored_primes: np.ndarray | None  # prime windows of a model file
+  experiment_dir: str | None
+  description: str
+
+
+def load_model() -> LoadedModel:
+  """The model the flags name: --model, --experiment_dir, the latest experiment, or the
+  shipped model when there is no experiment at all."""
+  if FLAGS.model and FLAGS.experiment_dir:
+    raise UserError('pass --model or --experiment_dir, not both')
+  model_path = FLAGS.model
+  if model_path is None and FLAGS.experiment_dir is None:
+    try:
+      experiment_dir = experiment.latest_experiment_dir()
+    except UserError:
+      if not os.path.isfile(SHIPPED_MODEL):
+        raise
+      model_path = SHIPPED_MODEL
+  else:
+    experiment_dir = FLAGS.experiment_dir
+  if model_path is not None:
+    config, pure_params, primes = experiment.read_model_file(model_path)
+    graphdef, params = training.model_from_config(config)
+    nnx.replace_by_pure_dict(params, pure_params)
+    return LoadedModel(config, graphdef, params, primes, None, f'model {model_path}')
+  config = experiment.load_config(experiment_dir)
+  graphdef, abstract_params = training.model_from_config(config)
+  params = experiment.restore_params(experiment_dir, abstract_params, FLAGS.checkpoint)
+  return LoadedModel(config, graphdef, params, None, experiment_dir,
+                     f'experiment {experiment_dir}')
+
+
+def prime_tracks(model: LoadedModel) -> list[np.ndarray]:
   """Token tracks to draw prime windows from, as the flags choose."""
-  window_size = config['window_size']
+  window_size = model.config['window_size']
+  steps_per_quarter = model.config['steps_per_quarter']
   if FLAGS.prime_file:
-    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file)
+    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file, steps_per_quarter)
     tracks = [t.tokens for t in tracks if len(t.tokens) >= window_size]
     if not tracks:
       raise UserError(f'--prime_file {FLAGS.prime_file!r} has no monophonic, non-drum track of '
@@ -60,16 +122,27 @@ def prime_tracks(config: dict, experiment_dir: str) -> list[np.ndarray]:
     return tracks
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
-                                            n_jobs=1, warn=cli.log)
-  else:
-    split = experiment.read_json(os.path.join(experiment_dir, experiment.SPLIT_FILE))
-    paths = [p for p in split['validation'] or split['train'] if os.path.isfile(p)]
-    records = input_pipeline.read_records(paths, FLAGS.cache_dir, n_jobs=1, warn=cli.log)
-    records = [r for r in records if r.usable(window_size).any()]
-    if not records:
-      raise UserError(f'the validation files of {experiment_dir} are gone: pass --data_dir or '
-                      '--prime_file')
-  return [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+                                            1, cli.log, steps_per_quarter)
+    return [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+  if model.stored_primes is not None:
+    if len(model.stored_primes) == 0:
+      raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
+                      '--primer_notes or --data_dir')
+    return list(model.stored_primes)
+  tracks = input_pipeline.usable_tracks(experiment.validation_files(model.experiment_dir),
+                                        window_size, FLAGS.cache_dir, steps_per_quarter, cli.log)
+  if not tracks:
+    raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '
+                    '--prime_file or --primer_notes')
+  return tracks
+
+
+def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[np.ndarray]:
+  """One primer per output file: the --primer_notes, or random windows."""
+  window_size = model.config['window_size']
+  if FLAGS.primer_notes:
+    return [sampling.parse_primer(FLAGS.primer_notes)] * FLAGS.num_files
+  return list(sampling.choose_primes(prime_tracks(model), FLAGS.num_files, window_size, rng))
 
 
 def next_file_number(save_dir: str) -> int:
@@ -84,31 +157,41 @@ def write_midi(midi: miditoolkit.MidiFile, path: str) -> None:
   os.replace(temporary, path)
 
 
+def print_instruments() -> None:
+  for program, name in enumerate(instruments.GENERAL_MIDI):
+    print(f'{program:3d}  {name}')
+
+
 def main(argv):
   del argv  # cli.run rejects stray arguments.
+  if FLAGS.list_instruments:
+    print_instruments()
+    return
   program = instruments.program_number(FLAGS.midi_instrument)
-  experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
-  config = experiment.load_config(experiment_dir)
+  allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
+  model = load_model()
   seed = FLAGS.seed if FLAGS.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-  cli.log(f'experiment {experiment_dir}, seed {seed}')
+  cli.log(f'{model.description}, seed {seed}')
 
-  model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0)
-  graphdef, abstract_params = nnx.split(model, nnx.Param)
-  params = experiment.restore_params(experiment_dir, abstract_params, FLAGS.checkpoint)
-  rng = np.random.default_rng(seed)
-  primes = sampling.choose_primes(prime_tracks(config, experiment_dir), FLAGS.num_files,
-                                  config['window_size'], rng)
-  sample = sampling.make_sampler(graphdef, FLAGS.file_length, FLAGS.temperature)
-  melodies = np.asarray(sample(params, primes, jax.random.key(seed)))
+  window_size = model.config['window_size']
+  primers = choose_primers(model, np.random.default_rng(seed))
+  primes = np.stack([sampling.prime_window(p, window_size) for p in primers])
+  sample = sampling.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
+                                 top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
+  melodies = np.asarray(sample(model.params, primes, jax.random.key(seed)))
 
-  save_dir = FLAGS.save_dir or os.path.join(experiment_dir, 'generated')
+  save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
+                                if model.experiment_dir else 'generated')
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
-  for number, melody in enumerate(melodies, start=first):
-    path = os.path.join(save_dir, f'{number:02d}.mid')
-    write_midi(encoding.tokens_to_midi(melody, program=program), path)
-  cli.log(f'wrote {len(melodies)} files of {FLAGS.file_length} steps to {save_dir} '
-      f'({first:02d}.mid to {first + len(melodies) - 1:02d}.mid)')
+  for number, primer, melody in zip(range(first, first + len(melodies)), primers, melodies):
+    tokens = np.concatenate([primer, melody]) if FLAGS.include_primer else melody
+    midi = encoding.tokens_to_midi(
+        tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
+        steps_per_quarter=model.config['steps_per_quarter'])
+    write_midi(midi, os.path.join(save_dir, f'{number:02d}.mid'))
+  cli.log(f'wrote {len(melodies)} files of {len(tokens)} steps to {save_dir} '
+          f'({first:02d}.mid to {first + len(melodies) - 1:02d}.mid)')
 
 
 if __name__ == '__main__':

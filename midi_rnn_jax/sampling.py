@@ -1,4 +1,4 @@
-"""Pure sampling pieces: prime windows and the jitted generation loop."""
+"""Pure sampling pieces: primes, scale masks, logit filters and the jitted generation loop."""
 
 from __future__ import annotations
 
@@ -10,6 +10,57 @@ import numpy as np
 from flax import nnx
 
 from midi_rnn_jax import encoding
+from midi_rnn_jax.errors import UserError
+
+# Semitones above the key's root of each scale's pitch classes.
+SCALES = {
+    'chromatic': tuple(range(12)),
+    'major': (0, 2, 4, 5, 7, 9, 11),
+    'minor': (0, 2, 3, 5, 7, 8, 10),
+    'harmonic_minor': (0, 2, 3, 5, 7, 8, 11),
+    'dorian': (0, 2, 3, 5, 7, 9, 10),
+    'mixolydian': (0, 2, 4, 5, 7, 9, 10),
+    'major_pentatonic': (0, 2, 4, 7, 9),
+    'minor_pentatonic': (0, 3, 5, 7, 10),
+    'blues': (0, 3, 5, 6, 7, 10),
+}
+KEYS = {'C': 0, 'C#': 1, 'Db': 1, 'D': 2, 'D#': 3, 'Eb': 3, 'E': 4, 'F': 5, 'F#': 6, 'Gb': 6,
+        'G': 7, 'G#': 8, 'Ab': 8, 'A': 9, 'A#': 10, 'Bb': 10, 'B': 11}
+
+
+def scale_mask(key: str, scale: str) -> np.ndarray:
+  """(129,) bool: the tokens allowed in ``key`` ``scale`` (rests always are)."""
+  root = {k.lower(): v for k, v in KEYS.items()}.get(key.strip().lower())
+  if root is None:
+    raise UserError(f'--key {key!r} is not a key: use one of {", ".join(KEYS)}')
+  pitch_classes = (np.arange(128) - root) % 12
+  return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale])])
+
+
+def parse_primer(text: str) -> np.ndarray:
+  """``"60,62,64:2,_,67"`` -> tokens: MIDI pitches and ``_`` rests, one step each
+  unless ``:N`` gives a number of steps."""
+  tokens = []
+  for item in text.split(','):
+    value, _, steps = item.strip().partition(':')
+    try:
+      pitch = None if value == '_' else int(value)
+      count = int(steps) if steps else 1
+    except ValueError:
+      pitch = count = -1
+    if (pitch is not None and not 0 <= pitch <= 127) or count < 1:
+      raise UserError(f'--primer_notes: {item.strip()!r} is not a pitch 0-127 or _ (a rest), '
+                      'optionally followed by :steps')
+    tokens += [encoding.REST if pitch is None else pitch + 1] * count
+  return np.array(tokens, np.uint8)
+
+
+def prime_window(primer: np.ndarray, window_size: int) -> np.ndarray:
+  """The last ``window_size`` steps of a primer, left-padded with rests when shorter."""
+  window = np.full(window_size, encoding.REST, np.uint8)
+  tail = primer[-window_size:]
+  window[window_size - len(tail):] = tail
+  return window
 
 
 def choose_primes(tracks: Sequence[np.ndarray], count: int, window_size: int,
@@ -22,12 +73,29 @@ def choose_primes(tracks: Sequence[np.ndarray], count: int, window_size: int,
   return flat[chosen[:, None] + np.arange(window_size)]
 
 
-def make_sampler(graphdef: nnx.GraphDef, num_steps: int,
-                 temperature: float) -> Callable[[nnx.State, jax.Array, jax.Array], jax.Array]:
+def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
+  """Sets to -inf every logit outside the top k (0: no limit) and outside the smallest
+  set whose probability reaches top_p (1.0: no limit); the most likely token always stays."""
+  if top_k > 0:
+    kth_largest = jax.lax.top_k(logits, top_k)[0][..., -1:]
+    logits = jnp.where(logits < kth_largest, -jnp.inf, logits)
+  if top_p < 1.0:
+    descending = jnp.sort(logits, axis=-1)[..., ::-1]
+    probabilities = jax.nn.softmax(descending, axis=-1)
+    before = jnp.cumsum(probabilities, axis=-1) - probabilities
+    kept = jnp.where(before < top_p, descending, jnp.inf)
+    logits = jnp.where(logits < jnp.min(kept, axis=-1, keepdims=True), -jnp.inf, logits)
+  return logits
+
+
+def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
+                 top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
+                 ) -> Callable[[nnx.State, jax.Array, jax.Array], jax.Array]:
   """A jitted ``(params, primes, key) -> (batch, num_steps)`` tokens function.
 
   All melodies advance together in one ``lax.scan``; each step feeds the
-  model the last ``window`` tokens and draws the next from
+  model the last ``window`` tokens, drops the tokens ``allowed`` forbids and
+  those outside top-k / top-p, and draws the next token from
   softmax(logits / temperature), or takes the argmax when temperature is 0.
   """
 
@@ -37,10 +105,13 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int,
 
     def step(window, step_key):
       logits = model(window)
+      if allowed is not None:
+        logits = jnp.where(allowed, logits, -jnp.inf)
       if temperature == 0:
         token = jnp.argmax(logits, axis=-1)
       else:
-        token = jax.random.categorical(step_key, logits / temperature)
+        logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
+        token = jax.random.categorical(step_key, logits)
       token = token.astype(window.dtype)
       return jnp.concatenate([window[:, 1:], token[:, None]], axis=1), token
 

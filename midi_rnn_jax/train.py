@@ -18,7 +18,7 @@ from absl import flags
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
-from midi_rnn_jax import cli, experiment, input_pipeline, training
+from midi_rnn_jax import cli, encoding, experiment, input_pipeline, training
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
 flags.DEFINE_string('experiment_dir', None, 'Folder for checkpoints and TensorBoard logs. If omitted, '
@@ -27,8 +27,8 @@ flags.DEFINE_integer('rnn_size', 64, 'Size of the LSTM hidden state.', lower_bou
 flags.DEFINE_integer('num_layers', 1, 'Number of LSTM layers.', lower_bound=1)
 flags.DEFINE_float('learning_rate', None, 'Learning rate. If not given, the recommended rate of '
                    'the chosen optimizer is used.', lower_bound=0.0)
-flags.DEFINE_integer('window_size', 20, 'Steps (16th notes) of input the model sees to predict '
-                     'the next step.', lower_bound=1)
+flags.DEFINE_integer('window_size', 20, 'Steps (16th notes by default) of input the model sees to '
+                     'predict the next step.', lower_bound=1)
 flags.DEFINE_integer('batch_size', 32, 'Windows per training step.', lower_bound=1)
 flags.DEFINE_integer('num_epochs', 10, 'Passes over every training window.', lower_bound=1)
 flags.DEFINE_float('dropout', 0.2, 'Fraction of each layer\'s outputs dropped during training.',
@@ -40,6 +40,14 @@ flags.DEFINE_string('message', None, 'A note about the experiment, saved to mess
 flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j', lower_bound=1)
 flags.DEFINE_integer('max_files_in_ram', 25, 'Files whose tokens are held in memory at once while '
                      'training windows are drawn.', lower_bound=1)
+flags.DEFINE_integer('transpose', 0, 'Augmentation: shift each training window by a random number '
+                     'of semitones within +-N, drawn anew every epoch (0: off).',
+                     lower_bound=0, upper_bound=127)
+flags.DEFINE_integer('steps_per_quarter', encoding.STEPS_PER_QUARTER, 'Grid steps per quarter '
+                     'note: 4 = 16th notes; 2, 3, 6 and 8 also work. Sampling uses the same grid.')
+flags.register_validator('steps_per_quarter', lambda v: v in encoding.ALLOWED_STEPS_PER_QUARTER,
+                         message='--steps_per_quarter must be one of '
+                         + ', '.join(map(str, encoding.ALLOWED_STEPS_PER_QUARTER)))
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
                     'Folder of the parsed-token cache.')
@@ -47,7 +55,7 @@ flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
-               'seed', 'cache_dir')
+               'seed', 'cache_dir', 'transpose', 'steps_per_quarter')
 
 
 def batches(records, config: dict, rng: np.random.Generator | None):
@@ -70,6 +78,8 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
   metrics = training.Metrics.zero()
   start = time.perf_counter()
   for i, batch in enumerate(batches(records, config, rng)):
+    if config['transpose']:
+      batch = input_pipeline.transpose(batch, config['transpose'], rng)
     state, batch_metrics = steps.train_step(state, batch, key)
     metrics = metrics + batch_metrics
     if i % 200 == 0:  # Reading the loss waits for the device: not every step.
@@ -98,7 +108,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   """Trains per ``config`` (the flag values); returns the experiment folder."""
   experiment.check_unused(experiment_dir)  # Before the slow parse, not after.
   records, summary = input_pipeline.load_corpus(
-      config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log)
+      config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
+      config['steps_per_quarter'])
   cli.log(summary)
   train_records, val_records = input_pipeline.split_files(records, config['seed'])
   if not val_records:

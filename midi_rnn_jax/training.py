@@ -58,6 +58,13 @@ def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int) -> mo
                            rngs=nnx.Rngs(seed))
 
 
+def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
+  """The architecture an experiment's config describes, with freshly initialised parameters
+  (the shape to restore a checkpoint into)."""
+  model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0)
+  return nnx.split(model, nnx.Param)
+
+
 class Metrics(NamedTuple):
   """Sums over weighted windows; divide by ``count`` for means."""
   loss: jax.Array

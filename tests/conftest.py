@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+import subprocess
+import sys
 
 import miditoolkit
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 LAKH_DIR = REPO.parent / 'shared' / 'data' / 'lakh-midi-rnn'
+
+
+def run_module(module, *args, cwd):
+  """Runs ``python -m midi_rnn_jax.<module> args`` in ``cwd``; returns the CompletedProcess."""
+  env = {**os.environ, 'PYTHONPATH': str(REPO)}
+  return subprocess.run([sys.executable, '-m', f'midi_rnn_jax.{module}', *args], cwd=cwd, env=env,
+                        capture_output=True, text=True, timeout=600)
+
+
+def ok(result) -> str:
+  """The stderr of a run that must have succeeded."""
+  assert result.returncode == 0, result.stderr
+  return result.stderr
 
 
 def build_midi(tracks, *, ticks_per_beat: int = 480, bpm: float = 120.0) -> miditoolkit.MidiFile:

@@ -137,3 +137,24 @@ def test_each_window_targets_exactly_the_next_step_within_its_track():
     assert start + window_size < bounds[track + 1]  # The target lies in the same track.
     np.testing.assert_array_equal(window, flat[start:start + window_size])
     assert target == flat[start + window_size]
+
+
+@pytest.mark.parametrize('steps_per_quarter', encoding.ALLOWED_STEPS_PER_QUARTER)
+def test_other_grids_encode_and_decode(tmp_path, steps_per_quarter):
+  ticks_per_step = 480 // steps_per_quarter
+  (track,), _ = encoding.encode_midi(build_midi([(phrase_notes(ticks_per_step), False)]),
+                                     steps_per_quarter)
+  assert track.tokens.tolist() == PHRASE_TOKENS
+  midi = encoding.tokens_to_midi(track.tokens, steps_per_quarter=steps_per_quarter)
+  assert midi.instruments[0].notes[1].start == 4 * ticks_per_step
+  (again,), _ = encoding.encode_midi(midi, steps_per_quarter)
+  assert again.tokens.tolist() == PHRASE_TOKENS
+
+
+def test_triplets_fit_a_grid_of_six_steps_per_quarter():
+  # Triplet 16ths (80 ticks at 480 per beat): exact on a 6-step grid, too fast for 16ths.
+  triplets = build_midi([([(60 + i, 80 * i, 80 * (i + 1)) for i in range(6)], False)])
+  (on_sixes,), _ = encoding.encode_midi(triplets, steps_per_quarter=6)
+  assert on_sixes.tokens.tolist() == [61, 62, 63, 64, 65, 66] and on_sixes.notes_lost == 0
+  (on_16ths,), _ = encoding.encode_midi(triplets, steps_per_quarter=4)
+  assert on_16ths.notes_lost > 0

@@ -4,28 +4,15 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 
 import miditoolkit
 import pytest
 from tensorboardX.proto import event_pb2
 
-from conftest import REPO, scale_melody, write_midi
+from conftest import REPO, ok, run_module as run, scale_melody, write_midi
+from midi_rnn_jax import encoding
 
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
-
-
-def run(module, *args, cwd):
-  """Runs ``python -m midi_rnn_jax.<module> args`` in ``cwd``; returns the CompletedProcess."""
-  env = {**os.environ, 'PYTHONPATH': str(REPO)}
-  return subprocess.run([sys.executable, '-m', f'midi_rnn_jax.{module}', *args], cwd=cwd, env=env,
-                        capture_output=True, text=True, timeout=600)
-
-
-def ok(result):
-  assert result.returncode == 0, result.stderr
-  return result.stderr
 
 
 def scalar_tags(log_dir):
@@ -162,3 +149,73 @@ def test_an_existing_experiment_is_never_overwritten(trained, workdir, lakh_dir)
                      f'--experiment_dir={experiment_dir}', f'--cache_dir={workdir / "cache"}',
                      cwd=workdir), 'already holds an experiment')
   assert (experiment_dir / 'config.json').read_bytes() == before
+
+
+def notes_of(path):
+  midi = miditoolkit.MidiFile(str(path))
+  return midi, midi.instruments[0].notes
+
+
+def test_an_exported_model_samples_what_its_experiment_samples(trained, workdir):
+  experiment_dir, _ = trained
+  model = workdir / 'model.msgpack'
+  assert '64 prime windows' in ok(run('export', f'--experiment_dir={experiment_dir}',
+                                      f'--out={model}', f'--cache_dir={workdir / "cache"}',
+                                      cwd=workdir))
+  common = ('--num_files=3', '--file_length=48', '--seed=4', '--primer_notes=60,62,64:2,_,67')
+  ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={workdir / "from_exp"}',
+         *common, cwd=workdir))
+  ok(run('sample', f'--model={model}', f'--save_dir={workdir / "from_file"}', *common,
+         cwd=workdir))
+  for name in ('01.mid', '02.mid', '03.mid'):
+    assert (workdir / 'from_exp' / name).read_bytes() == (workdir / 'from_file' / name).read_bytes()
+  # Without any prime flag, the file's own prime windows are used.
+  ok(run('sample', f'--model={model}', '--num_files=2', '--file_length=16', cwd=workdir))
+  assert sorted(os.listdir(workdir / 'generated')) == ['01.mid', '02.mid']
+
+
+def test_sampling_controls_shape_the_output(trained, workdir):
+  experiment_dir, _ = trained
+  out = workdir / 'controls'
+  primer = [61, 63, 63, 0, 65, 65, 65]  # "60,62:2,_,64:3" as tokens.
+  ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={out}', '--num_files=2',
+         '--file_length=32', '--seed=2', '--primer_notes=60,62:2,_,64:3', '--include_primer',
+         '--key=Eb', '--scale=minor_pentatonic', '--bpm=90', '--velocity=70', cwd=workdir))
+  for name in ('01.mid', '02.mid'):
+    midi, notes = notes_of(out / name)
+    ticks_per_step = midi.ticks_per_beat // 4
+    assert midi.markers[-1].time == (len(primer) + 32) * ticks_per_step
+    (track,), _ = encoding.encode_midi(midi)
+    assert track.tokens[:len(primer)].tolist() == primer
+    generated = [n for n in notes if n.start >= len(primer) * ticks_per_step]
+    assert {n.pitch % 12 for n in generated} <= {3, 6, 8, 10, 1}  # E-flat minor pentatonic.
+    assert midi.tempo_changes[0].tempo == pytest.approx(90.0)
+    assert {n.velocity for n in notes} == {70}
+  ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={out}', '--num_files=1',
+         '--file_length=32', '--primer_notes=60,62:2,_,64:3', cwd=workdir))
+  midi, _ = notes_of(out / '03.mid')
+  assert midi.markers[-1].time == 32 * midi.ticks_per_beat // 4  # No primer in the file.
+
+
+def test_the_shipped_model_samples_before_any_training(tmp_path):
+  stderr = ok(run('sample', '--num_files=2', '--file_length=32', '--seed=0', cwd=tmp_path))
+  assert 'folk_lstm.msgpack' in stderr
+  assert sorted(os.listdir(tmp_path / 'generated')) == ['01.mid', '02.mid']
+
+
+def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, lakh_dir):
+  data = tmp_path / 'data'
+  data.mkdir()
+  for name in sorted(os.listdir(lakh_dir))[:6]:
+    shutil.copy(lakh_dir / name, data / name)
+  ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=exp',
+         '--transpose=5', '--steps_per_quarter=3', f'--cache_dir={tmp_path / "cache"}',
+         cwd=tmp_path))
+  config = json.loads((tmp_path / 'exp' / 'config.json').read_text())
+  assert config['transpose'] == 5 and config['steps_per_quarter'] == 3
+  ok(run('sample', '--experiment_dir=exp', '--num_files=1', '--file_length=30',
+         f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  midi, _ = notes_of(tmp_path / 'exp' / 'generated' / '01.mid')
+  assert midi.markers[-1].time == 30 * midi.ticks_per_beat // 3
+  result = run('train', f'--data_dir={data}', '--steps_per_quarter=5', cwd=tmp_path)
+  assert result.returncode == 1 and '--steps_per_quarter must be one of 2, 3, 4, 6, 8' in result.stderr

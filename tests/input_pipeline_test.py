@@ -123,3 +123,25 @@ def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, mo
   assert len(loaded) == 3  # Only the first group is read before the first batch.
   list(batches)
   assert len(loaded) == 10
+
+
+def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
+  rng = np.random.default_rng(0)
+  inputs = rng.integers(0, 129, (500, 12)).astype(np.uint8)
+  inputs[:50] = np.where(inputs[:50] > 0, 128, 0)  # Windows at the top of the range...
+  inputs[50:100] = np.where(inputs[50:100] > 0, 1, 0)  # ...at the bottom...
+  inputs[100:110] = 0  # ...and silent ones.
+  targets = rng.integers(0, 129, 500).astype(np.uint8)
+  targets[:100] = 0
+  batch = input_pipeline.Batch(inputs, targets, np.ones(500, np.float32))
+  shifted = input_pipeline.transpose(batch, max_semitones=12, rng=rng)
+  before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
+  after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
+  assert after.min() >= 0 and after.max() <= 128
+  np.testing.assert_array_equal(after == 0, before == 0)  # Rests stay rests, pitches pitches.
+  shift = np.where(before > 0, after - before, 0)
+  per_window = shift.sum(1) // np.maximum((before > 0).sum(1), 1)
+  assert (shift == np.where(before > 0, per_window[:, None], 0)).all()  # One shift per window.
+  assert np.abs(per_window).max() <= 12
+  assert (per_window[:50] <= 0).all() and (per_window[50:100] >= 0).all()
+  assert len(np.unique(per_window[110:])) == 25  # Every shift in -12..12 is drawn.

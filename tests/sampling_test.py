@@ -2,9 +2,11 @@
 
 import jax
 import numpy as np
+import pytest
 from flax import nnx
 
 from midi_rnn_jax import sampling, training
+from midi_rnn_jax.errors import UserError
 
 
 def test_primes_are_windows_of_the_tracks():
@@ -39,3 +41,50 @@ def test_temperature_zero_is_greedy_with_a_sliding_window():
     expected = np.argmax(model(window), axis=-1)
     np.testing.assert_array_equal(generated[:, step], expected)
     window = np.concatenate([window[:, 1:], expected[:, None]], axis=1)
+
+
+def test_the_scale_mask_never_lets_an_out_of_scale_pitch_through():
+  allowed = sampling.scale_mask('D', 'major')
+  d_major = {2, 4, 6, 7, 9, 11, 1}
+  assert allowed[0] and all(allowed[p + 1] == (p % 12 in d_major) for p in range(128))
+  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=3)
+  graphdef, params = nnx.split(model, nnx.Param)
+  # A high temperature spreads probability over every token, so a leak would show.
+  sample = sampling.make_sampler(graphdef, 300, temperature=5.0, allowed=allowed)
+  primes = np.random.default_rng(0).integers(0, 129, (8, 10)).astype(np.uint8)
+  tokens = np.asarray(sample(params, primes, jax.random.key(0)))
+  assert allowed[tokens].all()
+  assert len(np.unique(tokens)) > 20  # It did sample widely.
+
+
+def test_top_k_one_is_greedy_decoding():
+  _, params, greedy = make_sampler(num_steps=40, temperature=0.0)
+  model = training.build_model(rnn_size=16, num_layers=2, dropout=0.3, seed=0)
+  graphdef, _ = nnx.split(model, nnx.Param)
+  top_1 = sampling.make_sampler(graphdef, 40, temperature=1.5, top_k=1)
+  tiny_nucleus = sampling.make_sampler(graphdef, 40, temperature=1.0, top_p=1e-6)
+  primes = np.random.default_rng(2).integers(0, 129, (5, 6)).astype(np.uint8)
+  expected = np.asarray(greedy(params, primes, jax.random.key(0)))
+  np.testing.assert_array_equal(top_1(params, primes, jax.random.key(7)), expected)
+  np.testing.assert_array_equal(tiny_nucleus(params, primes, jax.random.key(8)), expected)
+
+
+def test_filter_logits_keeps_the_top_k_and_the_nucleus():
+  logits = jax.numpy.log(jax.numpy.array([[0.5, 0.3, 0.15, 0.05]]))
+  top_2 = np.asarray(sampling.filter_logits(logits, top_k=2, top_p=1.0))
+  assert np.isfinite(top_2).tolist() == [[True, True, False, False]]
+  nucleus = np.asarray(sampling.filter_logits(logits, top_k=0, top_p=0.8))
+  assert np.isfinite(nucleus).tolist() == [[True, True, False, False]]  # 0.5 + 0.3 reaches 0.8.
+  assert np.isfinite(sampling.filter_logits(logits, top_k=0, top_p=0.81)).sum() == 3
+
+
+def test_primer_notes_parse_and_pad():
+  primer = sampling.parse_primer('60, 62:2,_,67:3')
+  assert primer.tolist() == [61, 63, 63, 0, 68, 68, 68]
+  assert sampling.prime_window(primer, 4).tolist() == [0, 68, 68, 68]
+  assert sampling.prime_window(primer, 9).tolist() == [0, 0, 61, 63, 63, 0, 68, 68, 68]
+  for bad in ('60,x', '128', '60:0', '', '-1'):
+    with pytest.raises(UserError, match='--primer_notes'):
+      sampling.parse_primer(bad)
+  with pytest.raises(UserError, match='--key'):
+    sampling.scale_mask('H', 'major')

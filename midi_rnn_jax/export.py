@@ -1,0 +1,53 @@
+r"""Export an experiment as one self-contained model file.
+
+  python -m midi_rnn_jax.export --experiment_dir experiments/03 --out folk.msgpack
+  python -m midi_rnn_jax.sample --model folk.msgpack
+
+The file holds the parameters, the config (architecture, grid) and the encoding
+version, plus prime windows from the experiment's validation files, so it samples
+on a machine that has neither the experiment nor any MIDI.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from absl import flags
+
+from midi_rnn_jax import cli, experiment, input_pipeline, sampling, training
+
+flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
+                    'experiments/).')
+flags.DEFINE_string('out', None, 'Path of the model file to write (.msgpack).', required=True)
+flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to export.')
+flags.DEFINE_integer('num_primes', 64, 'Prime windows to store, drawn from the validation files.',
+                     lower_bound=0)
+flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
+                    'Folder of the parsed-token cache.')
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv  # cli.run rejects stray arguments.
+  experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
+  config = experiment.load_config(experiment_dir)
+  _, abstract_params = training.model_from_config(config)
+  params = experiment.restore_params(experiment_dir, abstract_params, FLAGS.checkpoint)
+  window_size = config['window_size']
+  tracks = input_pipeline.usable_tracks(
+      experiment.validation_files(experiment_dir), window_size, FLAGS.cache_dir,
+      config['steps_per_quarter'], cli.log)
+  if tracks and FLAGS.num_primes:
+    primes = sampling.choose_primes(tracks, FLAGS.num_primes, window_size,
+                                    np.random.default_rng(0))
+  else:
+    cli.log('warning: no validation files left to draw prime windows from; the model file '
+            'will need --prime_file, --primer_notes or --data_dir to sample')
+    primes = np.zeros((0, window_size), np.uint8)
+  experiment.write_model_file(FLAGS.out, config, params.to_pure_dict(), primes)
+  cli.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
+          f'{len(primes)} prime windows')
+
+
+if __name__ == '__main__':
+  cli.run(main)

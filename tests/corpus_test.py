@@ -1,0 +1,76 @@
+"""The default corpus: ABC tunes from music21 -> monophonic MIDI files."""
+
+import os
+
+import miditoolkit
+import pytest
+
+from conftest import ok, run_module
+from midi_rnn_jax import corpus, encoding
+
+pytest.importorskip('music21', reason='the corpus extra: pip install -e ".[corpus]"')
+
+HAND_WRITTEN_ABC = """X:1
+T:Test Tune
+M:4/4
+L:1/8
+Q:1/4=100
+K:G
+G2 A>B c-c d2 | (3def g2 [Bd]2 z2 | {a}g4 F2 G2 |]
+
+X:2
+T:Second
+M:3/4
+L:1/4
+K:C
+C D E | F2 z |]
+"""
+
+
+def test_tunes_read_from_hand_written_abc(tmp_path):
+  path = tmp_path / 'tunes.abc'
+  path.write_text(HAND_WRITTEN_ABC)
+  tunes = corpus.read_tunes(str(path))
+  assert [t.getTitle() for t in tunes.values()] == ['Test Tune', 'Second']
+  first, second = (corpus.melody_notes(t) for t in tunes.values())
+  third = 1 / 3
+  # K:G sharpens F; A>B is dotted; c-c is one tied note; (3 is a triplet; [Bd] keeps its top
+  # note; z is a rest; the grace note {a} is dropped.
+  expected = [(67, 0, 1), (69, 1, 1.75), (71, 1.75, 2), (72, 2, 3), (74, 3, 4),
+              (74, 4, 4 + third), (76, 4 + third, 4 + 2 * third), (78, 4 + 2 * third, 5),
+              (79, 5, 6), (74, 6, 7), (79, 8, 10), (66, 10, 11), (67, 11, 12)]
+  assert [p for p, _, _ in first[0]] == [p for p, _, _ in expected]
+  assert [t for _, s, e in first[0] for t in (s, e)] == pytest.approx(
+      [t for _, s, e in expected for t in (s, e)])
+  assert first[1] == 100.0
+  assert second == ([(60, 0, 1), (62, 1, 2), (64, 2, 3), (65, 3, 5)], encoding.DEFAULT_BPM)
+
+
+def test_corpus_command_on_a_subset_writes_monophonic_midi_and_resumes(tmp_path):
+  out = tmp_path / 'midi'
+  args = ('--collections=ryans,oneills,essen', '--max_source_files=2', '-j', '2',
+          f'--out_dir={out}')
+  stderr = ok(run_module('corpus', *args, cwd=tmp_path))
+  assert 'converting 6 with 2 processes' in stderr
+  files = sorted(out.rglob('*.mid'))
+  assert {f.parent.name for f in files} == {'ryans', 'oneills', 'essen'}
+  assert len(files) > 100
+  for path in files[::10]:
+    midi = miditoolkit.MidiFile(str(path))
+    (track,) = midi.instruments
+    assert not track.is_drum and track.name
+    tracks, skipped = encoding.encode_midi(midi)
+    assert len(tracks) == 1 and skipped['polyphonic'] == 0  # Monophonic by construction.
+  # Resumable: finished sources are not converted again; an unfinished one is.
+  assert 'converting 0 with' in ok(run_module('corpus', *args, cwd=tmp_path))
+  marker = next((out / 'essen' / corpus.DONE_DIR).iterdir())
+  os.remove(marker)
+  assert 'converting 1 with' in ok(run_module('corpus', *args, cwd=tmp_path))
+  assert sorted(out.rglob('*.mid')) == files
+
+
+def test_unknown_collection_is_a_clear_error(tmp_path):
+  result = run_module('corpus', '--collections=essen,bach', cwd=tmp_path)
+  assert result.returncode == 2
+  assert result.stderr.strip() == ('error: --collections: unknown bach; choose from '
+                                   'essen, oneills, ryans')
