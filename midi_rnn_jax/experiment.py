@@ -18,7 +18,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
-from midi_rnn_jax import encoding
+from midi_rnn_jax import encoding, training
 from midi_rnn_jax.errors import UserError
 
 EXPERIMENTS_ROOT = 'experiments'
@@ -119,6 +119,13 @@ def save_checkpoint(manager: ocp.CheckpointManager, epoch: int, params, opt_stat
   manager.save(epoch, args=ocp.args.Composite(params=ocp.args.StandardSave(params),
                                               opt_state=ocp.args.StandardSave(opt_state)),
                metrics={'val_loss': float(val_loss)})
+
+
+def load_model(experiment_dir: str, which: str = 'best'):
+  """(config, graphdef, params) of an experiment's best or latest checkpoint."""
+  config = load_config(experiment_dir)
+  graphdef, abstract_params = training.model_from_config(config)
+  return config, graphdef, restore_params(experiment_dir, abstract_params, which)
 
 
 def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from absl import flags
 
-from midi_rnn_jax import cli, experiment, input_pipeline, sampling, training
+from midi_rnn_jax import cli, experiment, input_pipeline, sampling
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
                     'experiments/).')
@@ -30,9 +30,7 @@ FLAGS = flags.FLAGS
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
-  config = experiment.load_config(experiment_dir)
-  _, abstract_params = training.model_from_config(config)
-  params = experiment.restore_params(experiment_dir, abstract_params, FLAGS.checkpoint)
+  config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']
   tracks = input_pipeline.usable_tracks(
       experiment.validation_files(experiment_dir), window_size, FLAGS.cache_dir,

@@ -102,9 +102,7 @@ def load_model() -> LoadedModel:
     graphdef, params = training.model_from_config(config)
     nnx.replace_by_pure_dict(params, pure_params)
     return LoadedModel(config, graphdef, params, primes, None, f'model {model_path}')
-  config = experiment.load_config(experiment_dir)
-  graphdef, abstract_params = training.model_from_config(config)
-  params = experiment.restore_params(experiment_dir, abstract_params, FLAGS.checkpoint)
+  config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   return LoadedModel(config, graphdef, params, None, experiment_dir,
                      f'experiment {experiment_dir}')
 

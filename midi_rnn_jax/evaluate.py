@@ -1,0 +1,148 @@
+r"""Score a trained model on a MIDI folder, beside two reference baselines.
+
+  python -m midi_rnn_jax.evaluate --experiment_dir experiments/01 --data_dir data/midi
+
+Every window of every usable track in --data_dir is scored (no sampling, so the
+figures are deterministic): negative log-likelihood of the true next step,
+perplexity and accuracy, on all steps and on "change" steps only (where the next
+step differs from the last one: a model can look good by just holding notes).
+The baselines are fitted on the experiment's own training files: "repeat the
+previous step" and an interpolated Witten-Bell n-gram whose order is chosen on
+the experiment's validation files. Prints a table and writes
+<experiment>/eval/<name of data_dir>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import flags
+from flax import nnx
+
+from midi_rnn_jax import baselines, cli, experiment, input_pipeline
+from midi_rnn_jax.errors import UserError
+
+flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
+                    'experiments/).')
+flags.DEFINE_string('data_dir', None, 'Folder of MIDI files to score (default: the '
+                    'experiment\'s validation files, written to eval/validation.json).')
+flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to score.')
+flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j',
+                     lower_bound=1)
+flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
+                    'Folder of the parsed-token cache.')
+
+FLAGS = flags.FLAGS
+EVAL_BATCH = 4096
+
+
+def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray,
+                targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(probability of each target, most likely token) under the LSTM."""
+
+  @jax.jit
+  def score(inputs, target):
+    log_probs = jax.nn.log_softmax(nnx.merge(graphdef, params)(inputs.astype(jnp.int32)))
+    return (jnp.take_along_axis(log_probs, target[:, None].astype(jnp.int32), 1)[:, 0],
+            jnp.argmax(log_probs, -1))
+
+  probabilities, predictions = [], []
+  for first in range(0, len(targets), EVAL_BATCH):
+    batch_inputs = contexts[first:first + EVAL_BATCH]
+    count = len(batch_inputs)
+    padding = EVAL_BATCH - count  # One shape, one compilation.
+    log_p, best = score(np.pad(batch_inputs, ((0, padding), (0, 0))),
+                        np.pad(targets[first:first + EVAL_BATCH], (0, padding)))
+    probabilities.append(np.exp(np.asarray(log_p[:count], np.float64)))
+    predictions.append(np.asarray(best[:count]))
+  return np.concatenate(probabilities), np.concatenate(predictions)
+
+
+def summary(probabilities: np.ndarray, predictions: np.ndarray, targets: np.ndarray,
+            previous: np.ndarray) -> dict:
+  """The figures of one model: on all windows, and on the windows whose target changes."""
+
+  def figures(mask):
+    nll = float(-np.mean(np.log(probabilities[mask]))) if mask.any() else float('nan')
+    return {'windows': int(mask.sum()), 'nll_nats': nll, 'nll_bits': nll / math.log(2),
+            'perplexity': math.exp(nll),
+            'accuracy': float(np.mean(predictions[mask] == targets[mask])) if mask.any()
+                        else float('nan')}
+
+  return {'all': figures(np.ones(len(targets), bool)), 'change': figures(targets != previous)}
+
+
+def table(results: dict) -> str:
+  lines = [f'{"model":<22}{"windows":>9}{"NLL nats":>10}{"bits":>7}{"ppl":>8}{"acc":>7}'
+           f'{"| change: NLL":>14}{"acc":>7}']
+  for name, result in results.items():
+    a, c = result['all'], result['change']
+    lines.append(f'{name:<22}{a["windows"]:>9}{a["nll_nats"]:>10.4f}{a["nll_bits"]:>7.3f}'
+                 f'{a["perplexity"]:>8.3f}{a["accuracy"]:>7.4f}{c["nll_nats"]:>14.4f}'
+                 f'{c["accuracy"]:>7.4f}')
+  return '\n'.join(lines)
+
+
+def main(argv):
+  del argv  # cli.run rejects stray arguments.
+  experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
+  config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
+  window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
+  validation_tracks = input_pipeline.usable_tracks(
+      experiment.validation_files(experiment_dir), window_size, FLAGS.cache_dir,
+      steps_per_quarter, cli.log)
+  if FLAGS.data_dir:
+    records, data_summary = input_pipeline.load_corpus(
+        FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
+    cli.log(data_summary)
+    tracks = [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+  else:
+    tracks = validation_tracks
+  contexts, targets = baselines.windows_of(tracks, window_size)
+  if not len(targets):
+    raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
+                    'pass --data_dir')
+
+  split = experiment.read_json(os.path.join(experiment_dir, experiment.SPLIT_FILE))
+  train_tracks = input_pipeline.usable_tracks(
+      [p for p in split['train'] if os.path.isfile(p)], window_size, FLAGS.cache_dir,
+      steps_per_quarter, cli.log)
+  if not train_tracks:
+    raise UserError(f'the training files of {experiment_dir} are gone: the baselines are '
+                    'fitted on them')
+  ngram, orders_tried = baselines.choose_order(train_tracks, validation_tracks, window_size)
+  repeat = baselines.RepeatPrevious.fit(train_tracks)
+
+  previous = contexts[:, -1]
+  lstm_probabilities, lstm_predictions = lstm_scores(graphdef, params, contexts, targets)
+  results = {
+      'lstm': summary(lstm_probabilities, lstm_predictions, targets, previous),
+      f'ngram (order {ngram.order})': summary(ngram.probabilities(contexts, targets),
+                                              ngram.predict(contexts), targets, previous),
+      'repeat previous': summary(repeat.probabilities(contexts, targets),
+                                 repeat.predict(contexts), targets, previous),
+  }
+  print(table(results))
+  name = os.path.basename(os.path.normpath(FLAGS.data_dir)) if FLAGS.data_dir else 'validation'
+  out = os.path.join(experiment_dir, 'eval', f'{name}.json')
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  lstm_result, ngram_result, repeat_result = results.values()
+  experiment.write_json_atomically(out, {
+      'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
+      'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
+      'steps_per_quarter': steps_per_quarter,
+      'lstm': lstm_result,
+      'ngram': {**ngram_result, 'order': ngram.order,
+                'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
+      'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},
+  })
+  cli.log(f'wrote {out}')
+
+
+if __name__ == '__main__':
+  cli.run(main)

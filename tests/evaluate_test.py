@@ -1,0 +1,65 @@
+"""python -m midi_rnn_jax.evaluate on a model that learned one melody."""
+
+import json
+
+import pytest
+
+from conftest import ok, run_module, write_midi
+
+TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 67, 69, 71, 72, 71, 69, 67, 65]
+OTHER = [48, 53, 50, 55, 52, 57, 54, 59, 56, 49, 51, 58, 47, 46, 45, 44]
+
+
+def melody(pitches, repeats):
+  return [(p, i * 120, (i + 1) * 120) for i, p in enumerate(pitches * repeats)]
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+  root = tmp_path_factory.mktemp('evaluate')
+  for folder, pitches in (('same', TUNE), ('other', OTHER)):
+    (root / folder).mkdir()
+    for i in range(5):
+      write_midi(root / folder / f'{i}.mid', [(melody(pitches, 12 + i), False)])
+  ok(run_module('train', f'--data_dir={root / "same"}', '--experiment_dir=exp', '--rnn_size=32',
+                '--window_size=8', '--num_epochs=6', '--learning_rate=0.01', '--dropout=0',
+                '--batch_size=16', f'--cache_dir={root / "cache"}', cwd=root))
+  return root
+
+
+def evaluate(root, *args):
+  return run_module('evaluate', '--experiment_dir=exp', f'--cache_dir={root / "cache"}', *args,
+                    cwd=root)
+
+
+def test_scores_are_high_on_the_learned_melody_and_low_on_another(trained):
+  stdout = ok_stdout(evaluate(trained, f'--data_dir={trained / "same"}'))
+  assert stdout.splitlines()[1].startswith('lstm')
+  same = json.loads((trained / 'exp' / 'eval' / 'same.json').read_text())
+  assert same['lstm']['all']['accuracy'] > 0.95
+  assert same['lstm']['all']['windows'] == sum(16 * (12 + i) - 8 for i in range(5))
+  # Every step of this tune changes pitch: "change" steps are all the steps.
+  assert same['lstm']['change']['windows'] == same['lstm']['all']['windows']
+  # No step of it repeats, so "repeat previous" falls back on the most common pitch.
+  assert same['repeat_previous']['repeat_probability'] == 0.0
+  assert same['repeat_previous']['all']['accuracy'] < 0.5
+  assert same['ngram']['all']['accuracy'] > 0.95 and same['ngram']['order'] >= 2
+  ok_stdout(evaluate(trained, f'--data_dir={trained / "other"}'))
+  other = json.loads((trained / 'exp' / 'eval' / 'other.json').read_text())
+  assert other['lstm']['all']['accuracy'] < 0.5
+  assert other['lstm']['all']['nll_nats'] > same['lstm']['all']['nll_nats'] + 1.0
+
+
+def test_without_data_dir_the_validation_files_are_scored(trained):
+  ok_stdout(evaluate(trained))
+  validation = json.loads((trained / 'exp' / 'eval' / 'validation.json').read_text())
+  (held_out,) = json.loads((trained / 'exp' / 'split.json').read_text())['validation']
+  repeats = 12 + int(held_out[-5])  # Files are named 0.mid .. 4.mid.
+  assert validation['lstm']['all']['windows'] == 16 * repeats - 8
+  figures = validation['lstm']['all']
+  assert figures['nll_bits'] == pytest.approx(figures['nll_nats'] / 0.6931471805599453)
+
+
+def ok_stdout(result):
+  ok(result)
+  return result.stdout
