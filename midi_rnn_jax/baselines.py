@@ -18,7 +18,7 @@ from midi_rnn_jax import encoding
 V = encoding.NUM_CLASSES
 
 
-def _rows_as_keys(rows: np.ndarray) -> np.ndarray:
+def rows_as_keys(rows: np.ndarray) -> np.ndarray:
   """(N, k) uint8 rows -> (N,) byte strings that sort and compare as the rows do."""
   rows = np.ascontiguousarray(rows, dtype=np.uint8)
   if rows.shape[1] == 0:
@@ -61,12 +61,12 @@ class WittenBell:
     counts = []
     for n in range(1, order + 1):
       grams = ngrams(tracks, n)
-      gram_keys, gram_counts = np.unique(_rows_as_keys(grams), return_counts=True)
+      gram_keys, gram_counts = np.unique(rows_as_keys(grams), return_counts=True)
       # Each distinct gram adds one type to the count T(h) of its context.
       unique_grams = gram_keys.view(np.uint8).reshape(-1, n)
-      context_keys, context_types = np.unique(_rows_as_keys(unique_grams[:, :-1]),
+      context_keys, context_types = np.unique(rows_as_keys(unique_grams[:, :-1]),
                                               return_counts=True)
-      _, context_counts = np.unique(_rows_as_keys(grams[:, :-1]), return_counts=True)
+      _, context_counts = np.unique(rows_as_keys(grams[:, :-1]), return_counts=True)
       counts.append(_OrderCounts(gram_keys, gram_counts, context_keys, context_counts,
                                  context_types))
     return cls(order, tuple(counts))
@@ -77,8 +77,8 @@ class WittenBell:
     for n, counts in enumerate(self.counts, start=1):
       history = contexts[:, contexts.shape[1] - (n - 1):] if n > 1 else contexts[:, :0]
       grams = np.concatenate([history, targets[:, None]], axis=1)
-      c_hw = _lookup(counts.gram_keys, counts.gram_counts, _rows_as_keys(grams))
-      context = _rows_as_keys(history)
+      c_hw = _lookup(counts.gram_keys, counts.gram_counts, rows_as_keys(grams))
+      context = rows_as_keys(history)
       c_h = _lookup(counts.context_keys, counts.context_counts, context)
       t_h = _lookup(counts.context_keys, counts.context_types, context)
       seen = c_h > 0

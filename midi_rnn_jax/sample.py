@@ -23,8 +23,8 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, sampling,
-                          training)
+from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, render,
+                          sampling, training)
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -62,6 +62,8 @@ flags.DEFINE_enum('scale', 'chromatic', list(sampling.SCALES), 'Allow only the p
 flags.DEFINE_float('bpm', encoding.DEFAULT_BPM, 'Tempo of the output files.', lower_bound=1.0)
 flags.DEFINE_integer('velocity', encoding.DEFAULT_VELOCITY, 'Velocity of every output note.',
                      lower_bound=1, upper_bound=127)
+flags.DEFINE_boolean('render', False, 'Also write NAME.png (a piano roll) and NAME.wav (built-in '
+                     'synthesizer) beside each NAME.mid.')
 flags.DEFINE_integer('seed', None, 'Seed of the prime choice and the sampling; the same seed '
                      'gives the same files (default: a random seed, printed).')
 flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint of the experiment '
@@ -187,7 +189,11 @@ def main(argv):
     midi = encoding.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
         steps_per_quarter=model.config['steps_per_quarter'])
-    write_midi(midi, os.path.join(save_dir, f'{number:02d}.mid'))
+    path = os.path.join(save_dir, f'{number:02d}.mid')
+    write_midi(midi, path)
+    if FLAGS.render:
+      render.write_beside(path, tokens, bpm=FLAGS.bpm,
+                          steps_per_quarter=model.config['steps_per_quarter'])
   cli.log(f'wrote {len(melodies)} files of {len(tokens)} steps to {save_dir} '
           f'({first:02d}.mid to {first + len(melodies) - 1:02d}.mid)')
 

@@ -17,8 +17,9 @@ import numpy as np
 from absl import flags
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
+from tensorboardX.proto import summary_pb2
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, training
+from midi_rnn_jax import cli, encoding, experiment, input_pipeline, render, sampling, training
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
 flags.DEFINE_string('experiment_dir', None, 'Folder for checkpoints and TensorBoard logs. If omitted, '
@@ -104,6 +105,24 @@ def log_epoch(writer: SummaryWriter, epoch: int, config: dict, train_metrics: di
           f'| {seconds:.1f} s')
 
 
+MELODY_STEPS = 64  # The melody sampled for TensorBoard after every epoch.
+
+
+def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_quarter: int):
+  """The epoch's sampled melody as a piano-roll image and as audio in TensorBoard."""
+  writer.add_figure('melody/piano_roll', render.piano_roll_figure(
+      tokens, f'epoch {epoch}', steps_per_quarter=steps_per_quarter), epoch)
+  samples = render.synthesize(tokens, steps_per_quarter=steps_per_quarter)
+  # tensorboardX's add_audio needs the soundfile package; the WAV is written here instead.
+  audio = summary_pb2.Summary.Audio(
+      sample_rate=render.SAMPLE_RATE, num_channels=1, length_frames=len(samples),
+      encoded_audio_string=render.wav_bytes(samples), content_type='audio/wav')
+  writer._get_file_writer().add_summary(  # pylint: disable=protected-access
+      summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag='melody/audio', audio=audio)]),
+      epoch)
+  writer.flush()
+
+
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
   """Trains per ``config`` (the flag values); returns the experiment folder."""
   experiment.check_unused(experiment_dir)  # Before the slow parse, not after.
@@ -128,6 +147,10 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx)
+  sample_melody = sampling.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
+  melody_prime = sampling.choose_primes(input_pipeline.load_tracks(
+      (val_records or train_records)[0], config['window_size']), 1, config['window_size'],
+      np.random.default_rng(config['seed']))
   manager = experiment.checkpoint_manager(experiment_dir)
   writer = SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
   rng = np.random.default_rng(config['seed'])
@@ -147,6 +170,9 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, windows_per_second,
                 time.perf_counter() - started)
+      log_melody(writer, epoch, np.asarray(sample_melody(
+          state.params, melody_prime, jax.random.key(config['seed'])))[0],
+          config['steps_per_quarter'])
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:
         state = training.with_learning_rate(state, lr * plateau.factor)

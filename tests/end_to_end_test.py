@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import struct
+import wave
 
 import miditoolkit
 import pytest
@@ -15,8 +16,8 @@ from midi_rnn_jax import encoding
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
 
 
-def scalar_tags(log_dir):
-  """Tags of the scalars in a TensorBoard event file (TFRecord framing, read by hand)."""
+def summary_tags(log_dir):
+  """Tags of the summaries in a TensorBoard event file (TFRecord framing, read by hand)."""
   tags = set()
   for name in os.listdir(log_dir):
     with open(os.path.join(log_dir, name), 'rb') as f:
@@ -55,7 +56,8 @@ def test_training_writes_a_complete_experiment(trained, lakh_dir):
   assert len(split['validation']) == round(0.2 * (len(split['train']) + len(split['validation'])))
   assert os.listdir(experiment_dir / 'checkpoints') == ['1']
   assert {'loss/train', 'loss/validation', 'accuracy/train', 'accuracy/validation',
-          'learning_rate', 'windows_per_second'} <= scalar_tags(experiment_dir / 'tensorboard-logs')
+          'learning_rate', 'windows_per_second', 'melody/piano_roll',
+          'melody/audio'} <= summary_tags(experiment_dir / 'tensorboard-logs')
 
 
 def test_a_second_run_uses_the_parse_cache(trained, workdir, lakh_dir):
@@ -180,7 +182,8 @@ def test_sampling_controls_shape_the_output(trained, workdir):
   primer = [61, 63, 63, 0, 65, 65, 65]  # "60,62:2,_,64:3" as tokens.
   ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={out}', '--num_files=2',
          '--file_length=32', '--seed=2', '--primer_notes=60,62:2,_,64:3', '--include_primer',
-         '--key=Eb', '--scale=minor_pentatonic', '--bpm=90', '--velocity=70', cwd=workdir))
+         '--key=Eb', '--scale=minor_pentatonic', '--bpm=90', '--velocity=70', '--render',
+         cwd=workdir))
   for name in ('01.mid', '02.mid'):
     midi, notes = notes_of(out / name)
     ticks_per_step = midi.ticks_per_beat // 4
@@ -191,6 +194,10 @@ def test_sampling_controls_shape_the_output(trained, workdir):
     assert {n.pitch % 12 for n in generated} <= {3, 6, 8, 10, 1}  # E-flat minor pentatonic.
     assert midi.tempo_changes[0].tempo == pytest.approx(90.0)
     assert {n.velocity for n in notes} == {70}
+    with wave.open(str(out / name.replace('.mid', '.wav'))) as wav:  # --render
+      seconds = wav.getnframes() / wav.getframerate()
+    assert seconds == pytest.approx((len(primer) + 32) * 60 / 90 / 4, abs=1e-3)
+    assert (out / name.replace('.mid', '.png')).stat().st_size > 1000
   ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={out}', '--num_files=1',
          '--file_length=32', '--primer_notes=60,62:2,_,64:3', cwd=workdir))
   midi, _ = notes_of(out / '03.mid')

@@ -63,3 +63,23 @@ def test_without_data_dir_the_validation_files_are_scored(trained):
 def ok_stdout(result):
   ok(result)
   return result.stdout
+
+
+def test_report_compares_generated_with_training_and_spots_copying(trained):
+  ok(run_module('sample', '--experiment_dir=exp', '--num_files=3', '--file_length=64',
+                '--temperature=0', '--seed=0', f'--cache_dir={trained / "cache"}', cwd=trained))
+  ok(run_module('report', '--experiment_dir=exp', f'--cache_dir={trained / "cache"}',
+                cwd=trained))
+  out = trained / 'exp' / 'report'
+  report = json.loads((out / 'report.json').read_text())
+  assert report['generated_files'] == 3 and report['training_tracks'] == 4
+  # A model that memorised one tune plays it back: long runs shared with training, a
+  # 16-step loop, and the tune's own statistics.
+  assert report['novelty']['longest_shared_run_mean'] >= 60
+  assert report['degeneration']['share'] == 1.0
+  assert {f['repeating_period'] for f in report['files'].values()} == {16}
+  assert report['generated']['pitches_used'] == report['training']['pitches_used'] == 8
+  markdown = (out / 'report.md').read_text()
+  for name in ('01', '02', '03'):
+    assert f'![{name}.mid]({name}.png)' in markdown
+    assert (out / f'{name}.png').exists() and (out / f'{name}.wav').exists()

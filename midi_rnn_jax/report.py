@@ -1,0 +1,148 @@
+r"""Compare generated melodies with the training melodies: statistics, pictures, sound.
+
+  python -m midi_rnn_jax.report --experiment_dir experiments/01
+
+Reads the .mid files of --generated_dir (default <experiment>/generated) and the
+training tracks (the experiment's training files, or --data_dir), and writes
+<experiment>/report/report.md and report.json, with a piano-roll PNG and a WAV of
+each generated melody beside them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+from absl import flags
+
+from midi_rnn_jax import cli, encoding, experiment, input_pipeline, render, stats
+from midi_rnn_jax.errors import UserError
+
+flags.DEFINE_string('experiment_dir', None, 'Experiment to report on (default: the most recent '
+                    'in experiments/).')
+flags.DEFINE_string('generated_dir', None, 'Folder of generated .mid files (default: generated/ '
+                    'inside --experiment_dir).')
+flags.DEFINE_string('data_dir', None, 'Folder of reference MIDI files (default: the '
+                    'experiment\'s training files).')
+flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
+                    'Folder of the parsed-token cache.')
+
+FLAGS = flags.FLAGS
+
+
+def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, np.ndarray]:
+  """name -> tokens of each generated file (its first usable track)."""
+  melodies = {}
+  for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
+    tracks, _ = input_pipeline.encode_file(path, steps_per_quarter)
+    if tracks:
+      melodies[os.path.basename(path)] = tracks[0].tokens
+  if not melodies:
+    raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
+  return melodies
+
+
+def compare(generated: dict[str, np.ndarray], training: list[np.ndarray]) -> dict:
+  """Every statistic of the report, as one JSON-ready dict."""
+  gen_features = {name: stats.melody_features(t) for name, t in generated.items()}
+  train_features = [stats.melody_features(t) for t in training]
+  train_ngrams = stats.TrainingNgrams(training)
+  novelty = {name: stats.longest_shared_run(t, train_ngrams) for name, t in generated.items()}
+
+  def summary(features):
+    out = {k: float(np.mean([f[k] for f in features])) for k in stats.SCALAR_FEATURES}
+    for histogram in ('pitch_class_histogram', 'note_length_histogram'):
+      out[histogram] = np.mean([f[histogram] for f in features], axis=0).round(4).tolist()
+    return out
+
+  degenerate = [name for name, f in gen_features.items() if f['repeating_period']]
+  return {
+      'generated_files': len(generated), 'training_tracks': len(training),
+      'generated': summary(gen_features.values()), 'training': summary(train_features),
+      'overlap_area': {k: stats.overlap_area([f[k] for f in gen_features.values()],
+                                             [f[k] for f in train_features])
+                       for k in stats.SCALAR_FEATURES},
+      'degeneration': {'share': len(degenerate) / len(generated), 'files': degenerate,
+                       'longest_repeat_mean': float(np.mean(
+                           [f['longest_repeat'] for f in gen_features.values()]))},
+      'novelty': {'longest_shared_run': novelty,
+                  'longest_shared_run_mean': float(np.mean(list(novelty.values())))},
+      'files': gen_features,
+  }
+
+
+def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
+  gen, train = report['generated'], report['training']
+  lines = [f'# Report: {experiment_dir}', '',
+           f'{report["generated_files"]} generated files against {report["training_tracks"]} '
+           'training tracks. Means per file; the overlap area of the two distributions of a '
+           'feature is 1 when they match and near 0 when they do not (mgeval).', '',
+           '| feature | generated | training | overlap area |', '|---|---|---|---|']
+  for key in stats.SCALAR_FEATURES:
+    lines.append(f'| {key} | {gen[key]:.3f} | {train[key]:.3f} | '
+                 f'{report["overlap_area"][key]:.3f} |')
+  names = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
+  for title, key, labels in (('Pitch classes', 'pitch_class_histogram', names),
+                             ('Note lengths (steps)', 'note_length_histogram',
+                              stats.LENGTH_LABELS)):
+    lines += ['', f'## {title}', '', '| | ' + ' | '.join(labels) + ' |',
+              '|---' * (len(labels) + 1) + '|',
+              '| generated | ' + ' | '.join(f'{v:.3f}' for v in gen[key]) + ' |',
+              '| training | ' + ' | '.join(f'{v:.3f}' for v in train[key]) + ' |']
+  degeneration, novelty = report['degeneration'], report['novelty']
+  lines += ['', '## Degeneration and novelty', '',
+            f'- {degeneration["share"]:.0%} of the generated files end in one short pattern '
+            f'(<= {stats.DEGENERATE_MAX_PERIOD} steps) repeated or one held token: '
+            f'{", ".join(degeneration["files"]) or "none"}.',
+            f'- Longest exact repeat inside a file: {degeneration["longest_repeat_mean"]:.1f} '
+            'steps on average.',
+            f'- Longest run shared with a training track (copying is not composing): '
+            f'{novelty["longest_shared_run_mean"]:.1f} steps on average.', '',
+            '| file | steps | notes | best scale | longest repeat | repeating period | '
+            'longest run shared with training |', '|---|---|---|---|---|---|---|']
+  for name, f in report['files'].items():
+    lines.append(f'| {name} | {f["steps"]} | {f["notes"]} | {f["best_scale"]} '
+                 f'({f["scale_consistency"]:.2f}) | {f["longest_repeat"]} | '
+                 f'{f["repeating_period"] or "-"} | {novelty["longest_shared_run"][name]} |')
+  lines += ['', '## Piano rolls', '']
+  for name, image in images.items():
+    lines += [f'### {name}', '', f'![{name}]({image})', f'[listen]({image[:-4]}.wav)', '']
+  return '\n'.join(lines) + '\n'
+
+
+def main(argv):
+  del argv  # cli.run rejects stray arguments.
+  experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
+  config = experiment.load_config(experiment_dir)
+  window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
+  generated = generated_melodies(FLAGS.generated_dir or os.path.join(experiment_dir, 'generated'),
+                                 steps_per_quarter)
+  if FLAGS.data_dir:
+    records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
+                                            cli.log, steps_per_quarter)
+    training = [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+  else:
+    split = experiment.read_json(os.path.join(experiment_dir, experiment.SPLIT_FILE))
+    training = input_pipeline.usable_tracks([p for p in split['train'] if os.path.isfile(p)],
+                                            window_size, FLAGS.cache_dir, steps_per_quarter,
+                                            cli.log)
+  if not training:
+    raise UserError('no training tracks to compare with: pass --data_dir')
+  report = compare(generated, training)
+  out = os.path.join(experiment_dir, 'report')
+  os.makedirs(out, exist_ok=True)
+  images = {}
+  for name, tokens in generated.items():
+    midi_path = os.path.join(out, name)
+    render.write_beside(midi_path, tokens, bpm=encoding.DEFAULT_BPM,
+                        steps_per_quarter=steps_per_quarter)
+    images[name] = os.path.splitext(name)[0] + '.png'
+  experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
+  with open(os.path.join(out, 'report.md'), 'w') as f:
+    f.write(markdown(report, experiment_dir, images))
+  cli.log(f'wrote {out}/report.md, report.json and {len(images)} piano rolls and WAVs')
+
+
+if __name__ == '__main__':
+  cli.run(main)

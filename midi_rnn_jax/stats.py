@@ -1,0 +1,170 @@
+"""Musical statistics of token melodies, in the spirit of mgeval (Yang & Lerch 2018) and
+muspy's metrics. Pure numpy: every function takes token arrays (0 = rest, p + 1 = pitch p).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from midi_rnn_jax import encoding
+from midi_rnn_jax.baselines import ngrams, rows_as_keys
+
+MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
+# Note lengths in steps, bucketed: 1, 2, 3, 4, 5-7, 8-11, 12-15, 16 and longer.
+LENGTH_BUCKETS = np.array([1, 2, 3, 4, 5, 8, 12, 16])
+LENGTH_LABELS = ['1', '2', '3', '4', '5-7', '8-11', '12-15', '16+']
+DEGENERATE_MAX_PERIOD = 16
+
+
+def notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(pitch, length in steps) of each note: each run of one pitch token is one note."""
+  tokens = np.asarray(tokens, np.int64)
+  starts = np.flatnonzero(np.diff(tokens, prepend=-1))
+  lengths = np.diff(np.append(starts, len(tokens)))
+  sounding = tokens[starts] != encoding.REST
+  return tokens[starts][sounding] - 1, lengths[sounding]
+
+
+def pitch_class_histogram(tokens: np.ndarray) -> np.ndarray:
+  """Share of sounding steps on each of the 12 pitch classes (C first)."""
+  sounding = tokens[tokens != encoding.REST].astype(np.int64) - 1
+  counts = np.bincount(sounding % 12, minlength=12).astype(float)
+  return counts / max(counts.sum(), 1.0)
+
+
+def entropy_bits(distribution: np.ndarray) -> float:
+  p = distribution[distribution > 0]
+  return float(-(p * np.log2(p)).sum())
+
+
+def scale_consistency(tokens: np.ndarray) -> tuple[float, str]:
+  """The largest share of sounding steps inside one major or natural-minor scale, and which."""
+  histogram = pitch_class_histogram(tokens)
+  names = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
+  best, best_name = -1.0, ''
+  for root in range(12):
+    for mode, scale in (('major', MAJOR), ('minor', MINOR)):
+      share = float(histogram[(scale + root) % 12].sum())
+      if share > best:
+        best, best_name = share, f'{names[root]} {mode}'
+  return best, best_name
+
+
+def note_length_histogram(tokens: np.ndarray) -> np.ndarray:
+  """Share of notes in each LENGTH_BUCKETS bucket."""
+  _, lengths = notes(tokens)
+  counts = np.bincount(np.searchsorted(LENGTH_BUCKETS, lengths, side='right') - 1,
+                       minlength=len(LENGTH_BUCKETS)).astype(float)
+  return counts / max(counts.sum(), 1.0)
+
+
+def longest_repeat(tokens: np.ndarray) -> int:
+  """Length of the longest run of tokens that occurs at least twice in the melody."""
+  return _longest(lambda n: _has_duplicate(tokens, n), len(tokens) - 1)
+
+
+def _has_duplicate(tokens: np.ndarray, n: int) -> bool:
+  keys = rows_as_keys(ngrams([tokens], n))
+  return len(np.unique(keys)) < len(keys)
+
+
+def repeating_period(tokens: np.ndarray, max_period: int = DEGENERATE_MAX_PERIOD) -> int:
+  """The shortest period (<= max_period steps) with which the second half of the melody
+  repeats itself exactly (1: one held token or rest); 0 when there is none."""
+  half = tokens[len(tokens) // 2:]
+  for period in range(1, min(max_period, len(half) - 1) + 1):
+    if np.array_equal(half[period:], half[:-period]):
+      return period
+  return 0
+
+
+def longest_shared_run(tokens: np.ndarray, train_keys_by_length) -> int:
+  """Length of the longest token run that also occurs in a training track.
+
+  ``train_keys_by_length(n)`` returns the sorted keys of the training n-grams.
+  """
+
+  def shared(n):
+    train = train_keys_by_length(n)
+    mine = rows_as_keys(ngrams([tokens], n))
+    index = np.minimum(np.searchsorted(train, mine), max(len(train) - 1, 0))
+    return len(train) > 0 and bool(np.any(train[index] == mine))
+
+  return _longest(shared, len(tokens))
+
+
+def _longest(holds, upper: int) -> int:
+  """The largest n in 1..upper for which the monotone ``holds(n)`` is true (0 if none)."""
+  low, high = 0, max(upper, 0)
+  while low < high:
+    middle = (low + high + 1) // 2
+    if holds(middle):
+      low = middle
+    else:
+      high = middle - 1
+  return low
+
+
+class TrainingNgrams:
+  """Sorted keys of the training tracks' n-grams, computed once per length."""
+
+  def __init__(self, tracks: Sequence[np.ndarray]):
+    self.tracks, self.cache = tracks, {}
+
+  def __call__(self, n: int) -> np.ndarray:
+    if n not in self.cache:
+      self.cache[n] = np.unique(rows_as_keys(ngrams(self.tracks, n)))
+    return self.cache[n]
+
+
+def melody_features(tokens: np.ndarray) -> dict:
+  """The per-file statistics of one melody."""
+  tokens = np.asarray(tokens, np.uint8)
+  pitches, _ = notes(tokens)
+  intervals = np.abs(np.diff(pitches))
+  histogram = pitch_class_histogram(tokens)
+  consistency, scale = scale_consistency(tokens)
+  return {
+      'steps': int(len(tokens)),
+      'notes': int(len(pitches)),
+      'pitch_range': int(pitches.max() - pitches.min()) if len(pitches) else 0,
+      'pitches_used': int(len(np.unique(pitches))),
+      'pitch_class_histogram': histogram.round(6).tolist(),
+      'pitch_class_entropy_bits': entropy_bits(histogram),
+      'scale_consistency': consistency,
+      'best_scale': scale,
+      'note_length_histogram': note_length_histogram(tokens).round(6).tolist(),
+      'rest_ratio': float(np.mean(tokens == encoding.REST)) if len(tokens) else 0.0,
+      'mean_abs_interval': float(intervals.mean()) if len(intervals) else 0.0,
+      'repeated_note_rate': float(np.mean(intervals == 0)) if len(intervals) else 0.0,
+      'longest_repeat': longest_repeat(tokens),
+      'repeating_period': repeating_period(tokens),
+  }
+
+
+# The scalar features compared between generated and training files.
+SCALAR_FEATURES = ('pitch_range', 'pitches_used', 'pitch_class_entropy_bits',
+                   'scale_consistency', 'rest_ratio', 'mean_abs_interval', 'repeated_note_rate')
+
+
+def overlap_area(a: Sequence[float], b: Sequence[float], points: int = 512) -> float:
+  """Overlapping area of two Gaussian kernel density estimates (Scott's bandwidth):
+  mgeval's relative measure, 1 for identical distributions and near 0 for disjoint ones."""
+  a, b = np.asarray(a, float), np.asarray(b, float)
+  if len(a) == 0 or len(b) == 0:
+    return float('nan')
+  spread = max(np.std(np.concatenate([a, b])), 1e-3)
+  width_a = max(np.std(a), spread * 0.1) * len(a) ** -0.2
+  width_b = max(np.std(b), spread * 0.1) * len(b) ** -0.2
+  low = min(a.min() - 4 * width_a, b.min() - 4 * width_b)
+  high = max(a.max() + 4 * width_a, b.max() + 4 * width_b)
+  grid = np.linspace(low, high, points)
+
+  def density(samples, width):
+    z = (grid[:, None] - samples[None, :]) / width
+    return np.exp(-0.5 * z * z).sum(axis=1) / (len(samples) * width * np.sqrt(2 * np.pi))
+
+  return float(np.trapezoid(np.minimum(density(a, width_a), density(b, width_b)), grid))
