@@ -138,7 +138,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
   experiment_dir = experiment.create(experiment_dir, config, message)
   experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
-      'train': [r.path for r in train_records], 'validation': [r.path for r in val_records]})
+      'train': [os.path.abspath(r.path) for r in train_records],
+      'validation': [os.path.abspath(r.path) for r in val_records]})
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
           f'{len(val_records)} validation files)')
 
