@@ -1,0 +1,200 @@
+r"""Benchmark: training and sampling throughput, compile times, data ingestion, peak memory
+and model FLOPs utilization, printed as one JSON line per figure.
+
+  python -m midi_rnn_jax.bench                        # everything (about 3 min on 2 cores)
+  python -m midi_rnn_jax.bench --parts train,sample --configs B
+
+Config A is the original's default (rnn_size 64, 1 layer, window 20, batch 32), config B a
+bigger model (256 units, 2 layers, batch 128); both train with adam 1e-3, global-norm clip 5
+and dropout 0.2 on random windows, the same work as ../shared/bench/peer_bench.py does in
+PyTorch. Each part runs in its own process, so its peak resident memory is its own.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+from absl import flags
+
+from midi_rnn_jax import cli
+from midi_rnn_jax.errors import UserError
+
+CONFIGS = {'A': {'rnn_size': 64, 'num_layers': 1, 'batch_size': 32},
+           'B': {'rnn_size': 256, 'num_layers': 2, 'batch_size': 128}}
+WINDOW = 20
+SAMPLE_FILES, SAMPLE_STEPS = 10, 1000
+LAKH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..',
+                        'shared', 'data', 'lakh-midi-rnn')
+
+flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measure.')
+flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')
+flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
+flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
+
+FLAGS = flags.FLAGS
+
+
+def peak_rss_mb() -> float:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matmul_peak_flops(size: int = 2048, repeats: int = 10) -> float:
+  """fp32 matrix-multiply FLOP/s of this machine, as XLA gets it."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  a = jax.random.normal(jax.random.key(0), (size, size), jnp.float32)
+  matmul = jax.jit(lambda x, y: x @ y)
+  jax.block_until_ready(matmul(a, a))
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(matmul(a, a))
+    times.append(time.perf_counter() - start)
+  return 2 * size ** 3 / min(times)
+
+
+def training_flops_per_window(rnn_size: int, num_layers: int) -> float:
+  """Matmul FLOPs of one window's forward and backward pass (backward = 2x forward).
+  The first layer's one-hot input is a row gather, so it costs no FLOPs (nor does it in
+  the maths: a one-hot matmul would be 2*129*4H per step of wasted multiply-by-zero)."""
+  gates = 4 * rnn_size
+  recurrent = 2 * rnn_size * gates * WINDOW * num_layers
+  inputs = 2 * rnn_size * gates * WINDOW * (num_layers - 1)
+  head = 2 * rnn_size * 129
+  return 3 * (recurrent + inputs + head)
+
+
+def measure_train(name: str, repeats: int) -> list[dict]:
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import training  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
+  config = CONFIGS[name]
+  batch_size = config['batch_size']
+  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
+  tx = training.make_optimizer('adam', 1e-3, 5.0)
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx)
+  rng = np.random.default_rng(0)
+  batches = [Batch(rng.integers(0, 129, (batch_size, WINDOW)).astype(np.uint8),
+                   rng.integers(0, 129, batch_size).astype(np.uint8),
+                   np.ones(batch_size, np.float32)) for _ in range(32)]
+  key = jax.random.key(0)
+  start = time.perf_counter()
+  state, metrics = steps.train_step(state, batches[0], key)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - start
+  num_steps = max(50, 12800 // batch_size // max(1, config['rnn_size'] // 64)
+                  // config['num_layers'])
+  times = []
+  for _ in range(repeats + 1):  # The first pass warms up.
+    start = time.perf_counter()
+    for i in range(num_steps):
+      state, metrics = steps.train_step(state, batches[i % len(batches)], key)
+    jax.block_until_ready(metrics)
+    times.append(time.perf_counter() - start)
+  windows_per_s = num_steps * batch_size / statistics.median(times[1:])
+  flops_per_s = windows_per_s * training_flops_per_window(config['rnn_size'],
+                                                          config['num_layers'])
+  peak = matmul_peak_flops()
+  common = {'config': name, **config, 'window_size': WINDOW}
+  return [
+      {'figure': 'train_windows_per_s', 'value': round(windows_per_s, 1), **common},
+      {'figure': 'train_compile_s', 'value': round(compile_s, 3), **common},
+      {'figure': 'train_model_flops_per_s', 'value': round(flops_per_s / 1e9, 2),
+       'unit': 'GFLOP/s', **common},
+      {'figure': 'matmul_peak_flops_per_s', 'value': round(peak / 1e9, 1), 'unit': 'GFLOP/s'},
+      {'figure': 'train_mfu', 'value': round(flops_per_s / peak, 4), **common},
+      {'figure': 'train_peak_rss_mb', 'value': round(peak_rss_mb(), 1), **common},
+  ]
+
+
+def measure_sample(name: str, repeats: int) -> list[dict]:
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from flax import nnx  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import sampling, training  # pylint: disable=import-outside-toplevel
+  config = CONFIGS[name]
+  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
+  graphdef, params = nnx.split(model, nnx.Param)
+  sample = sampling.make_sampler(graphdef, SAMPLE_STEPS, temperature=1.0)
+  primes = np.random.default_rng(0).integers(0, 129, (SAMPLE_FILES, WINDOW)).astype(np.uint8)
+  key = jax.random.key(1)
+  start = time.perf_counter()
+  jax.block_until_ready(sample(params, primes, key))
+  compile_s = time.perf_counter() - start
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(sample(params, primes, key))
+    times.append(time.perf_counter() - start)
+  common = {'config': name, 'rnn_size': config['rnn_size'], 'num_layers': config['num_layers'],
+            'files': SAMPLE_FILES, 'steps': SAMPLE_STEPS}
+  return [
+      {'figure': 'sample_steps_per_s',
+       'value': round(SAMPLE_FILES * SAMPLE_STEPS / statistics.median(times), 1), **common},
+      {'figure': 'sample_first_call_s', 'value': round(compile_s, 3), **common},
+      {'figure': 'sample_peak_rss_mb', 'value': round(peak_rss_mb(), 1), **common},
+  ]
+
+
+def measure_ingest(data_dir: str) -> list[dict]:
+  from midi_rnn_jax import input_pipeline  # pylint: disable=import-outside-toplevel
+  num_files = len(input_pipeline.find_midi_files(data_dir))
+  rows = []
+  with tempfile.TemporaryDirectory() as cache:
+    for label, n_jobs, cache_dir in (('cold_j1', 1, os.path.join(cache, 'one')),
+                                     ('cold_j2', 2, os.path.join(cache, 'two')),
+                                     ('warm', 1, os.path.join(cache, 'two'))):
+      start = time.perf_counter()
+      input_pipeline.load_corpus(data_dir, WINDOW, cache_dir, n_jobs, lambda _: None)
+      rows.append({'figure': f'ingest_files_per_s_{label}',
+                   'value': round(num_files / (time.perf_counter() - start), 1),
+                   'files': num_files, 'n_jobs': n_jobs})
+  rows.append({'figure': 'ingest_peak_rss_mb', 'value': round(peak_rss_mb(), 1)})
+  return rows
+
+
+def run_part(part: str, argument, repeats: int) -> list[dict]:
+  if part == 'train':
+    return measure_train(argument, repeats)
+  if part == 'sample':
+    return measure_sample(argument, repeats)
+  if part == 'ingest':
+    return measure_ingest(argument)
+  return [{'figure': 'matmul_peak_flops_per_s', 'value': round(matmul_peak_flops() / 1e9, 1),
+           'unit': 'GFLOP/s'}]
+
+
+def main(argv):
+  del argv  # cli.run rejects stray arguments.
+  jobs = []
+  for part in FLAGS.parts:
+    if part in ('train', 'sample'):
+      jobs += [(part, name) for name in FLAGS.configs]
+    elif part == 'ingest':
+      jobs.append((part, FLAGS.data_dir))
+    elif part == 'peak':
+      jobs.append((part, None))
+    else:
+      raise UserError(f'--parts: unknown {part!r}; choose from peak, train, sample, ingest')
+  context = multiprocessing.get_context('spawn')
+  for part, argument in jobs:
+    # One fresh process per part: thread pools, caches and peak memory stay its own.
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+      for row in pool.submit(run_part, part, argument, FLAGS.repeats).result():
+        print(json.dumps({'part': part, **row}), flush=True)
+  print(json.dumps({'part': 'machine', 'figure': 'cpus', 'value': os.cpu_count(),
+                    'python': sys.version.split()[0]}), flush=True)
+
+
+if __name__ == '__main__':
+  cli.run(main)
