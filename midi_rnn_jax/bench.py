@@ -46,19 +46,23 @@ def peak_rss_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def matmul_peak_flops(size: int = 2048, repeats: int = 10) -> float:
-  """fp32 matrix-multiply FLOP/s of this machine, as XLA gets it."""
+def matmul_peak_flops(repeats: int = 5) -> float:
+  """This machine's fp32 matrix-multiply FLOP/s: the best of XLA and numpy (OpenBLAS) over
+  square sizes 1024-4096."""
   import jax  # pylint: disable=import-outside-toplevel
-  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
-  a = jax.random.normal(jax.random.key(0), (size, size), jnp.float32)
+  import numpy as np  # pylint: disable=import-outside-toplevel
   matmul = jax.jit(lambda x, y: x @ y)
-  jax.block_until_ready(matmul(a, a))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(matmul(a, a))
-    times.append(time.perf_counter() - start)
-  return 2 * size ** 3 / min(times)
+  best = 0.0
+  for size in (1024, 2048, 4096):
+    host = np.random.default_rng(0).random((size, size), np.float32)
+    device = jax.device_put(host)
+    for run in (lambda: host @ host, lambda: jax.block_until_ready(matmul(device, device))):
+      run()
+      for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - start))
+  return best
 
 
 def training_flops_per_window(rnn_size: int, num_layers: int) -> float:
@@ -87,27 +91,48 @@ def measure_train(name: str, repeats: int) -> list[dict]:
   batches = [Batch(rng.integers(0, 129, (batch_size, WINDOW)).astype(np.uint8),
                    rng.integers(0, 129, batch_size).astype(np.uint8),
                    np.ones(batch_size, np.float32)) for _ in range(32)]
+  stacked = [Batch(*(np.stack(f) for f in zip(*batches[i:i + training.STEPS_PER_CALL])))
+             for i in range(0, len(batches), training.STEPS_PER_CALL)]
   key = jax.random.key(0)
   start = time.perf_counter()
-  state, metrics = steps.train_step(state, batches[0], key)
+  state, metrics = steps.train_steps(state, stacked[0], key)
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - start
   num_steps = max(50, 12800 // batch_size // max(1, config['rnn_size'] // 64)
                   // config['num_layers'])
-  times = []
-  for _ in range(repeats + 1):  # The first pass warms up.
-    start = time.perf_counter()
+  num_calls = -(-num_steps // training.STEPS_PER_CALL)
+  num_steps = num_calls * training.STEPS_PER_CALL
+
+  def windows_per_second(run):
+    times = []
+    for _ in range(repeats + 1):  # The first pass warms up.
+      start = time.perf_counter()
+      jax.block_until_ready(run())
+      times.append(time.perf_counter() - start)
+    return num_steps * batch_size / statistics.median(times[1:])
+
+  def scanned():  # What train.py does: STEPS_PER_CALL steps per jitted call.
+    nonlocal state
+    for i in range(num_calls):
+      state, metrics = steps.train_steps(state, stacked[i % len(stacked)], key)
+    return metrics
+
+  def one_per_call():  # One jitted call per step: the plain way, for comparison.
+    nonlocal state
     for i in range(num_steps):
       state, metrics = steps.train_step(state, batches[i % len(batches)], key)
-    jax.block_until_ready(metrics)
-    times.append(time.perf_counter() - start)
-  windows_per_s = num_steps * batch_size / statistics.median(times[1:])
+    return metrics
+
+  windows_per_s = windows_per_second(scanned)
+  one_step_windows_per_s = windows_per_second(one_per_call)
   flops_per_s = windows_per_s * training_flops_per_window(config['rnn_size'],
                                                           config['num_layers'])
   peak = matmul_peak_flops()
   common = {'config': name, **config, 'window_size': WINDOW}
   return [
       {'figure': 'train_windows_per_s', 'value': round(windows_per_s, 1), **common},
+      {'figure': 'train_windows_per_s_one_step_per_call',
+       'value': round(one_step_windows_per_s, 1), **common},
       {'figure': 'train_compile_s', 'value': round(compile_s, 3), **common},
       {'figure': 'train_model_flops_per_s', 'value': round(flops_per_s / 1e9, 2),
        'unit': 'GFLOP/s', **common},

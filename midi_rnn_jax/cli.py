@@ -7,7 +7,19 @@ import sys
 
 from absl import app, flags, logging
 
+from midi_rnn_jax import input_pipeline
 from midi_rnn_jax.errors import UserError
+
+
+def define_cache_dir_flag() -> None:
+  """--cache_dir, for every command that reads MIDI folders."""
+  flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR, 'Folder of the parsed-token cache.')
+
+
+def define_checkpoint_flag() -> None:
+  """--checkpoint, for every command that loads an experiment's parameters."""
+  flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to load: the '
+                    'best by validation loss, or the last epoch.')
 
 
 def log(message: str) -> None:

@@ -31,11 +31,10 @@ flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: th
                     'experiments/).')
 flags.DEFINE_string('data_dir', None, 'Folder of MIDI files to score (default: the '
                     'experiment\'s validation files, written to eval/validation.json).')
-flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to score.')
+cli.define_checkpoint_flag()
 flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j',
                      lower_bound=1)
-flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
-                    'Folder of the parsed-token cache.')
+cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 EVAL_BATCH = 4096

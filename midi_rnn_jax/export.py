@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 from absl import flags
+from flax import nnx
 
 from midi_rnn_jax import cli, experiment, input_pipeline, sampling
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
                     'experiments/).')
 flags.DEFINE_string('out', None, 'Path of the model file to write (.msgpack).', required=True)
-flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to export.')
+cli.define_checkpoint_flag()
 flags.DEFINE_integer('num_primes', 64, 'Prime windows to store, drawn from the validation files.',
                      lower_bound=0)
-flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
-                    'Folder of the parsed-token cache.')
+cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 
@@ -42,7 +42,7 @@ def main(argv):
     cli.log('warning: no validation files left to draw prime windows from; the model file '
             'will need --prime_file, --primer_notes or --data_dir to sample')
     primes = np.zeros((0, window_size), np.uint8)
-  experiment.write_model_file(FLAGS.out, config, params.to_pure_dict(), primes)
+  experiment.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes)
   cli.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
           f'{len(primes)} prime windows')
 

@@ -36,18 +36,20 @@ class LSTMLayer(nnx.Module):
   def project(self, inputs: jax.Array) -> jax.Array:
     return inputs @ self.input_kernel[...] + self.bias[...]
 
+  def step(self, projected_t: jax.Array, cell: jax.Array, hidden: jax.Array
+           ) -> tuple[jax.Array, jax.Array]:
+    """One time step: input projection (..., 4H) and state (..., H) -> new (cell, hidden)."""
+    gates = projected_t + hidden @ self.recurrent_kernel[...]
+    i, f, g, o = jnp.split(gates, 4, axis=-1)
+    cell = jax.nn.sigmoid(f) * cell + jax.nn.sigmoid(i) * jnp.tanh(g)
+    return cell, jax.nn.sigmoid(o) * jnp.tanh(cell)
+
   def scan(self, projected: jax.Array) -> jax.Array:
-    """(batch, time, 4H) input projections -> (batch, time, H) hidden states."""
-    recurrent_kernel = self.recurrent_kernel[...]
-    batch = projected.shape[0]
-    zeros = jnp.zeros((batch, self.hidden_size), projected.dtype)
+    """(batch, time, 4H) input projections -> (batch, time, H) hidden states, from a zero state."""
+    zeros = jnp.zeros((projected.shape[0], self.hidden_size), projected.dtype)
 
     def step(carry, projected_t):
-      cell, hidden = carry
-      gates = projected_t + hidden @ recurrent_kernel
-      i, f, g, o = jnp.split(gates, 4, axis=-1)
-      cell = jax.nn.sigmoid(f) * cell + jax.nn.sigmoid(i) * jnp.tanh(g)
-      hidden = jax.nn.sigmoid(o) * jnp.tanh(cell)
+      cell, hidden = self.step(projected_t, *carry)
       return (cell, hidden), hidden
 
     _, hidden = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(projected, 0, 1))

@@ -25,8 +25,7 @@ flags.DEFINE_string('generated_dir', None, 'Folder of generated .mid files (defa
                     'inside --experiment_dir).')
 flags.DEFINE_string('data_dir', None, 'Folder of reference MIDI files (default: the '
                     'experiment\'s training files).')
-flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
-                    'Folder of the parsed-token cache.')
+cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 

@@ -66,10 +66,8 @@ flags.DEFINE_boolean('render', False, 'Also write NAME.png (a piano roll) and NA
                      'synthesizer) beside each NAME.mid.')
 flags.DEFINE_integer('seed', None, 'Seed of the prime choice and the sampling; the same seed '
                      'gives the same files (default: a random seed, printed).')
-flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint of the experiment '
-                  'to load: the best by validation loss, or the last epoch.')
-flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
-                    'Folder of the parsed-token cache.')
+cli.define_checkpoint_flag()
+cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 

@@ -50,8 +50,7 @@ flags.register_validator('steps_per_quarter', lambda v: v in encoding.ALLOWED_ST
                          message='--steps_per_quarter must be one of '
                          + ', '.join(map(str, encoding.ALLOWED_STEPS_PER_QUARTER)))
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
-flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR,
-                    'Folder of the parsed-token cache.')
+cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
@@ -72,20 +71,38 @@ def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, 
   return metrics.means()
 
 
+def in_groups(items, size: int):
+  """Lists of ``size`` consecutive items; the last one may be shorter."""
+  group = []
+  for item in items:
+    group.append(item)
+    if len(group) == size:
+      yield group
+      group = []
+  if group:
+    yield group
+
+
 def train_epoch(steps, state, records, config, rng, key, progress, label):
-  """One pass over the training windows; returns the state, metrics and windows/s."""
+  """One pass over the training windows; returns the state, metrics and windows/s.
+
+  Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
+  the epoch's last, shorter group compiles once more, then is reused every epoch.
+  """
   total = sum(r.num_windows(config['window_size']) for r in records)
   task = progress.add_task(label, total=total, loss=float('nan'))
   metrics = training.Metrics.zero()
   start = time.perf_counter()
-  for i, batch in enumerate(batches(records, config, rng)):
-    if config['transpose']:
-      batch = input_pipeline.transpose(batch, config['transpose'], rng)
-    state, batch_metrics = steps.train_step(state, batch, key)
-    metrics = metrics + batch_metrics
-    if i % 200 == 0:  # Reading the loss waits for the device: not every step.
-      progress.update(task, loss=float(batch_metrics.loss / batch_metrics.count))
-    progress.advance(task, len(batch.targets))
+  epoch_batches = batches(records, config, rng)
+  if config['transpose']:
+    epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
+  for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
+    stacked = input_pipeline.Batch(*(np.stack(field) for field in zip(*group)))
+    state, group_metrics = steps.train_steps(state, stacked, key)
+    metrics = metrics + group_metrics
+    if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
+      progress.update(task, loss=float(group_metrics.loss / group_metrics.count))
+    progress.advance(task, sum(len(b.targets) for b in group))
   means = metrics.means()  # Waits for the last step.
   progress.remove_task(task)
   return state, means, total / (time.perf_counter() - start)
