@@ -99,7 +99,7 @@ def main(argv):
     records, data_summary = input_pipeline.load_corpus(
         FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
     cli.log(data_summary)
-    tracks = [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+    tracks = input_pipeline.all_tracks(records, window_size)
   else:
     tracks = validation_tracks
   contexts, targets = baselines.windows_of(tracks, window_size)
@@ -107,9 +107,8 @@ def main(argv):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
                     'pass --data_dir')
 
-  split = experiment.read_json(os.path.join(experiment_dir, experiment.SPLIT_FILE))
   train_tracks = input_pipeline.usable_tracks(
-      [p for p in split['train'] if os.path.isfile(p)], window_size, FLAGS.cache_dir,
+      experiment.training_files(experiment_dir), window_size, FLAGS.cache_dir,
       steps_per_quarter, cli.log)
   if not train_tracks:
     raise UserError(f'the training files of {experiment_dir} are gone: the baselines are '

@@ -91,10 +91,19 @@ def load_config(experiment_dir: str) -> dict:
   return config
 
 
-def validation_files(experiment_dir: str) -> list[str]:
-  """The experiment's validation files that still exist (its training files if it had none)."""
+def _split_files(experiment_dir: str, part: str) -> list[str]:
+  """The files of one part of the experiment's split that still exist."""
   split = read_json(os.path.join(experiment_dir, SPLIT_FILE))
-  return [p for p in split['validation'] or split['train'] if os.path.isfile(p)]
+  return [p for p in split[part] or split['train'] if os.path.isfile(p)]
+
+
+def training_files(experiment_dir: str) -> list[str]:
+  return _split_files(experiment_dir, 'train')
+
+
+def validation_files(experiment_dir: str) -> list[str]:
+  """The validation files that still exist (the training files if there were none)."""
+  return _split_files(experiment_dir, 'validation')
 
 
 def checkpoint_manager(experiment_dir: str, create: bool = True) -> ocp.CheckpointManager:

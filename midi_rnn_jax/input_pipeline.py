@@ -217,11 +217,15 @@ def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Bat
   return batch._replace(inputs=tokens[:, :-1], targets=tokens[:, -1])
 
 
+def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarray]:
+  """The usable tracks' tokens of every record, read from the cache."""
+  return [t for r in records for t in load_tracks(r, window_size)]
+
+
 def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
                   steps_per_quarter: int, warn: Callable[[str], None]) -> list[np.ndarray]:
   """Tokens of every usable track of ``paths`` (for prime windows), through the cache."""
-  records = read_records(paths, cache_dir, 1, warn, steps_per_quarter)
-  return [t for r in records for t in load_tracks(r, window_size)]
+  return all_tracks(read_records(paths, cache_dir, 1, warn, steps_per_quarter), window_size)
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
@@ -237,7 +241,7 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
   pending_targets = np.zeros(0, np.uint8)
   for first in range(0, len(order), max_files_in_ram):
     group = [records[i] for i in order[first:first + max_files_in_ram]]
-    tracks = [t for r in group for t in load_tracks(r, window_size)]
+    tracks = all_tracks(group, window_size)
     starts = encoding.window_starts([len(t) for t in tracks], window_size)
     if rng is not None:
       rng.shuffle(starts)

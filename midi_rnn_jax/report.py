@@ -120,10 +120,9 @@ def main(argv):
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
                                             cli.log, steps_per_quarter)
-    training = [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+    training = input_pipeline.all_tracks(records, window_size)
   else:
-    split = experiment.read_json(os.path.join(experiment_dir, experiment.SPLIT_FILE))
-    training = input_pipeline.usable_tracks([p for p in split['train'] if os.path.isfile(p)],
+    training = input_pipeline.usable_tracks(experiment.training_files(experiment_dir),
                                             window_size, FLAGS.cache_dir, steps_per_quarter,
                                             cli.log)
   if not training:

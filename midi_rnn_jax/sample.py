@@ -121,7 +121,7 @@ def prime_tracks(model: LoadedModel) -> list[np.ndarray]:
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
                                             1, cli.log, steps_per_quarter)
-    return [t for r in records for t in input_pipeline.load_tracks(r, window_size)]
+    return input_pipeline.all_tracks(records, window_size)
   if model.stored_primes is not None:
     if len(model.stored_primes) == 0:
       raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
