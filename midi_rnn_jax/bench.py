@@ -38,7 +38,6 @@ flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measu
 flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
 flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
-cli.define_cpu_devices_flag()
 
 FLAGS = flags.FLAGS
 
@@ -77,9 +76,8 @@ def training_flops_per_window(rnn_size: int, num_layers: int) -> float:
   return 3 * (recurrent + inputs + head)
 
 
-def measure_train(name: str, repeats: int, cpu_devices: int) -> list[dict]:
+def measure_train(name: str, repeats: int) -> list[dict]:
   import jax  # pylint: disable=import-outside-toplevel
-  cli.split_cpu_into_devices(cpu_devices)
   import numpy as np  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax import training  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
@@ -88,8 +86,6 @@ def measure_train(name: str, repeats: int, cpu_devices: int) -> list[dict]:
   model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   tx = training.make_optimizer('adam', 1e-3, 5.0)
   graphdef, state = training.init_state(model, tx)
-  mesh = training.data_parallel_mesh(batch_size)
-  state = training.replicate(state, mesh)
   steps = training.make_steps(graphdef, tx)
   rng = np.random.default_rng(0)
   batches = [Batch(rng.integers(0, 129, (batch_size, WINDOW)).astype(np.uint8),
@@ -99,7 +95,7 @@ def measure_train(name: str, repeats: int, cpu_devices: int) -> list[dict]:
              for i in range(0, len(batches), training.STEPS_PER_CALL)]
   key = jax.random.key(0)
   start = time.perf_counter()
-  state, metrics = steps.train_steps(state, training.split_windows(stacked[0], mesh, True), key)
+  state, metrics = steps.train_steps(state, stacked[0], key)
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - start
   num_steps = max(50, 12800 // batch_size // max(1, config['rnn_size'] // 64)
@@ -118,15 +114,13 @@ def measure_train(name: str, repeats: int, cpu_devices: int) -> list[dict]:
   def scanned():  # What train.py does: STEPS_PER_CALL steps per jitted call.
     nonlocal state
     for i in range(num_calls):
-      state, metrics = steps.train_steps(
-          state, training.split_windows(stacked[i % len(stacked)], mesh, True), key)
+      state, metrics = steps.train_steps(state, stacked[i % len(stacked)], key)
     return metrics
 
   def one_per_call():  # One jitted call per step: the plain way, for comparison.
     nonlocal state
     for i in range(num_steps):
-      state, metrics = steps.train_step(
-          state, training.split_windows(batches[i % len(batches)], mesh), key)
+      state, metrics = steps.train_step(state, batches[i % len(batches)], key)
     return metrics
 
   windows_per_s = windows_per_second(scanned)
@@ -134,7 +128,7 @@ def measure_train(name: str, repeats: int, cpu_devices: int) -> list[dict]:
   flops_per_s = windows_per_s * training_flops_per_window(config['rnn_size'],
                                                           config['num_layers'])
   peak = matmul_peak_flops()
-  common = {'config': name, **config, 'window_size': WINDOW, 'devices': mesh.size}
+  common = {'config': name, **config, 'window_size': WINDOW}
   return [
       {'figure': 'train_windows_per_s', 'value': round(windows_per_s, 1), **common},
       {'figure': 'train_windows_per_s_one_step_per_call',
@@ -194,9 +188,9 @@ def measure_ingest(data_dir: str) -> list[dict]:
   return rows
 
 
-def run_part(part: str, argument, repeats: int, cpu_devices: int) -> list[dict]:
+def run_part(part: str, argument, repeats: int) -> list[dict]:
   if part == 'train':
-    return measure_train(argument, repeats, cpu_devices)
+    return measure_train(argument, repeats)
   if part == 'sample':
     return measure_sample(argument, repeats)
   if part == 'ingest':
@@ -221,7 +215,7 @@ def main(argv):
   for part, argument in jobs:
     # One fresh process per part: thread pools, caches and peak memory stay its own.
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-      for row in pool.submit(run_part, part, argument, FLAGS.repeats, FLAGS.cpu_devices).result():
+      for row in pool.submit(run_part, part, argument, FLAGS.repeats).result():
         print(json.dumps({'part': part, **row}), flush=True)
   print(json.dumps({'part': 'machine', 'figure': 'cpus', 'value': os.cpu_count(),
                     'python': sys.version.split()[0]}), flush=True)

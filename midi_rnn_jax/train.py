@@ -51,7 +51,6 @@ flags.register_validator('steps_per_quarter', lambda v: v in encoding.ALLOWED_ST
                          + ', '.join(map(str, encoding.ALLOWED_STEPS_PER_QUARTER)))
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 cli.define_cache_dir_flag()
-cli.define_cpu_devices_flag()
 
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
@@ -65,10 +64,10 @@ def batches(records, config: dict, rng: np.random.Generator | None):
       max_files_in_ram=config['max_files_in_ram'], rng=rng)
 
 
-def evaluate(steps: training.Steps, params, records, config: dict, mesh) -> dict[str, float]:
+def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
   metrics = training.Metrics.zero()
   for batch in batches(records, config, rng=None):
-    metrics = metrics + steps.eval_step(params, training.split_windows(batch, mesh))
+    metrics = metrics + steps.eval_step(params, batch)
   return metrics.means()
 
 
@@ -84,7 +83,7 @@ def in_groups(items, size: int):
     yield group
 
 
-def train_epoch(steps, state, records, config, rng, key, mesh, progress, label):
+def train_epoch(steps, state, records, config, rng, key, progress, label):
   """One pass over the training windows; returns the state, metrics and windows/s.
 
   Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
@@ -99,8 +98,7 @@ def train_epoch(steps, state, records, config, rng, key, mesh, progress, label):
     epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
   for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
     stacked = input_pipeline.Batch(*(np.stack(field) for field in zip(*group)))
-    state, group_metrics = steps.train_steps(
-        state, training.split_windows(stacked, mesh, stacked=True), key)
+    state, group_metrics = steps.train_steps(state, stacked, key)
     metrics = metrics + group_metrics
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
       progress.update(task, loss=float(group_metrics.loss / group_metrics.count))
@@ -166,10 +164,6 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
                                config['seed'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
-  mesh = training.data_parallel_mesh(config['batch_size'])
-  state = training.replicate(state, mesh)
-  cli.log(f'training on {mesh.size} {mesh.devices.flat[0].platform} device(s), '
-          f'{config["batch_size"] // mesh.size} windows of each batch on each')
   steps = training.make_steps(graphdef, tx)
   sample_melody = sampling.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
   melody_prime = sampling.choose_primes(input_pipeline.load_tracks(
@@ -187,10 +181,9 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     for epoch in range(1, config['num_epochs'] + 1):
       started = time.perf_counter()
       state, train_metrics, windows_per_second = train_epoch(
-          steps, state, train_records, config, rng, key, mesh, progress,
+          steps, state, train_records, config, rng, key, progress,
           label=f'epoch {epoch}/{config["num_epochs"]}')
-      val_metrics = (evaluate(steps, state.params, val_records, config, mesh) if val_records
-                     else train_metrics)
+      val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
       lr = training.learning_rate(state)
       experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, windows_per_second,
@@ -200,7 +193,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
           config['steps_per_quarter'])
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:
-        state = training.replicate(training.with_learning_rate(state, lr * plateau.factor), mesh)
+        state = training.with_learning_rate(state, lr * plateau.factor)
         cli.log(f'validation loss stalled for {plateau.patience} epochs: '
                 f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
   writer.close()
@@ -211,7 +204,6 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
-  cli.split_cpu_into_devices(FLAGS.cpu_devices)
   config = {name: FLAGS[name].value for name in TRAIN_FLAGS}
   try:
     train_and_evaluate(config, FLAGS.experiment_dir, FLAGS.message)

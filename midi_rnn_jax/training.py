@@ -9,10 +9,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from midi_rnn_jax import models
 from midi_rnn_jax.input_pipeline import Batch
@@ -136,29 +134,6 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation) -> Step
 def init_state(model: models.MelodyLSTM, tx: optax.GradientTransformation) -> tuple[nnx.GraphDef, TrainState]:
   graphdef, params = nnx.split(model, nnx.Param)
   return graphdef, TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
-
-
-def data_parallel_mesh(batch_size: int) -> Mesh:
-  """The local devices each batch is split between: as many as evenly divide ``batch_size``.
-
-  The jitted steps follow their inputs' placement, so with the state replicated and the
-  windows split, each device computes its share and XLA sums the gradients: the same
-  maths as on one device, up to the order of float additions.
-  """
-  devices = jax.local_devices()
-  count = max(n for n in range(1, len(devices) + 1) if batch_size % n == 0)
-  return Mesh(np.array(devices[:count]), ('batch',))
-
-
-def replicate(tree, mesh: Mesh):
-  return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
-
-
-def split_windows(batch: Batch, mesh: Mesh, stacked: bool = False) -> Batch:
-  """Places a batch's windows split between the mesh's devices; ``stacked`` batches
-  (several in one, for ``Steps.train_steps``) are split along their second axis."""
-  spec = PartitionSpec(None, 'batch') if stacked else PartitionSpec('batch')
-  return jax.device_put(batch, NamedSharding(mesh, spec))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,10 +1,5 @@
 """The model's maths, the optimizers, the jitted steps and the plateau rule."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +7,6 @@ import optax
 import pytest
 from flax import nnx
 
-from conftest import REPO
 from midi_rnn_jax import encoding, models, training
 from midi_rnn_jax.input_pipeline import Batch
 
@@ -219,44 +213,3 @@ def test_scanned_steps_equal_single_steps():
   np.testing.assert_allclose(np.array(scanned), np.array(single), rtol=1e-5)
   for a, b in zip(jax.tree.leaves(first.params), jax.tree.leaves(second.params)):
     np.testing.assert_allclose(a, b, atol=1e-5)
-
-
-DATA_PARALLEL_SCRIPT = textwrap.dedent("""
-    import jax, numpy as np
-    from midi_rnn_jax import cli, training
-    from midi_rnn_jax.input_pipeline import Batch
-    cli.split_cpu_into_devices(2)
-    mesh = training.data_parallel_mesh(8)
-    assert mesh.size == 2 and training.data_parallel_mesh(3).size == 1
-    rng = np.random.default_rng(0)
-    stacked = Batch(rng.integers(0, 129, (3, 8, 6)).astype(np.uint8),
-                    rng.integers(0, 129, (3, 8)).astype(np.uint8), np.ones((3, 8), np.float32))
-    tx = training.make_optimizer('adam', 0.01, grad_clip=1.0)
-    ends = []
-    for split in (False, True):
-      graphdef, state = training.init_state(training.build_model(16, 2, 0.2, seed=0), tx)
-      steps = training.make_steps(graphdef, tx)
-      batch = stacked
-      if split:
-        state = training.replicate(state, mesh)
-        batch = training.split_windows(stacked, mesh, stacked=True)
-        assert len(batch.inputs.sharding.device_set) == 2
-      state, metrics = steps.train_steps(state, batch, jax.random.key(1))
-      ends.append((state, metrics))
-    (one, one_metrics), (two, two_metrics) = ends
-    assert len(jax.tree.leaves(two.params)[0].sharding.device_set) == 2
-    np.testing.assert_allclose(np.array(two_metrics), np.array(one_metrics), rtol=1e-5)
-    for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(two.params), strict=True):
-      np.testing.assert_allclose(a, b, atol=1e-5)
-    print('same')
-""")
-
-
-def test_data_parallel_steps_on_two_devices_equal_one_device():
-  """Each of two CPU devices takes half of every batch; training ends where one device does.
-  In a fresh process: the device count is fixed when JAX starts."""
-  env = {**os.environ, 'PYTHONPATH': str(REPO)}
-  result = subprocess.run([sys.executable, '-c', DATA_PARALLEL_SCRIPT], env=env,
-                          capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr
-  assert result.stdout.strip() == 'same'
