@@ -200,7 +200,7 @@ def test_sampling_controls_shape_the_output(trained, workdir):
     assert (out / name.replace('.mid', '.png')).stat().st_size > 1000
   ok(run('sample', f'--experiment_dir={experiment_dir}', f'--save_dir={out}', '--num_files=1',
          '--file_length=32', '--primer_notes=60,62:2,_,64:3', cwd=workdir))
-  midi, _ = notes_of(out / '03.mid')
+  midi = miditoolkit.MidiFile(str(out / '03.mid'))  # Its 32 steps may all be rests.
   assert midi.markers[-1].time == 32 * midi.ticks_per_beat // 4  # No primer in the file.
 
 
