@@ -19,11 +19,15 @@ from flax import nnx
 from midi_rnn_jax.encoding import NUM_CLASSES
 
 
+def _gate_of_column(hidden_size: int) -> jax.Array:
+  """(4H,) which gate each pre-activation column feeds: 0 input, 1 forget, 2 cell, 3 output."""
+  return jnp.arange(4 * hidden_size) // hidden_size
+
+
 def _gate_constants(hidden_size: int) -> tuple[jax.Array, jax.Array]:
   """Per-column scale and offset that turn one tanh into the four gate activations:
   sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5 for i, f, o and plain tanh for g."""
-  block = jnp.arange(4 * hidden_size) // hidden_size
-  is_cell = block == 2
+  is_cell = _gate_of_column(hidden_size) == 2
   return jnp.where(is_cell, 1.0, 0.5), jnp.where(is_cell, 0.0, 0.5)
 
 
@@ -108,8 +112,7 @@ class LSTMLayer(nnx.Module):
         nnx.initializers.glorot_uniform()(rngs.params(), (in_features, 4 * hidden_size)))
     self.recurrent_kernel = nnx.Param(
         nnx.initializers.orthogonal()(rngs.params(), (hidden_size, 4 * hidden_size)))
-    forget_gate = jnp.arange(4 * hidden_size) // hidden_size == 1
-    self.bias = nnx.Param(forget_gate.astype(jnp.float32))
+    self.bias = nnx.Param((_gate_of_column(hidden_size) == 1).astype(jnp.float32))
 
   def project_tokens(self, tokens: jax.Array) -> jax.Array:
     """one_hot(tokens) @ input_kernel, as a row gather."""
