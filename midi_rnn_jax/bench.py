@@ -31,8 +31,8 @@ CONFIGS = {'A': {'rnn_size': 64, 'num_layers': 1, 'batch_size': 32},
            'B': {'rnn_size': 256, 'num_layers': 2, 'batch_size': 128}}
 WINDOW = 20
 SAMPLE_FILES, SAMPLE_STEPS = 10, 1000
-LAKH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..',
-                        'shared', 'data', 'lakh-midi-rnn')
+LAKH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data',
+                        'lakh-midi-rnn')
 
 flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measure.')
 flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')

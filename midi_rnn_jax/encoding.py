@@ -173,6 +173,14 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
   return midi
 
 
+def end_marker_steps(midi: miditoolkit.MidiFile,
+                     steps_per_quarter: int = STEPS_PER_QUARTER) -> int | None:
+  """The length in steps that ``tokens_to_midi`` wrote into a file's end marker (trailing
+  rests included), or None for a file without one."""
+  ends = [m.time for m in midi.markers if m.text == 'end']
+  return round(max(ends) * steps_per_quarter / midi.ticks_per_beat) if ends else None
+
+
 def one_hot(tokens: np.ndarray) -> np.ndarray:
   """(..., ) integer tokens -> (..., 129) float32 one-hot rows."""
   return np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(tokens)]

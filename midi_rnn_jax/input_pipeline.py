@@ -77,14 +77,27 @@ def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> File
                     from_cache=from_cache)
 
 
+def _unreadable(path: str, error: Exception) -> UserError:
+  reason = f'{type(error).__name__}: {error}'.strip().splitlines()[0]
+  return UserError(f'unreadable MIDI file {path}: {reason}')
+
+
+def read_midi(path: str) -> miditoolkit.MidiFile:
+  """Parses one MIDI file; a UserError naming the file when it is unreadable."""
+  try:
+    return miditoolkit.MidiFile(path)
+  except Exception as error:  # Files in the wild fail in every way mido can.
+    raise _unreadable(path, error) from None
+
+
 def encode_file(path: str, steps_per_quarter: int = encoding.STEPS_PER_QUARTER
                 ) -> tuple[list[encoding.TrackEncoding], dict]:
   """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
+  midi = read_midi(path)
   try:
-    return encoding.encode_midi(miditoolkit.MidiFile(path), steps_per_quarter)
-  except Exception as error:  # Files in the wild fail in every way mido can.
-    reason = f'{type(error).__name__}: {error}'.strip().splitlines()[0]
-    raise UserError(f'unreadable MIDI file {path}: {reason}') from None
+    return encoding.encode_midi(midi, steps_per_quarter)
+  except Exception as error:  # A header or track that parses but makes no sense.
+    raise _unreadable(path, error) from None
 
 
 def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRecord | str:

@@ -30,21 +30,52 @@ cli.define_cache_dir_flag()
 FLAGS = flags.FLAGS
 
 
-def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, np.ndarray]:
-  """name -> tokens of each generated file (its first usable track)."""
-  melodies = {}
+def generated_melodies(folder: str, steps_per_quarter: int
+                       ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+  """name -> tokens of each generated file (its first usable track, edge rests trimmed), and
+  name -> the steps the file holds (its end marker, as sample wrote it; else the notes' span)."""
+  melodies, lengths = {}, {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
-    tracks, _ = input_pipeline.encode_file(path, steps_per_quarter)
+    midi = input_pipeline.read_midi(path)
+    tracks, _ = encoding.encode_midi(midi, steps_per_quarter)
     if tracks:
-      melodies[os.path.basename(path)] = tracks[0].tokens
+      name = os.path.basename(path)
+      melodies[name] = tracks[0].tokens
+      lengths[name] = encoding.end_marker_steps(midi, steps_per_quarter) or len(tracks[0].tokens)
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
-  return melodies
+  return melodies, lengths
 
 
-def compare(generated: dict[str, np.ndarray], training: list[np.ndarray]) -> dict:
-  """Every statistic of the report, as one JSON-ready dict."""
-  gen_features = {name: stats.melody_features(t) for name, t in generated.items()}
+def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out: str,
+                       steps_per_quarter: int) -> tuple[dict[str, str], int, int]:
+  """name -> the piano-roll PNG of each melody, relative to ``out``; the bytes of the WAVs;
+  and how many melodies were rendered here.
+
+  Reuses the NAME.png and NAME.wav that ``sample --render`` wrote beside NAME.mid; renders
+  into ``out`` only the melodies that have none."""
+  images, wav_bytes, rendered_here = {}, 0, 0
+  for name, tokens in generated.items():
+    stem = os.path.splitext(name)[0]
+    rendered = os.path.join(generated_dir, stem)
+    if not (os.path.isfile(rendered + '.png') and os.path.isfile(rendered + '.wav')):
+      rendered_here += 1
+      rendered = os.path.join(out, stem)
+      render.write_beside(rendered + '.mid', tokens, bpm=encoding.DEFAULT_BPM,
+                          steps_per_quarter=steps_per_quarter)
+    images[name] = os.path.relpath(rendered + '.png', out)
+    wav_bytes += os.path.getsize(rendered + '.wav')
+  return images, wav_bytes, rendered_here
+
+
+def compare(generated: dict[str, np.ndarray], training: list[np.ndarray],
+            lengths: dict[str, int] | None = None) -> dict:
+  """Every statistic of the report, as one JSON-ready dict. ``lengths``: the steps each
+  generated file holds, when it is more than its notes span (trailing rests)."""
+  gen_features = {name: {**stats.melody_features(t), 'notes_span': len(t)}
+                  for name, t in generated.items()}
+  for name, steps in (lengths or {}).items():
+    gen_features[name]['steps'] = steps
   train_features = [stats.melody_features(t) for t in training]
   train_ngrams = stats.TrainingNgrams(training)
   novelty = {name: stats.longest_shared_run(t, train_ngrams) for name, t in generated.items()}
@@ -98,11 +129,12 @@ def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
             'steps on average.',
             f'- Longest run shared with a training track (copying is not composing): '
             f'{novelty["longest_shared_run_mean"]:.1f} steps on average.', '',
-            '| file | steps | notes | best scale | longest repeat | repeating period | '
-            'longest run shared with training |', '|---|---|---|---|---|---|---|']
+            '| file | steps | notes span | notes | best scale | longest repeat | '
+            'repeating period | longest run shared with training |',
+            '|---|---|---|---|---|---|---|---|']
   for name, f in report['files'].items():
-    lines.append(f'| {name} | {f["steps"]} | {f["notes"]} | {f["best_scale"]} '
-                 f'({f["scale_consistency"]:.2f}) | {f["longest_repeat"]} | '
+    lines.append(f'| {name} | {f["steps"]} | {f["notes_span"]} | {f["notes"]} | '
+                 f'{f["best_scale"]} ({f["scale_consistency"]:.2f}) | {f["longest_repeat"]} | '
                  f'{f["repeating_period"] or "-"} | {novelty["longest_shared_run"][name]} |')
   lines += ['', '## Piano rolls', '']
   for name, image in images.items():
@@ -115,8 +147,8 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config = experiment.load_config(experiment_dir)
   window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
-  generated = generated_melodies(FLAGS.generated_dir or os.path.join(experiment_dir, 'generated'),
-                                 steps_per_quarter)
+  generated_dir = FLAGS.generated_dir or os.path.join(experiment_dir, 'generated')
+  generated, lengths = generated_melodies(generated_dir, steps_per_quarter)
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
                                             cli.log, steps_per_quarter)
@@ -127,19 +159,17 @@ def main(argv):
                                             cli.log)
   if not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
-  report = compare(generated, training)
+  report = compare(generated, training, lengths)
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)
-  images = {}
-  for name, tokens in generated.items():
-    midi_path = os.path.join(out, name)
-    render.write_beside(midi_path, tokens, bpm=encoding.DEFAULT_BPM,
-                        steps_per_quarter=steps_per_quarter)
-    images[name] = os.path.splitext(name)[0] + '.png'
+  images, wav_bytes, rendered = pictures_and_sound(generated, generated_dir, out,
+                                                   steps_per_quarter)
   experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
   with open(os.path.join(out, 'report.md'), 'w') as f:
     f.write(markdown(report, experiment_dir, images))
-  cli.log(f'wrote {out}/report.md, report.json and {len(images)} piano rolls and WAVs')
+  cli.log(f'wrote {os.path.abspath(out)}/report.md and report.json; piano rolls and WAVs '
+          f'({render.SAMPLE_RATE / 1000:g} kHz mono, {wav_bytes / 1e6:.1f} MB of WAV): '
+          f'{len(images) - rendered} reused from {generated_dir}, {rendered} rendered')
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ from absl import flags
 from flax import nnx
 
 from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, render,
-                          sampling, training)
+                          sampling, stats, training)
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -46,8 +46,8 @@ flags.DEFINE_string('data_dir', None, 'Folder of .mid files whose random windows
                     'melodies (default: the experiment\'s validation files, or the windows '
                     'stored in --model).')
 flags.DEFINE_string('primer_notes', None, 'A melody that starts every file, written by hand: '
-                    'comma-separated MIDI pitches and _ for rests, one step each, or N steps '
-                    'with :N, e.g. "60,62,64:2,_,67:4".')
+                    'comma-separated MIDI pitches or note names (C4 = 60, F#4, Bb3) and _ for '
+                    'rests, one step each, or N steps with :N, e.g. "D4,E4,F#4:2,_,A4:4".')
 flags.DEFINE_boolean('include_primer', False, 'Start each output file with its primer (the '
                      '--primer_notes, or the prime window); off: the file holds only new steps.')
 flags.DEFINE_float('temperature', 1.0, 'Softmax temperature: below 1 is safer, above 1 wilder, '
@@ -57,8 +57,9 @@ flags.DEFINE_integer('top_k', 0, 'Sample only among the k most likely tokens (0:
 flags.DEFINE_float('top_p', 1.0, 'Sample only among the most likely tokens whose probabilities '
                    'add up to p (nucleus sampling; 1.0: all).', lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
-flags.DEFINE_enum('scale', 'chromatic', list(sampling.SCALES), 'Allow only the pitches of this '
-                  'scale on --key (chromatic: every pitch).')
+flags.DEFINE_flag(flags.EnumFlag(
+    'scale', 'chromatic', 'Allow only the pitches of this scale on --key (chromatic: every '
+    'pitch); any case.', list(sampling.SCALES), case_sensitive=False))
 flags.DEFINE_float('bpm', encoding.DEFAULT_BPM, 'Tempo of the output files.', lower_bound=1.0)
 flags.DEFINE_integer('velocity', encoding.DEFAULT_VELOCITY, 'Velocity of every output note.',
                      lower_bound=1, upper_bound=127)
@@ -70,6 +71,9 @@ cli.define_checkpoint_flag()
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
+# When --scale removes most of the model's probability at more than this share of the steps,
+# the melodies fill with rests and held notes: warn.
+SCALE_STARVED_WARNING = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,25 +180,60 @@ def main(argv):
   primes = np.stack([sampling.prime_window(p, window_size) for p in primers])
   sample = sampling.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
                                  top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
-  melodies = np.asarray(sample(model.params, primes, jax.random.key(seed)))
+  sampled = sample(model.params, primes, jax.random.key(seed))
+  melodies = np.asarray(sampled.tokens)
 
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
                                 if model.experiment_dir else 'generated')
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
-  for number, primer, melody in zip(range(first, first + len(melodies)), primers, melodies):
+  names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]
+  for name, primer, melody in zip(names, primers, melodies):
     tokens = np.concatenate([primer, melody]) if FLAGS.include_primer else melody
     midi = encoding.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
         steps_per_quarter=model.config['steps_per_quarter'])
-    path = os.path.join(save_dir, f'{number:02d}.mid')
+    path = os.path.join(save_dir, name)
     write_midi(midi, path)
     if FLAGS.render:
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
-  cli.log(f'wrote {len(melodies)} files of {len(tokens)} steps to {save_dir} '
-          f'({first:02d}.mid to {first + len(melodies) - 1:02d}.mid)')
+  cli.log(written_line(names, len(tokens), save_dir, defaulted=FLAGS.save_dir is None))
+  warn_about_output(names, melodies, np.asarray(sampled.scale_share))
 
+
+def written_line(names: list[str], steps: int, save_dir: str, defaulted: bool) -> str:
+  """``wrote 10 melodies of 1000 steps (01.mid to 10.mid; .mid, .png, .wav) in /abs/dir``."""
+  what = 'melody' if len(names) == 1 else 'melodies'
+  span = names[0] if len(names) == 1 else f'{names[0]} to {names[-1]}'
+  kinds = '.mid, .png, .wav' if FLAGS.render else '.mid'
+  line = (f'wrote {len(names)} {what} of {steps} steps ({span}; {kinds}) in '
+          f'{os.path.abspath(save_dir)}')
+  if defaulted and not os.path.isabs(save_dir):
+    line += f' (no --save_dir: {save_dir}/ under the current folder)'
+  return line
+
+
+def warn_about_output(names: list[str], melodies: np.ndarray, scale_share: np.ndarray) -> None:
+  """Says when the settings, not the model, made the output poor: degenerate melodies (low
+  temperatures) or a scale that removed most of what the model wanted to play."""
+  faults = [(name, fault) for name, melody in zip(names, melodies)
+            if (fault := stats.degeneration(melody))]
+  if faults:
+    listed = '; '.join(f'{name}: {fault}' for name, fault in faults[:5])
+    more = f'; and {len(faults) - 5} more' if len(faults) > 5 else ''
+    hint = (f' (at --temperature {FLAGS.temperature:g} the model repeats its most likely step: '
+            'try 0.9-1.1, with --top_p 0.9 for safer melodies)' if FLAGS.temperature < 0.8
+            else '')
+    cli.log(f'warning: {len(faults)} of {len(names)} melodies are degenerate: {listed}{more}{hint}')
+  if FLAGS.scale != 'chromatic':
+    starved = float(np.mean(scale_share < 0.5))
+    line = (f'--key {FLAGS.key} --scale {FLAGS.scale} kept {scale_share.mean():.0%} of the '
+            f'model\'s probability on average, and less than half of it at {starved:.1%} of '
+            'the steps')
+    cli.log(f'warning: {line}: expect rests and held notes where the model left the scale; '
+            'another key or scale may fit it better' if starved > SCALE_STARVED_WARNING
+            else line)
 
 if __name__ == '__main__':
   cli.run(main)

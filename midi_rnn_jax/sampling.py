@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +26,8 @@ SCALES = {
     'minor_pentatonic': (0, 3, 5, 7, 10),
     'blues': (0, 3, 5, 6, 7, 10),
 }
+# A primer longer than this is a typo, not a melody (and would fill the memory).
+MAX_PRIMER_STEPS = 100_000
 KEYS = {'C': 0, 'C#': 1, 'Db': 1, 'D': 2, 'D#': 3, 'Eb': 3, 'E': 4, 'F': 5, 'F#': 6, 'Gb': 6,
         'G': 7, 'G#': 8, 'Ab': 8, 'A': 9, 'A#': 10, 'Bb': 10, 'B': 11}
 
@@ -37,22 +41,40 @@ def scale_mask(key: str, scale: str) -> np.ndarray:
   return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale])])
 
 
+NOTE_NAME = re.compile(r'([A-Ga-g])([#b]?)(-?\d+)')
+PITCH_CLASSES = {'C': 0, 'D': 2, 'E': 4, 'F': 5, 'G': 7, 'A': 9, 'B': 11}
+
+
+def parse_pitch(text: str) -> int | None:
+  """A MIDI pitch from ``"60"`` or a scientific note name (``"C4"`` = 60, ``"F#4"``,
+  ``"Bb3"``); None when it is neither or falls outside 0-127."""
+  if (name := NOTE_NAME.fullmatch(text)):
+    letter, accidental, octave = name.groups()
+    pitch = ((int(octave) + 1) * 12 + PITCH_CLASSES[letter.upper()]
+             + {'#': 1, 'b': -1, '': 0}[accidental])
+  elif text.isdigit():
+    pitch = int(text)
+  else:
+    return None
+  return pitch if 0 <= pitch <= 127 else None
+
+
 def parse_primer(text: str) -> np.ndarray:
-  """``"60,62,64:2,_,67"`` -> tokens: MIDI pitches and ``_`` rests, one step each
-  unless ``:N`` gives a number of steps."""
+  """``"60,D4,F#4:2,_,Bb3"`` -> tokens: MIDI pitches or note names and ``_`` rests, one
+  step each unless ``:N`` gives a number of steps; at most MAX_PRIMER_STEPS in all."""
   tokens = []
   for item in text.split(','):
     value, _, steps = item.strip().partition(':')
-    try:
-      pitch = None if value == '_' else int(value)
-      count = int(steps) if steps else 1
-    except ValueError:
-      pitch = count = -1
-    if (pitch is not None and not 0 <= pitch <= 127) or count < 1:
-      raise UserError(f'--primer_notes: {item.strip()!r} is not a pitch 0-127 or _ (a rest), '
-                      'optionally followed by :steps')
-    tokens += [encoding.REST if pitch is None else pitch + 1] * count
-  return np.array(tokens, np.uint8)
+    pitch = None if value == '_' else parse_pitch(value)
+    count = int(steps) if steps.isdigit() else 0 if steps else 1
+    if (value != '_' and pitch is None) or count < 1:
+      raise UserError(f'--primer_notes: {item.strip()!r} is not a pitch (0-127 or a note name '
+                      'such as C4, F#4, Bb3) or _ (a rest), optionally followed by :steps')
+    tokens.append((encoding.REST if pitch is None else pitch + 1, count))
+  total = sum(count for _, count in tokens)
+  if total > MAX_PRIMER_STEPS:
+    raise UserError(f'--primer_notes spans {total} steps; at most {MAX_PRIMER_STEPS} are allowed')
+  return np.repeat(np.array([t for t, _ in tokens], np.uint8), [c for _, c in tokens])
 
 
 def prime_window(primer: np.ndarray, window_size: int) -> np.ndarray:
@@ -88,10 +110,17 @@ def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
   return logits
 
 
+class Sampled(NamedTuple):
+  tokens: jax.Array  # (batch, num_steps)
+  # (batch, num_steps) share of the model's probability that the scale mask kept at each
+  # step (1 without a mask).
+  scale_share: jax.Array
+
+
 def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                  top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
-                 ) -> Callable[[nnx.State, jax.Array, jax.Array], jax.Array]:
-  """A jitted ``(params, primes, key) -> (batch, num_steps)`` tokens function.
+                 ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
+  """A jitted ``(params, primes, key) -> Sampled`` function: (batch, num_steps) tokens.
 
   Each new token is drawn from the model's reading of the last ``window`` tokens (from a
   zero state, as in training): the tokens ``allowed`` forbids are dropped, the logits
@@ -125,12 +154,15 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
       return tuple(new_state)
 
     def choose(logits, step_key):
+      """(token, share of the model's probability the scale kept)."""
+      share = jnp.ones(logits.shape[:-1])
       if allowed is not None:
+        share = jnp.sum(jax.nn.softmax(logits) * allowed, axis=-1)
         logits = jnp.where(allowed, logits, -jnp.inf)
       if temperature == 0:
-        return jnp.argmax(logits, axis=-1)
+        return jnp.argmax(logits, axis=-1), share
       logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
-      return jax.random.categorical(step_key, logits)
+      return jax.random.categorical(step_key, logits), share
 
     def prime_step(state, position):
       return feed(state, primes[:, position].astype(jnp.int32), position), None
@@ -138,12 +170,14 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
     def generate_step(state, inputs):
       position, step_key = inputs  # The last position read so far.
       oldest_run = state[-1][1][:, (position + 1) % window]  # It started window-1 steps ago.
-      token = choose(model.head(oldest_run), step_key).astype(jnp.int32)
-      return feed(state, token, position + 1), token
+      token, share = choose(model.head(oldest_run), step_key)
+      token = token.astype(jnp.int32)
+      return feed(state, token, position + 1), (token, share)
 
     state, _ = jax.lax.scan(prime_step, state, jnp.arange(window))
     positions = window - 1 + jnp.arange(num_steps)
-    _, tokens = jax.lax.scan(generate_step, state, (positions, jax.random.split(key, num_steps)))
-    return tokens.T
+    _, (tokens, shares) = jax.lax.scan(generate_step, state,
+                                       (positions, jax.random.split(key, num_steps)))
+    return Sampled(tokens.T, shares.T)
 
   return sample

@@ -81,6 +81,28 @@ def repeating_period(tokens: np.ndarray, max_period: int = DEGENERATE_MAX_PERIOD
   return 0
 
 
+# A melody with at least this share of rest steps counts as "almost all rests".
+MOSTLY_RESTS = 0.9
+
+
+def degeneration(tokens: np.ndarray) -> str | None:
+  """Why a generated melody is not worth listening to, or None: one held note (or none),
+  almost all rests, or a second half that loops one short pattern."""
+  tokens = np.asarray(tokens)
+  pitches, _ = notes(tokens)
+  rests = float(np.mean(tokens == encoding.REST)) if len(tokens) else 1.0
+  if len(pitches) <= 1:
+    return 'one held note' if len(pitches) else 'all rests'
+  if rests >= MOSTLY_RESTS:
+    return f'almost all rests ({rests:.0%})'
+  if (period := repeating_period(tokens)):
+    if period > 1:
+      return f'its second half loops a {period}-step pattern'
+    return ('its second half is silent' if tokens[-1] == encoding.REST else
+            'its second half holds one note')
+  return None
+
+
 def longest_shared_run(tokens: np.ndarray, train_keys_by_length) -> int:
   """Length of the longest token run that also occurs in a training track.
 

@@ -189,7 +189,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, windows_per_second,
                 time.perf_counter() - started)
       log_melody(writer, epoch, np.asarray(sample_melody(
-          state.params, melody_prime, jax.random.key(config['seed'])))[0],
+          state.params, melody_prime, jax.random.key(config['seed'])).tokens)[0],
           config['steps_per_quarter'])
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:

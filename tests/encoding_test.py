@@ -113,6 +113,9 @@ def test_decode_keeps_length_and_encode_trims_edge_rests(tmp_path):
   assert back.tempo_changes[0].tempo == pytest.approx(100.0)
   (track,), _ = encoding.encode_midi(back)
   assert track.tokens.tolist() == [61, 61, 0, 65]
+  assert encoding.end_marker_steps(back) == len(tokens)  # What the report counts as steps.
+  back.markers = []
+  assert encoding.end_marker_steps(back) is None
 
 
 def test_one_hot_rows():

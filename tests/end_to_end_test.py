@@ -1,4 +1,4 @@
-"""The command line, end to end: train on the shared Lakh subset, then sample."""
+"""The command line, end to end: train on the in-repo Lakh subset, then sample."""
 
 import json
 import os

@@ -83,3 +83,18 @@ def test_report_compares_generated_with_training_and_spots_copying(trained):
   for name in ('01', '02', '03'):
     assert f'![{name}.mid]({name}.png)' in markdown
     assert (out / f'{name}.png').exists() and (out / f'{name}.wav').exists()
+
+
+def test_report_reuses_what_sample_rendered_and_counts_steps_as_sample_wrote_them(trained):
+  ok(run_module('sample', '--experiment_dir=exp', '--num_files=2', '--file_length=48',
+                '--seed=3', '--render', '--save_dir=rendered', f'--cache_dir={trained / "cache"}',
+                cwd=trained))
+  stderr = ok(run_module('report', '--experiment_dir=exp', '--generated_dir=rendered',
+                         f'--cache_dir={trained / "cache"}', cwd=trained))
+  assert '2 reused from rendered, 0 rendered' in stderr
+  out = trained / 'exp' / 'report'
+  report = json.loads((out / 'report.json').read_text())
+  assert [f['steps'] for f in report['files'].values()] == [48, 48]
+  assert all(f['notes_span'] <= 48 for f in report['files'].values())
+  markdown = (out / 'report.md').read_text()
+  assert '![01.mid](../../rendered/01.png)' in markdown

@@ -27,16 +27,16 @@ def make_sampler(num_steps, temperature):
 def test_same_key_same_melodies_and_tokens_in_range():
   _, params, sample = make_sampler(num_steps=50, temperature=1.0)
   primes = np.random.default_rng(0).integers(0, 129, (4, 6)).astype(np.uint8)
-  first = np.asarray(sample(params, primes, jax.random.key(3)))
+  first = np.asarray(sample(params, primes, jax.random.key(3)).tokens)
   assert first.shape == (4, 50) and first.min() >= 0 and first.max() <= 128
-  np.testing.assert_array_equal(first, sample(params, primes, jax.random.key(3)))
-  assert not np.array_equal(first, sample(params, primes, jax.random.key(4)))
+  np.testing.assert_array_equal(first, sample(params, primes, jax.random.key(3)).tokens)
+  assert not np.array_equal(first, sample(params, primes, jax.random.key(4)).tokens)
 
 
 def test_temperature_zero_is_greedy_with_a_sliding_window():
   model, params, sample = make_sampler(num_steps=5, temperature=0.0)
   window = np.random.default_rng(1).integers(0, 129, (3, 6))
-  generated = np.asarray(sample(params, window.astype(np.uint8), jax.random.key(0)))
+  generated = np.asarray(sample(params, window.astype(np.uint8), jax.random.key(0)).tokens)
   for step in range(5):
     expected = np.argmax(model(window), axis=-1)
     np.testing.assert_array_equal(generated[:, step], expected)
@@ -52,9 +52,24 @@ def test_the_scale_mask_never_lets_an_out_of_scale_pitch_through():
   # A high temperature spreads probability over every token, so a leak would show.
   sample = sampling.make_sampler(graphdef, 300, temperature=5.0, allowed=allowed)
   primes = np.random.default_rng(0).integers(0, 129, (8, 10)).astype(np.uint8)
-  tokens = np.asarray(sample(params, primes, jax.random.key(0)))
+  tokens = np.asarray(sample(params, primes, jax.random.key(0)).tokens)
   assert allowed[tokens].all()
   assert len(np.unique(tokens)) > 20  # It did sample widely.
+
+
+def test_the_sampler_reports_the_probability_share_the_scale_kept():
+  allowed = sampling.scale_mask('Bb', 'minor_pentatonic')
+  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=3)
+  graphdef, params = nnx.split(model, nnx.Param)
+  primes = np.random.default_rng(0).integers(0, 129, (8, 10)).astype(np.uint8)
+  one_step = sampling.make_sampler(graphdef, 1, temperature=1.0, allowed=allowed)
+  expected = (jax.nn.softmax(model(primes)) * allowed).sum(-1)
+  np.testing.assert_allclose(one_step(params, primes, jax.random.key(0)).scale_share[:, 0],
+                             expected, rtol=1e-5)
+  assert (np.asarray(expected) < 0.9).all()  # The mask did remove probability.
+  unmasked = sampling.make_sampler(graphdef, 5, temperature=1.0)(params, primes,
+                                                                jax.random.key(0))
+  np.testing.assert_array_equal(unmasked.scale_share, 1.0)
 
 
 def test_top_k_one_is_greedy_decoding():
@@ -64,9 +79,9 @@ def test_top_k_one_is_greedy_decoding():
   top_1 = sampling.make_sampler(graphdef, 40, temperature=1.5, top_k=1)
   tiny_nucleus = sampling.make_sampler(graphdef, 40, temperature=1.0, top_p=1e-6)
   primes = np.random.default_rng(2).integers(0, 129, (5, 6)).astype(np.uint8)
-  expected = np.asarray(greedy(params, primes, jax.random.key(0)))
-  np.testing.assert_array_equal(top_1(params, primes, jax.random.key(7)), expected)
-  np.testing.assert_array_equal(tiny_nucleus(params, primes, jax.random.key(8)), expected)
+  expected = np.asarray(greedy(params, primes, jax.random.key(0)).tokens)
+  np.testing.assert_array_equal(top_1(params, primes, jax.random.key(7)).tokens, expected)
+  np.testing.assert_array_equal(tiny_nucleus(params, primes, jax.random.key(8)).tokens, expected)
 
 
 def test_filter_logits_keeps_the_top_k_and_the_nucleus():
@@ -83,11 +98,25 @@ def test_primer_notes_parse_and_pad():
   assert primer.tolist() == [61, 63, 63, 0, 68, 68, 68]
   assert sampling.prime_window(primer, 4).tolist() == [0, 68, 68, 68]
   assert sampling.prime_window(primer, 9).tolist() == [0, 0, 61, 63, 63, 0, 68, 68, 68]
-  for bad in ('60,x', '128', '60:0', '', '-1'):
+  for bad in ('60,x', '128', '60:0', '', '-1', 'H4', 'C#', 'G#9', 'C-2', '60:-3'):
     with pytest.raises(UserError, match='--primer_notes'):
       sampling.parse_primer(bad)
   with pytest.raises(UserError, match='--key'):
     sampling.scale_mask('H', 'major')
+
+
+def test_primer_notes_take_scientific_note_names():
+  # C4 is middle C (60); sharps and flats; octave -1 reaches pitch 0, G9 is 127.
+  primer = sampling.parse_primer('D4,E4,F#4:2,_,Bb3,bb3,C-1,G9,60')
+  assert primer.tolist() == [63, 65, 67, 67, 0, 59, 59, 1, 128, 61]
+
+
+def test_a_primer_longer_than_the_limit_is_refused_before_it_is_built():
+  with pytest.raises(UserError, match='at most 100000'):
+    sampling.parse_primer('60:99999999')
+  with pytest.raises(UserError, match='at most 100000'):
+    sampling.parse_primer('61,62,63:1000000000')
+  assert len(sampling.parse_primer(f'60:{sampling.MAX_PRIMER_STEPS}')) == sampling.MAX_PRIMER_STEPS
 
 
 def naive_sampler(model, num_steps, temperature):
@@ -111,6 +140,7 @@ def test_the_fast_sampler_draws_what_the_naive_loop_draws(num_layers):
   model = training.build_model(rnn_size=24, num_layers=num_layers, dropout=0.2, seed=4)
   graphdef, params = nnx.split(model, nnx.Param)
   primes = np.random.default_rng(5).integers(0, 129, (6, 9)).astype(np.uint8)
-  fast = sampling.make_sampler(graphdef, 120, temperature=1.3)(params, primes, jax.random.key(2))
+  fast = sampling.make_sampler(graphdef, 120, temperature=1.3)(params, primes,
+                                                               jax.random.key(2)).tokens
   slow = naive_sampler(model, 120, temperature=1.3)(primes, jax.random.key(2))
   np.testing.assert_array_equal(fast, slow)

@@ -64,3 +64,15 @@ def test_overlap_area():
   assert stats.overlap_area(a, a) == pytest.approx(1.0, abs=1e-3)
   assert stats.overlap_area(a, rng.normal(0, 1, 400)) > 0.85
   assert stats.overlap_area(a, a + 20) < 0.01
+
+
+def test_degeneration_names_held_notes_silence_and_loops():
+  assert stats.degeneration(np.full(100, 61, np.uint8)) == 'one held note'
+  assert stats.degeneration(np.zeros(100, np.uint8)) == 'all rests'
+  mostly_rests = np.zeros(100, np.uint8)
+  mostly_rests[[3, 40, 41, 77]] = [61, 62, 64, 65]
+  assert stats.degeneration(mostly_rests) == 'almost all rests (96%)'
+  loop = np.tile(np.array([61, 63, 65], np.uint8), 40)
+  assert stats.degeneration(loop) == 'its second half loops a 3-step pattern'
+  melody = np.random.default_rng(0).integers(50, 80, 100).astype(np.uint8)
+  assert stats.degeneration(melody) is None
