@@ -204,3 +204,27 @@ def gather_windows(flat: np.ndarray, starts: np.ndarray,
   inputs = flat[starts[:, None] + np.arange(window_size)]
   targets = flat[starts + window_size]
   return inputs, targets
+
+
+def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Cuts tracks into chunks that predict every step after a track's first exactly once.
+
+  A chunk reads up to ``length`` steps of one track and its targets are the steps after
+  each; a track's chunk boundaries fall at ``offset + k * length`` (so its first chunk may be
+  shorter). Returns (inputs, targets, weights), each (chunks, length); weight 0 marks the
+  padding after a short chunk's steps (inputs and targets there are rests).
+  """
+  flat = np.concatenate(tracks)
+  track_starts = np.cumsum([len(t) for t in tracks]) - [len(t) for t in tracks]
+  begins, ends = [], []
+  for start, track, offset in zip(track_starts, tracks, offsets):
+    bounds = np.arange(offset - length if offset else 0, len(track) - 1, length)
+    begins.append(start + np.maximum(bounds, 0))
+    ends.append(start + np.minimum(bounds + length, len(track) - 1))
+  begins, ends = np.concatenate(begins), np.concatenate(ends)
+  index = begins[:, None] + np.arange(length)
+  valid = index < ends[:, None]
+  inputs = np.where(valid, flat[np.minimum(index, len(flat) - 1)], REST).astype(np.uint8)
+  targets = np.where(valid, flat[np.minimum(index + 1, len(flat) - 1)], REST).astype(np.uint8)
+  return inputs, targets, valid.astype(np.float32)

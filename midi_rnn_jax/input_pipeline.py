@@ -47,10 +47,11 @@ class FileRecord:
 
 
 class Batch(NamedTuple):
-  """A pytree, so it passes straight into jitted steps."""
-  inputs: np.ndarray  # uint8 (batch, window)
-  targets: np.ndarray  # uint8 (batch,)
-  weights: np.ndarray  # float32 (batch,): 0 marks padding in the last batch
+  """A pytree, so it passes straight into jitted steps. Window mode: inputs (batch, window),
+  targets and weights (batch,); sequence mode: all three (batch, sequence_length)."""
+  inputs: np.ndarray  # uint8
+  targets: np.ndarray  # uint8
+  weights: np.ndarray  # float32: 0 marks padding
 
 
 def find_midi_files(data_dir: str) -> list[str]:
@@ -215,19 +216,24 @@ def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
 
 
 def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Batch:
-  """Shifts each window (inputs and target) by a random number of semitones.
+  """Shifts each example (inputs and targets) by a random number of semitones.
 
   The shift is uniform over the shifts within +-max_semitones that keep all of
-  the window's pitches inside MIDI's 0-127; rests stay rests.
+  the example's pitches inside MIDI's 0-127; rests stay rests. Works on windows (one
+  target each) and on sequence chunks (targets are the inputs moved by one step).
   """
-  tokens = np.concatenate([batch.inputs, batch.targets[:, None]], axis=1).astype(np.int64)
+  targets = batch.targets.reshape(len(batch.targets), -1)
+  # The whole example: the inputs that no target repeats, then the targets.
+  leading = batch.inputs[:, :batch.inputs.shape[1] - targets.shape[1] + 1]
+  tokens = np.concatenate([leading, targets], axis=1).astype(np.int64)
   sounding = tokens != encoding.REST
   lowest = np.where(sounding, tokens - 1, 127).min(axis=1)
   highest = np.where(sounding, tokens - 1, 0).max(axis=1)
   shift = rng.integers(np.maximum(-max_semitones, -lowest),
                        np.minimum(max_semitones, 127 - highest) + 1)
   tokens = np.where(sounding, tokens + shift[:, None], encoding.REST).astype(np.uint8)
-  return batch._replace(inputs=tokens[:, :-1], targets=tokens[:, -1])
+  return batch._replace(inputs=tokens[:, :-1],
+                        targets=tokens[:, -targets.shape[1]:].reshape(batch.targets.shape))
 
 
 def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarray]:
@@ -241,33 +247,66 @@ def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
   return all_tracks(read_records(paths, cache_dir, 1, warn, steps_per_quarter), window_size)
 
 
+def _batched(groups: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
+  """Fixed-shape batches of the examples in ``groups`` (each a Batch of any length), in order.
+  The last batch is padded, and its padding has weight 0, so no example is dropped and shapes
+  never change."""
+  pending = None
+  for group in groups:
+    pending = group if pending is None else Batch(*map(np.concatenate, zip(pending, group)))
+    num_full = len(pending.targets) // batch_size * batch_size
+    for i in range(0, num_full, batch_size):
+      yield Batch(*(field[i:i + batch_size] for field in pending))
+    pending = Batch(*(field[num_full:] for field in pending))
+  if pending is not None and len(pending.targets):
+    padding = batch_size - len(pending.targets)
+    yield Batch(*(np.pad(f, [(0, padding)] + [(0, 0)] * (f.ndim - 1)) for f in pending))
+
+
+def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
+                      rng: np.random.Generator | None) -> Iterator[list[np.ndarray]]:
+  """The usable tracks of ``max_files_in_ram`` files at a time, files shuffled with an ``rng``."""
+  order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
+  for first in range(0, len(order), max_files_in_ram):
+    yield all_tracks([records[i] for i in order[first:first + max_files_in_ram]], window_size)
+
+
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
                     max_files_in_ram: int, rng: np.random.Generator | None) -> Iterator[Batch]:
-  """Every window of ``records`` once, in fixed-shape batches.
+  """Every window of ``records`` once, in fixed-shape batches (the window mode).
 
   Files are read ``max_files_in_ram`` at a time; with an ``rng`` the file order
   and the windows within each group are shuffled. The last batch is padded and
   its padding has weight 0, so no window is dropped and shapes never change.
   """
-  order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
-  pending_inputs = np.zeros((0, window_size), np.uint8)
-  pending_targets = np.zeros(0, np.uint8)
-  for first in range(0, len(order), max_files_in_ram):
-    group = [records[i] for i in order[first:first + max_files_in_ram]]
-    tracks = all_tracks(group, window_size)
+
+  def windows(tracks):
     starts = encoding.window_starts([len(t) for t in tracks], window_size)
     if rng is not None:
       rng.shuffle(starts)
     inputs, targets = encoding.gather_windows(np.concatenate(tracks), starts, window_size)
-    pending_inputs = np.concatenate([pending_inputs, inputs])
-    pending_targets = np.concatenate([pending_targets, targets])
-    num_full = len(pending_targets) // batch_size * batch_size
-    for i in range(0, num_full, batch_size):
-      yield Batch(pending_inputs[i:i + batch_size], pending_targets[i:i + batch_size],
-                  np.ones(batch_size, np.float32))
-    pending_inputs, pending_targets = pending_inputs[num_full:], pending_targets[num_full:]
-  if len(pending_targets):
-    padding = batch_size - len(pending_targets)
-    weights = np.concatenate([np.ones(len(pending_targets)), np.zeros(padding)])
-    yield Batch(np.pad(pending_inputs, ((0, padding), (0, 0))),
-                np.pad(pending_targets, (0, padding)), weights.astype(np.float32))
+    return Batch(inputs, targets, np.ones(len(targets), np.float32))
+
+  groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
+  return _batched(map(windows, groups), batch_size)
+
+
+def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
+                      batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None
+                      ) -> Iterator[Batch]:
+  """Every step of every usable track of ``records`` once as a target, in chunks of
+  ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
+
+  With an ``rng``, each track's chunk boundaries move by a random offset every epoch, and
+  files and chunks are shuffled, as ``iterate_batches`` does with windows.
+  """
+
+  def chunks(tracks):
+    offsets = (rng.integers(0, sequence_length, len(tracks)) if rng is not None
+               else np.zeros(len(tracks), np.int64))
+    inputs, targets, weights = encoding.sequence_chunks(tracks, sequence_length, offsets)
+    order = rng.permutation(len(targets)) if rng is not None else np.arange(len(targets))
+    return Batch(inputs[order], targets[order], weights[order])
+
+  groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
+  return _batched(map(chunks, groups), batch_size)

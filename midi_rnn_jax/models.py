@@ -140,7 +140,8 @@ def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
 
 
 class MelodyLSTM(nnx.Module):
-  """Window of tokens -> logits over the 129 classes of the next step."""
+  """Tokens -> logits over the 129 classes of the next step: after the last step of a window
+  (``__call__``, the original's model) or after every step (``every_step``)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs):
     self.dropout_rate = dropout
@@ -148,15 +149,28 @@ class MelodyLSTM(nnx.Module):
     self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
     self.head = nnx.Linear(rnn_size, NUM_CLASSES, rngs=rngs)
 
-  def __call__(self, tokens: jax.Array, dropout_rng: jax.Array | None = None) -> jax.Array:
-    """(batch, window) int tokens -> (batch, 129) logits.
-
-    ``dropout_rng`` turns dropout on (training); leave it None otherwise.
-    """
+  def _hidden(self, tokens: jax.Array, dropout_rng: jax.Array | None
+              ) -> tuple[jax.Array, jax.Array | None]:
+    """(batch, time) tokens -> the last layer's (time, batch, H) outputs, and the dropout key
+    left for them (None without dropout)."""
     rngs = ([None] * len(self.layers) if dropout_rng is None
             else list(jax.random.split(dropout_rng, len(self.layers))))
     hidden = self.layers[0].scan(self.layers[0].project_tokens(tokens.T))
     for layer, rng in zip(self.layers[1:], rngs[:-1]):
       hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)))
+    return hidden, rngs[-1]
+
+  def __call__(self, tokens: jax.Array, dropout_rng: jax.Array | None = None) -> jax.Array:
+    """(batch, window) int tokens -> (batch, 129) logits of the step after the window.
+
+    ``dropout_rng`` turns dropout on (training); leave it None otherwise.
+    """
+    hidden, rng = self._hidden(tokens, dropout_rng)
     # Only the last step feeds the head, so only it needs the last dropout.
-    return self.head(dropout(hidden[-1], self.dropout_rate, rngs[-1]))
+    return self.head(dropout(hidden[-1], self.dropout_rate, rng))
+
+  def every_step(self, tokens: jax.Array, dropout_rng: jax.Array | None = None) -> jax.Array:
+    """(batch, time) int tokens -> (batch, time, 129) logits of the step after each step,
+    from a zero state: the sequence mode's model."""
+    hidden, rng = self._hidden(tokens, dropout_rng)
+    return jnp.swapaxes(self.head(dropout(hidden, self.dropout_rate, rng)), 0, 1)

@@ -23,8 +23,8 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, render,
-                          sampling, stats, training)
+from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, modes,
+                          render, sampling, stats, training)
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -173,13 +173,14 @@ def main(argv):
   allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
   seed = FLAGS.seed if FLAGS.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-  cli.log(f'{model.description}, seed {seed}')
+  cli.log(f'{model.description} ({modes.of(model.config).name} mode), seed {seed}')
 
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
-  primes = np.stack([sampling.prime_window(p, window_size) for p in primers])
-  sample = sampling.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
-                                 top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
+  mode = modes.of(model.config)
+  primes = np.stack([mode.prime(p, window_size) for p in primers])
+  sample = mode.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
+                             top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
   sampled = sample(model.params, primes, jax.random.key(seed))
   melodies = np.asarray(sampled.tokens)
 
@@ -198,7 +199,8 @@ def main(argv):
     if FLAGS.render:
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
-  cli.log(written_line(names, len(tokens), save_dir, defaulted=FLAGS.save_dir is None))
+  cli.log(written_line(names, len(tokens), save_dir,
+                       defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
   warn_about_output(names, melodies, np.asarray(sampled.scale_share))
 
 

@@ -117,15 +117,34 @@ class Sampled(NamedTuple):
   scale_share: jax.Array
 
 
+def token_chooser(temperature: float, *, top_k: int = 0, top_p: float = 1.0,
+                  allowed: np.ndarray | None = None
+                  ) -> Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
+  """``(logits, key) -> (token, share of the model's probability the scale kept)``: the
+  tokens ``allowed`` forbids are dropped, the logits divided by the temperature and cut to
+  top-k / top-p, or the argmax taken at temperature 0."""
+
+  def choose(logits, step_key):
+    share = jnp.ones(logits.shape[:-1])
+    if allowed is not None:
+      share = jnp.sum(jax.nn.softmax(logits) * allowed, axis=-1)
+      logits = jnp.where(allowed, logits, -jnp.inf)
+    if temperature == 0:
+      return jnp.argmax(logits, axis=-1), share
+    logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
+    return jax.random.categorical(step_key, logits), share
+
+  return choose
+
+
 def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                  top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
                  ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
   """A jitted ``(params, primes, key) -> Sampled`` function: (batch, num_steps) tokens.
 
-  Each new token is drawn from the model's reading of the last ``window`` tokens (from a
-  zero state, as in training): the tokens ``allowed`` forbids are dropped, the logits
-  divided by the temperature and cut to top-k / top-p, or the argmax taken at
-  temperature 0. All melodies advance together in one ``lax.scan``.
+  The window mode's sampler: each new token is drawn (``token_chooser``) from the model's
+  reading of the last ``window`` tokens, from a zero state, as in training. All melodies
+  advance together in one ``lax.scan``.
 
   Speed, with the same maths: the windows that overlap the newest step are ``window``
   independent LSTM runs started one step apart. Rather than re-running the newest window
@@ -133,6 +152,8 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
   advances by one step per token in one ``window``-times wider matmul; the oldest run has
   then read exactly its window and gives the logits, and its slot restarts from zero.
   """
+
+  choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
   def sample(params, primes, key):
@@ -153,17 +174,6 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                                     jnp.where(fresh, 0.0, hidden)))
       return tuple(new_state)
 
-    def choose(logits, step_key):
-      """(token, share of the model's probability the scale kept)."""
-      share = jnp.ones(logits.shape[:-1])
-      if allowed is not None:
-        share = jnp.sum(jax.nn.softmax(logits) * allowed, axis=-1)
-        logits = jnp.where(allowed, logits, -jnp.inf)
-      if temperature == 0:
-        return jnp.argmax(logits, axis=-1), share
-      logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
-      return jax.random.categorical(step_key, logits), share
-
     def prime_step(state, position):
       return feed(state, primes[:, position].astype(jnp.int32), position), None
 
@@ -178,6 +188,44 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
     positions = window - 1 + jnp.arange(num_steps)
     _, (tokens, shares) = jax.lax.scan(generate_step, state,
                                        (positions, jax.random.split(key, num_steps)))
+    return Sampled(tokens.T, shares.T)
+
+  return sample
+
+
+def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
+                          top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
+                          ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
+  """The sequence mode's sampler, with the same interface and controls as ``make_sampler``:
+  the model reads the whole primer once, then takes one LSTM step per generated token,
+  carrying its state, so each token is drawn from everything played before it."""
+  choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
+
+  @jax.jit
+  def sample(params, primes, key):
+    model = nnx.merge(graphdef, params)
+    layers = list(model.layers)
+    batch = primes.shape[0]
+
+    def feed(state, token):
+      """One step of every layer; returns the new state and the logits of the next token."""
+      inputs, new_state = layers[0].project_tokens(token), []
+      for layer, (cell, hidden) in zip(layers, state):
+        if new_state:
+          inputs = layer.project(new_state[-1][1])
+        new_state.append(layer.step(inputs, cell, hidden))
+      return tuple(new_state), model.head(new_state[-1][1])
+
+    def generate_step(carry, step_key):
+      state, logits = carry
+      token, share = choose(logits, step_key)
+      return feed(state, token.astype(jnp.int32)), (token, share)
+
+    state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
+    state, logits = jax.lax.scan(lambda s, t: feed(s, t), state,
+                                 primes.T.astype(jnp.int32))
+    _, (tokens, shares) = jax.lax.scan(generate_step, (state, logits[-1]),
+                                       jax.random.split(key, num_steps))
     return Sampled(tokens.T, shares.T)
 
   return sample

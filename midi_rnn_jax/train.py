@@ -19,7 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, render, sampling, training
+from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, modes, render, sampling,
+                          training)
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
 flags.DEFINE_string('experiment_dir', None, 'Folder for checkpoints and TensorBoard logs. If omitted, '
@@ -49,24 +50,24 @@ flags.DEFINE_integer('steps_per_quarter', encoding.STEPS_PER_QUARTER, 'Grid step
 flags.register_validator('steps_per_quarter', lambda v: v in encoding.ALLOWED_STEPS_PER_QUARTER,
                          message='--steps_per_quarter must be one of '
                          + ', '.join(map(str, encoding.ALLOWED_STEPS_PER_QUARTER)))
+flags.DEFINE_enum('mode', 'window', list(modes.MODES), 'window: the original\'s model, which '
+                  'predicts the step after each window of --window_size steps; sequence: predict '
+                  'every step of chunks of --sequence_length steps, and sample with carried '
+                  'state (see configs/melody.cfg).')
+flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training chunk.',
+                     lower_bound=2)
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
-               'seed', 'cache_dir', 'transpose', 'steps_per_quarter')
-
-
-def batches(records, config: dict, rng: np.random.Generator | None):
-  return input_pipeline.iterate_batches(
-      records, window_size=config['window_size'], batch_size=config['batch_size'],
-      max_files_in_ram=config['max_files_in_ram'], rng=rng)
+               'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
   metrics = training.Metrics.zero()
-  for batch in batches(records, config, rng=None):
+  for batch in modes.of(config).batches(records, config, rng=None):
     metrics = metrics + steps.eval_step(params, batch)
   return metrics.means()
 
@@ -84,16 +85,18 @@ def in_groups(items, size: int):
 
 
 def train_epoch(steps, state, records, config, rng, key, progress, label):
-  """One pass over the training windows; returns the state, metrics and windows/s.
+  """One pass over the training windows (or tokens); returns the state, metrics and
+  windows (or tokens) per second.
 
   Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
   the epoch's last, shorter group compiles once more, then is reused every epoch.
   """
-  total = sum(r.num_windows(config['window_size']) for r in records)
+  mode = modes.of(config)
+  total = mode.epoch_size(records, config['window_size'])
   task = progress.add_task(label, total=total, loss=float('nan'))
   metrics = training.Metrics.zero()
   start = time.perf_counter()
-  epoch_batches = batches(records, config, rng)
+  epoch_batches = mode.batches(records, config, rng)
   if config['transpose']:
     epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
   for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
@@ -102,23 +105,24 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
     metrics = metrics + group_metrics
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
       progress.update(task, loss=float(group_metrics.loss / group_metrics.count))
-    progress.advance(task, sum(len(b.targets) for b in group))
+    progress.advance(task, sum(float(b.weights.sum()) for b in group))
   means = metrics.means()  # Waits for the last step.
   progress.remove_task(task)
   return state, means, total / (time.perf_counter() - start)
 
 
 def log_epoch(writer: SummaryWriter, epoch: int, config: dict, train_metrics: dict,
-              val_metrics: dict, lr: float, windows_per_second: float, seconds: float) -> None:
+              val_metrics: dict, lr: float, per_second: float, seconds: float) -> None:
+  unit = modes.of(config).unit
   scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
              'loss/validation': val_metrics['loss'], 'accuracy/validation': val_metrics['accuracy'],
-             'learning_rate': lr, 'windows_per_second': windows_per_second}
+             'learning_rate': lr, f'{unit}_per_second': per_second}
   for name, value in scalars.items():
     writer.add_scalar(name, value, epoch)
   writer.flush()
   cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
           f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
-          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {windows_per_second:.0f} windows/s '
+          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
           f'| {seconds:.1f} s')
 
 
@@ -164,8 +168,9 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
                                config['seed'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
-  steps = training.make_steps(graphdef, tx)
-  sample_melody = sampling.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
+  mode = modes.of(config)
+  steps = training.make_steps(graphdef, tx, mode.logits_fn)
+  sample_melody = mode.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
   melody_prime = sampling.choose_primes(input_pipeline.load_tracks(
       (val_records or train_records)[0], config['window_size']), 1, config['window_size'],
       np.random.default_rng(config['seed']))
@@ -180,13 +185,13 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   with progress:
     for epoch in range(1, config['num_epochs'] + 1):
       started = time.perf_counter()
-      state, train_metrics, windows_per_second = train_epoch(
+      state, train_metrics, per_second = train_epoch(
           steps, state, train_records, config, rng, key, progress,
           label=f'epoch {epoch}/{config["num_epochs"]}')
       val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
       lr = training.learning_rate(state)
       experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
-      log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, windows_per_second,
+      log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       log_melody(writer, epoch, np.asarray(sample_melody(
           state.params, melody_prime, jax.random.key(config['seed'])).tokens)[0],

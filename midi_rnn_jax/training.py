@@ -105,9 +105,16 @@ class Steps:
   eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
-def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation) -> Steps:
+LogitsFn = Callable[[models.MelodyLSTM, jax.Array, jax.Array | None], jax.Array]
+
+
+def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
+               logits_fn: LogitsFn = models.MelodyLSTM.__call__) -> Steps:
+  """``logits_fn(model, inputs, dropout_rng)``: the logits for ``batch.targets``, the last
+  step's (the window mode, the default) or every step's (``MelodyLSTM.every_step``)."""
+
   def loss_fn(params, batch: Batch, rng):
-    logits = nnx.merge(graphdef, params)(batch.inputs.astype(jnp.int32), dropout_rng=rng)
+    logits = logits_fn(nnx.merge(graphdef, params), batch.inputs.astype(jnp.int32), rng)
     metrics = batch_metrics(logits, batch)
     return metrics.loss / jnp.maximum(metrics.count, 1.0), metrics
 
@@ -125,7 +132,7 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation) -> Step
 
   @jax.jit
   def eval_step(params, batch: Batch) -> Metrics:
-    logits = nnx.merge(graphdef, params)(batch.inputs.astype(jnp.int32))
+    logits = logits_fn(nnx.merge(graphdef, params), batch.inputs.astype(jnp.int32), None)
     return batch_metrics(logits, batch)
 
   return Steps(jax.jit(step, donate_argnums=0), train_steps, eval_step)

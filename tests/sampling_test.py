@@ -144,3 +144,47 @@ def test_the_fast_sampler_draws_what_the_naive_loop_draws(num_layers):
                                                                jax.random.key(2)).tokens
   slow = naive_sampler(model, 120, temperature=1.3)(primes, jax.random.key(2))
   np.testing.assert_array_equal(fast, slow)
+
+
+def whole_prefix_sampler(model, num_steps, temperature):
+  """The straightforward sequence sampler: re-run the model over the whole prefix (primer and
+  everything generated so far) for every token."""
+
+  def sample(primes, key):
+    tokens = np.asarray(primes, np.int64)
+    generated = []
+    for step_key in jax.random.split(key, num_steps):
+      logits = model.every_step(jax.numpy.asarray(tokens))[:, -1]
+      token = np.asarray(jax.random.categorical(step_key, logits / temperature))
+      generated.append(token)
+      tokens = np.concatenate([tokens, token[:, None]], axis=1)
+    return np.stack(generated, axis=1)
+
+  return sample
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
+  model = training.build_model(rnn_size=24, num_layers=num_layers, dropout=0.2, seed=4)
+  graphdef, params = nnx.split(model, nnx.Param)
+  primes = np.random.default_rng(5).integers(0, 129, (4, 7)).astype(np.uint8)
+  carried = sampling.make_sequence_sampler(graphdef, 40, temperature=1.3)(
+      params, primes, jax.random.key(2)).tokens
+  np.testing.assert_array_equal(carried,
+                                whole_prefix_sampler(model, 40, 1.3)(primes, jax.random.key(2)))
+
+
+def test_the_sequence_sampler_keeps_every_control():
+  model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=3)
+  graphdef, params = nnx.split(model, nnx.Param)
+  primes = np.random.default_rng(0).integers(0, 129, (6, 12)).astype(np.uint8)
+  allowed = sampling.scale_mask('D', 'major')
+  masked = sampling.make_sequence_sampler(graphdef, 200, temperature=5.0, allowed=allowed)(
+      params, primes, jax.random.key(0))
+  assert allowed[np.asarray(masked.tokens)].all() and (np.asarray(masked.scale_share) < 1).all()
+  greedy = sampling.make_sequence_sampler(graphdef, 30, temperature=0.0)(
+      params, primes, jax.random.key(0)).tokens
+  top_1 = sampling.make_sequence_sampler(graphdef, 30, temperature=1.5, top_k=1)(
+      params, primes, jax.random.key(9)).tokens
+  np.testing.assert_array_equal(greedy, top_1)
+  np.testing.assert_array_equal(greedy[:, 0], np.argmax(model(primes), axis=-1))
