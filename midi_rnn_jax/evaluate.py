@@ -3,7 +3,8 @@ r"""Score a trained model on a MIDI folder, beside two reference baselines.
   python -m midi_rnn_jax.evaluate --experiment_dir experiments/01 --data_dir data/midi
 
 Every window of every usable track in --data_dir is scored (no sampling, so the
-figures are deterministic): negative log-likelihood of the true next step,
+figures are deterministic; both model modes on the same targets, and a sequence-mode model
+also with each track's whole past as context): negative log-likelihood of the true next step,
 perplexity and accuracy, on all steps and on "change" steps only (where the next
 step differs from the last one: a model can look good by just holding notes).
 The baselines are fitted on the experiment's own training files: "repeat the
@@ -24,7 +25,7 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import baselines, cli, experiment, input_pipeline
+from midi_rnn_jax import baselines, cli, experiment, input_pipeline, modes
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
@@ -59,6 +60,45 @@ def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray,
                         np.pad(targets[first:first + EVAL_BATCH], (0, padding)))
     probabilities.append(np.exp(np.asarray(log_p[:count], np.float64)))
     predictions.append(np.asarray(best[:count]))
+  return np.concatenate(probabilities), np.concatenate(predictions)
+
+
+# Tokens per batch when whole tracks are scored: bounds memory whatever a track's length.
+WHOLE_TRACK_TOKENS = 1 << 17
+
+
+def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[np.ndarray],
+                       window_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """(probability of each target, most likely token) when the model reads each track from its
+  start, for the same targets as ``baselines.windows_of``: every step with at least
+  ``window_size`` steps before it, in track order. Tracks run in batches of similar length
+  (padded to a power of two, so few shapes compile)."""
+
+  @jax.jit
+  def score(inputs, targets):
+    model = nnx.merge(graphdef, params)
+    log_probs = jax.nn.log_softmax(model.every_step(inputs.astype(jnp.int32)))
+    return (jnp.take_along_axis(log_probs, targets[..., None].astype(jnp.int32), -1)[..., 0],
+            jnp.argmax(log_probs, -1))
+
+  buckets = {}
+  for index, track in enumerate(tracks):
+    buckets.setdefault(1 << int(np.ceil(np.log2(len(track) - 1))), []).append(index)
+  probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
+  for length, members in buckets.items():
+    per_batch = max(1, WHOLE_TRACK_TOKENS // length)
+    for first in range(0, len(members), per_batch):
+      batch = members[first:first + per_batch]
+      inputs = np.zeros((per_batch, length), np.uint8)
+      targets = np.zeros((per_batch, length), np.uint8)
+      for row, index in enumerate(batch):
+        inputs[row, :len(tracks[index]) - 1] = tracks[index][:-1]
+        targets[row, :len(tracks[index]) - 1] = tracks[index][1:]
+      log_p, best = map(np.asarray, score(inputs, targets))
+      for row, index in enumerate(batch):
+        scored = slice(window_size - 1, len(tracks[index]) - 1)
+        probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
+        predictions[index] = best[row, scored]
   return np.concatenate(probabilities), np.concatenate(predictions)
 
 
@@ -118,8 +158,12 @@ def main(argv):
 
   previous = contexts[:, -1]
   lstm_probabilities, lstm_predictions = lstm_scores(graphdef, params, contexts, targets)
-  results = {
-      'lstm': summary(lstm_probabilities, lstm_predictions, targets, previous),
+  mode = modes.of(config)
+  results = {'lstm': summary(lstm_probabilities, lstm_predictions, targets, previous)}
+  if mode.scores_whole_tracks:
+    results['lstm (whole track)'] = summary(
+        *whole_track_scores(graphdef, params, tracks, window_size), targets, previous)
+  results |= {
       f'ngram (order {ngram.order})': summary(ngram.probabilities(contexts, targets),
                                               ngram.predict(contexts), targets, previous),
       'repeat previous': summary(repeat.probabilities(contexts, targets),
@@ -129,12 +173,13 @@ def main(argv):
   name = os.path.basename(os.path.normpath(FLAGS.data_dir)) if FLAGS.data_dir else 'validation'
   out = os.path.join(experiment_dir, 'eval', f'{name}.json')
   os.makedirs(os.path.dirname(out), exist_ok=True)
-  lstm_result, ngram_result, repeat_result = results.values()
+  lstm_result, *_, ngram_result, repeat_result = results.values()
   experiment.write_json_atomically(out, {
       'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
       'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
-      'steps_per_quarter': steps_per_quarter,
+      'steps_per_quarter': steps_per_quarter, 'mode': mode.name,
       'lstm': lstm_result,
+      **({'lstm_whole_track': results['lstm (whole track)']} if mode.scores_whole_tracks else {}),
       'ngram': {**ngram_result, 'order': ngram.order,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
       'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},

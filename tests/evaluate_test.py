@@ -2,9 +2,14 @@
 
 import json
 
+import jax
+import numpy as np
 import pytest
+from flax import nnx
 
 from conftest import ok, run_module, write_midi
+from midi_rnn_jax import baselines, training
+from midi_rnn_jax import evaluate as evaluate_command
 
 TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 67, 69, 71, 72, 71, 69, 67, 65]
 OTHER = [48, 53, 50, 55, 52, 57, 54, 59, 56, 49, 51, 58, 47, 46, 45, 44]
@@ -98,3 +103,45 @@ def test_report_reuses_what_sample_rendered_and_counts_steps_as_sample_wrote_the
   assert all(f['notes_span'] <= 48 for f in report['files'].values())
   markdown = (out / 'report.md').read_text()
   assert '![01.mid](../../rendered/01.png)' in markdown
+
+
+def test_whole_track_scoring_matches_window_scoring_where_the_contexts_agree():
+  model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=1)
+  graphdef, params = nnx.split(model, nnx.Param)
+  rng = np.random.default_rng(0)
+  window = 6
+  # Tracks one step longer than a window: the whole past of the one target is the window.
+  short = [rng.integers(0, 129, window + 1).astype(np.uint8) for _ in range(5)]
+  contexts, targets = baselines.windows_of(short, window)
+  by_window = evaluate_command.lstm_scores(graphdef, params, contexts, targets)
+  by_track = evaluate_command.whole_track_scores(graphdef, params, short, window)
+  np.testing.assert_allclose(by_track[0], by_window[0], rtol=1e-5)
+  np.testing.assert_array_equal(by_track[1], by_window[1])
+  # Longer tracks of different lengths: the same targets, in the same order.
+  tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in (9, 40, 7, 130)]
+  _, targets = baselines.windows_of(tracks, window)
+  probabilities, predictions = evaluate_command.whole_track_scores(graphdef, params, tracks, window)
+  assert len(probabilities) == len(predictions) == len(targets) == sum(n - window for n in
+                                                                       (9, 40, 7, 130))
+  logits = model.every_step(jax.numpy.asarray(tracks[1][None, :-1]))[0]
+  expected = jax.nn.softmax(logits)[np.arange(window - 1, 39), tracks[1][window:]]
+  np.testing.assert_allclose(probabilities[9 - window:9 - window + 40 - window], expected,
+                             rtol=1e-5)
+
+
+def test_evaluate_scores_both_modes_on_identical_targets(trained):
+  ok(run_module('train', f'--data_dir={trained / "same"}', '--experiment_dir=seq',
+                '--mode=sequence', '--sequence_length=32', '--rnn_size=32', '--window_size=8',
+                '--num_epochs=6', '--learning_rate=0.01', '--dropout=0', '--batch_size=4',
+                f'--cache_dir={trained / "cache"}', cwd=trained))
+  for name in ('exp', 'seq'):
+    ok(run_module('evaluate', f'--experiment_dir={name}', f'--data_dir={trained / "other"}',
+                  f'--cache_dir={trained / "cache"}', cwd=trained))
+  window, sequence = (json.loads((trained / name / 'eval' / 'other.json').read_text())
+                      for name in ('exp', 'seq'))
+  assert (window['mode'], sequence['mode']) == ('window', 'sequence')
+  assert 'lstm_whole_track' not in window
+  for part in ('all', 'change'):
+    assert (window['lstm'][part]['windows'] == sequence['lstm'][part]['windows']
+            == sequence['lstm_whole_track'][part]['windows'] == window['ngram'][part]['windows'])
+  assert window['ngram'] == sequence['ngram']  # Same training files, same targets.
