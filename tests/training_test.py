@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import encoding, models, training
+from midi_rnn_jax import encoding, models, sampling, training
 from midi_rnn_jax.input_pipeline import Batch
 
 
@@ -252,3 +252,28 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   learned = steps.eval_step(state.params, batch).means()
   # Only a chunk's first step or two are ambiguous (63, 65 and 66 each have two successors).
   assert first['loss'] > 4.0 and learned['loss'] < 0.15 and learned['accuracy'] > 0.95
+
+
+def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
+  """Bar A comes back three times, followed by a different bar each time: which one comes
+  next depends on what came before A, so greedy playback needs the model's memory."""
+  bars = {'A': [60] * 4 + [62] * 4 + [64] * 4 + [65] * 4, 'B': [67] * 8 + [65] * 4 + [64] * 4,
+          'C': [62] * 8 + [60] * 8, 'D': [67] * 4 + [69] * 4 + [71] * 4 + [72] * 4,
+          'E': [72] * 2 + [71] * 2 + [69] * 12, 'F': [65, 64] * 4 + [62] * 8}
+  tune = np.array([p + 1 for bar in 'ABACADEF' for p in bars[bar]], np.uint8)
+  track = np.tile(tune, 6)
+  model = training.build_model(rnn_size=64, num_layers=1, dropout=0.0, seed=0)
+  tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
+  graphdef, state = training.init_state(model, tx)
+  steps = training.make_steps(graphdef, tx, models.MelodyLSTM.every_step)
+  rng = np.random.default_rng(0)
+  for _ in range(30):
+    # Chunk boundaries at a new random offset each step, as an epoch draws them.
+    chunks = [encoding.sequence_chunks([track], 128, rng.integers(0, 128, 1))
+              for _ in range(training.STEPS_PER_CALL)]
+    size = min(len(c[0]) for c in chunks)
+    stacked = Batch(*(np.stack([field[:size] for field in fields]) for fields in zip(*chunks)))
+    state, _ = steps.train_steps(state, stacked, jax.random.key(0))
+  sample = sampling.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
+  played = np.asarray(sample(state.params, tune[None, :24], jax.random.key(0)).tokens)[0]
+  np.testing.assert_array_equal(played, np.tile(tune, 4)[24:24 + 3 * len(tune)])
