@@ -2,7 +2,7 @@ r"""Benchmark: training and sampling throughput, compile times, data ingestion, 
 and model FLOPs utilization, printed as one JSON line per figure.
 
   python -m midi_rnn_jax.bench                        # everything (about 3 min on 2 cores)
-  python -m midi_rnn_jax.bench --parts train,sample --configs B
+  python -m midi_rnn_jax.bench --parts train,sample --configs B --modes window,sequence
 
 Config A is the original's default (rnn_size 64, 1 layer, window 20, batch 32), config B a
 bigger model (256 units, 2 layers, batch 128); both train with adam 1e-3, global-norm clip 5
@@ -30,12 +30,15 @@ from midi_rnn_jax.errors import UserError
 CONFIGS = {'A': {'rnn_size': 64, 'num_layers': 1, 'batch_size': 32},
            'B': {'rnn_size': 256, 'num_layers': 2, 'batch_size': 128}}
 WINDOW = 20
+SEQUENCE_LENGTH = 128  # The sequence mode's training chunks, as peer_bench.py's torch_seq.
 SAMPLE_FILES, SAMPLE_STEPS = 10, 1000
 LAKH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data',
                         'lakh-midi-rnn')
 
 flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measure.')
 flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')
+flags.DEFINE_list('modes', ['window'], 'Model modes to measure for train and sample: window '
+                  'and/or sequence.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
 flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
 
@@ -65,32 +68,38 @@ def matmul_peak_flops(repeats: int = 5) -> float:
   return best
 
 
-def training_flops_per_window(rnn_size: int, num_layers: int) -> float:
-  """Matmul FLOPs of one window's forward and backward pass (backward = 2x forward).
-  The first layer's one-hot input is a row gather, so it costs no FLOPs (nor does it in
-  the maths: a one-hot matmul would be 2*129*4H per step of wasted multiply-by-zero)."""
+def training_flops(rnn_size: int, num_layers: int, steps: int, heads: int) -> float:
+  """Matmul FLOPs of one example's forward and backward pass (backward = 2x forward): an
+  LSTM over ``steps`` steps and the output layer on ``heads`` of them. The first layer's
+  one-hot input is a row gather, so it costs no FLOPs (nor does it in the maths: a one-hot
+  matmul would be 2*129*4H per step of wasted multiply-by-zero)."""
   gates = 4 * rnn_size
-  recurrent = 2 * rnn_size * gates * WINDOW * num_layers
-  inputs = 2 * rnn_size * gates * WINDOW * (num_layers - 1)
-  head = 2 * rnn_size * 129
+  recurrent = 2 * rnn_size * gates * steps * num_layers
+  inputs = 2 * rnn_size * gates * steps * (num_layers - 1)
+  head = 2 * rnn_size * 129 * heads
   return 3 * (recurrent + inputs + head)
 
 
-def measure_train(name: str, repeats: int) -> list[dict]:
+def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
+  """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import training  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import modes, training  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
+  mode = modes.MODES[mode_name]
   batch_size = config['batch_size']
   model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   tx = training.make_optimizer('adam', 1e-3, 5.0)
   graphdef, state = training.init_state(model, tx)
-  steps = training.make_steps(graphdef, tx)
+  steps = training.make_steps(graphdef, tx, mode.logits_fn)
   rng = np.random.default_rng(0)
-  batches = [Batch(rng.integers(0, 129, (batch_size, WINDOW)).astype(np.uint8),
-                   rng.integers(0, 129, batch_size).astype(np.uint8),
-                   np.ones(batch_size, np.float32)) for _ in range(32)]
+  # Targets per example, and the steps the LSTM reads for them.
+  targets, length = (SEQUENCE_LENGTH, SEQUENCE_LENGTH) if mode.unit == 'tokens' else (1, WINDOW)
+  target_shape = (batch_size, targets) if mode.unit == 'tokens' else (batch_size,)
+  batches = [Batch(rng.integers(0, 129, (batch_size, length)).astype(np.uint8),
+                   rng.integers(0, 129, target_shape).astype(np.uint8),
+                   np.ones(target_shape, np.float32)) for _ in range(32)]
   stacked = [Batch(*(np.stack(f) for f in zip(*batches[i:i + training.STEPS_PER_CALL])))
              for i in range(0, len(batches), training.STEPS_PER_CALL)]
   key = jax.random.key(0)
@@ -99,17 +108,17 @@ def measure_train(name: str, repeats: int) -> list[dict]:
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - start
   num_steps = max(50, 12800 // batch_size // max(1, config['rnn_size'] // 64)
-                  // config['num_layers'])
+                  // config['num_layers'] * WINDOW // length)
   num_calls = -(-num_steps // training.STEPS_PER_CALL)
   num_steps = num_calls * training.STEPS_PER_CALL
 
-  def windows_per_second(run):
+  def examples_per_second(run):
     times = []
     for _ in range(repeats + 1):  # The first pass warms up.
       start = time.perf_counter()
       jax.block_until_ready(run())
       times.append(time.perf_counter() - start)
-    return num_steps * batch_size / statistics.median(times[1:])
+    return num_steps * batch_size * targets / statistics.median(times[1:])
 
   def scanned():  # What train.py does: STEPS_PER_CALL steps per jitted call.
     nonlocal state
@@ -123,16 +132,17 @@ def measure_train(name: str, repeats: int) -> list[dict]:
       state, metrics = steps.train_step(state, batches[i % len(batches)], key)
     return metrics
 
-  windows_per_s = windows_per_second(scanned)
-  one_step_windows_per_s = windows_per_second(one_per_call)
-  flops_per_s = windows_per_s * training_flops_per_window(config['rnn_size'],
-                                                          config['num_layers'])
+  per_s = examples_per_second(scanned)
+  one_step_per_s = examples_per_second(one_per_call)
+  flops_per_s = per_s / targets * training_flops(
+      config['rnn_size'], config['num_layers'], length, targets)
   peak = matmul_peak_flops()
-  common = {'config': name, **config, 'window_size': WINDOW}
+  common = {'config': name, 'mode': mode_name, **config,
+            **({'sequence_length': length} if mode.unit == 'tokens' else {'window_size': length})}
   return [
-      {'figure': 'train_windows_per_s', 'value': round(windows_per_s, 1), **common},
-      {'figure': 'train_windows_per_s_one_step_per_call',
-       'value': round(one_step_windows_per_s, 1), **common},
+      {'figure': f'train_{mode.unit}_per_s', 'value': round(per_s, 1), **common},
+      {'figure': f'train_{mode.unit}_per_s_one_step_per_call',
+       'value': round(one_step_per_s, 1), **common},
       {'figure': 'train_compile_s', 'value': round(compile_s, 3), **common},
       {'figure': 'train_model_flops_per_s', 'value': round(flops_per_s / 1e9, 2),
        'unit': 'GFLOP/s', **common},
@@ -142,15 +152,15 @@ def measure_train(name: str, repeats: int) -> list[dict]:
   ]
 
 
-def measure_sample(name: str, repeats: int) -> list[dict]:
+def measure_sample(name: str, mode_name: str, repeats: int) -> list[dict]:
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import sampling, training  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import modes, training  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
   model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   graphdef, params = nnx.split(model, nnx.Param)
-  sample = sampling.make_sampler(graphdef, SAMPLE_STEPS, temperature=1.0)
+  sample = modes.MODES[mode_name].make_sampler(graphdef, SAMPLE_STEPS, temperature=1.0)
   primes = np.random.default_rng(0).integers(0, 129, (SAMPLE_FILES, WINDOW)).astype(np.uint8)
   key = jax.random.key(1)
   start = time.perf_counter()
@@ -161,8 +171,8 @@ def measure_sample(name: str, repeats: int) -> list[dict]:
     start = time.perf_counter()
     jax.block_until_ready(sample(params, primes, key))
     times.append(time.perf_counter() - start)
-  common = {'config': name, 'rnn_size': config['rnn_size'], 'num_layers': config['num_layers'],
-            'files': SAMPLE_FILES, 'steps': SAMPLE_STEPS}
+  common = {'config': name, 'mode': mode_name, 'rnn_size': config['rnn_size'],
+            'num_layers': config['num_layers'], 'files': SAMPLE_FILES, 'steps': SAMPLE_STEPS}
   return [
       {'figure': 'sample_steps_per_s',
        'value': round(SAMPLE_FILES * SAMPLE_STEPS / statistics.median(times), 1), **common},
@@ -190,9 +200,9 @@ def measure_ingest(data_dir: str) -> list[dict]:
 
 def run_part(part: str, argument, repeats: int) -> list[dict]:
   if part == 'train':
-    return measure_train(argument, repeats)
+    return measure_train(*argument, repeats)
   if part == 'sample':
-    return measure_sample(argument, repeats)
+    return measure_sample(*argument, repeats)
   if part == 'ingest':
     return measure_ingest(argument)
   return [{'figure': 'matmul_peak_flops_per_s', 'value': round(matmul_peak_flops() / 1e9, 1),
@@ -204,7 +214,7 @@ def main(argv):
   jobs = []
   for part in FLAGS.parts:
     if part in ('train', 'sample'):
-      jobs += [(part, name) for name in FLAGS.configs]
+      jobs += [(part, (name, mode)) for mode in FLAGS.modes for name in FLAGS.configs]
     elif part == 'ingest':
       jobs.append((part, FLAGS.data_dir))
     elif part == 'peak':
