@@ -3,7 +3,8 @@ r"""Build the default melody corpus: folk tunes from the ABC collections inside 
   pip install -e ".[corpus]"          # music21, an optional extra
   python -m midi_rnn_jax.corpus       # -> data/midi/{essen,oneills,ryans}/*.mid
 
-One MIDI file per tune, a single monophonic track (the tune's first voice).
+One MIDI file per tune, a single monophonic track (the tune's first voice), with the tune's
+meter as its time signature and a pickup placed before the first bar line.
 Source files are converted in parallel; each one finished leaves a marker, so an
 interrupted build resumes where it stopped. Sources and licences: data/README.md.
 """
@@ -15,6 +16,7 @@ import dataclasses
 import multiprocessing
 import os
 import time
+from typing import NamedTuple
 
 import miditoolkit
 from absl import flags
@@ -82,8 +84,15 @@ def read_tunes(path: str) -> dict:
   return handler.splitByReferenceNumber() if handler.definesReferenceNumbers() else {1: handler}
 
 
-def melody_notes(tune) -> tuple[list[tuple[int, float, float]], float]:
-  """(pitch, start, end) in quarter notes of a tune's first voice, and its tempo in BPM.
+class Tune(NamedTuple):
+  notes: list[tuple[int, float, float]]  # (pitch, start, end) in quarter notes
+  bpm: float
+  meter: tuple[int, int]  # (numerator, denominator) of the tune's first M: field
+
+
+def melody_notes(tune) -> Tune:
+  """The notes of a tune's first voice, its tempo and its meter; the first bar starts at a
+  bar line of that meter, so a pickup (anacrusis) sits at the end of an otherwise silent bar.
 
   Reads music21's ABC tokens directly: building full music21 streams (beams,
   measures) is 10x slower and adds nothing to a melody. Ties merge notes of one
@@ -92,11 +101,16 @@ def melody_notes(tune) -> tuple[list[tuple[int, float, float]], float]:
   from music21 import abcFormat, pitch  # pylint: disable=import-outside-toplevel
   voices = tune.splitByVoice()
   voice = voices[0] if len(voices) == 1 else voices[0] + voices[1]  # Header + first voice.
-  notes, now, bpm = [], 0.0, None
+  notes, now, bpm, meter, first_bar_line = [], 0.0, None, None, None
   for token in voice.tokens:
     if isinstance(token, abcFormat.ABCMetadata) and token.isTempo() and bpm is None:
       mark = token.getMetronomeMarkObject()
       bpm = mark.getQuarterBPM() if mark is not None else None
+    if isinstance(token, abcFormat.ABCMetadata) and token.isMeter() and meter is None:
+      numerator, denominator, _ = token.getTimeSignatureParameters() or (None, None, None)
+      meter = (numerator, denominator) if numerator and denominator else None
+    if isinstance(token, abcFormat.ABCBar) and now > 0 and first_bar_line is None:
+      first_bar_line = now
     if not isinstance(token, abcFormat.ABCNote) or token.inGrace:
       continue
     length = float(token.quarterLength)
@@ -115,15 +129,21 @@ def melody_notes(tune) -> tuple[list[tuple[int, float, float]], float]:
       else:
         notes.append((midi_pitch, now, now + length))
     now += length
-  return notes, float(bpm) if bpm else encoding.DEFAULT_BPM
+  meter = meter or (4, 4)
+  bar = meter[0] * 4 / meter[1]  # In quarter notes.
+  pickup = first_bar_line if first_bar_line is not None and first_bar_line < bar - 1e-9 else 0.0
+  shift = (bar - pickup) % bar
+  notes = [(p, start + shift, end + shift) for p, start, end in notes]
+  return Tune(notes, float(bpm) if bpm else encoding.DEFAULT_BPM, meter)
 
 
-def tune_to_midi(notes: list[tuple[int, float, float]], title: str, bpm: float) -> miditoolkit.MidiFile:
+def tune_to_midi(tune: Tune, title: str) -> miditoolkit.MidiFile:
   midi = miditoolkit.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
-  midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
+  midi.tempo_changes = [miditoolkit.TempoChange(tune.bpm, 0)]
+  midi.time_signature_changes = [miditoolkit.TimeSignature(*tune.meter, 0)]
   instrument = miditoolkit.Instrument(program=73, is_drum=False, name=title[:60])  # Flute.
   instrument.notes = [miditoolkit.Note(velocity=90, pitch=p, start=round(s * TICKS_PER_BEAT),
-                                       end=round(e * TICKS_PER_BEAT)) for p, s, e in notes]
+                                       end=round(e * TICKS_PER_BEAT)) for p, s, e in tune.notes]
   midi.instruments = [instrument]
   return midi
 
@@ -139,15 +159,15 @@ def convert_source(collection: str, path: str, out_dir: str) -> SourceResult:
   written = skipped = 0
   for number, tune in enumerate(tunes.values(), start=1):
     try:
-      notes, bpm = melody_notes(tune)
+      melody = melody_notes(tune)
     except Exception:  # One malformed tune (bad pitch or tuplet) is skipped alone.
-      notes = []
-    if not notes:
+      melody = None
+    if melody is None or not melody.notes:
       skipped += 1
       continue
     title = tune.getTitle() or f'{stem} {number}'
     target = os.path.join(folder, f'{stem}_{number:04d}.mid')
-    tune_to_midi(notes, title, bpm).dump(target + '.tmp')
+    tune_to_midi(melody, title).dump(target + '.tmp')
     os.replace(target + '.tmp', target)
     written += 1
   with open(os.path.join(folder, DONE_DIR, stem), 'w') as marker:

@@ -18,6 +18,7 @@ This module imports no JAX: it runs in the parsing worker processes.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import miditoolkit
 import numpy as np
@@ -33,6 +34,8 @@ ALLOWED_STEPS_PER_QUARTER = (2, 3, 4, 6, 8)
 SLOP_BEATS = 1 / 16
 # A pitch covering less than this fraction of a step does not count in it.
 MIN_COVERAGE = 0.25
+# Bar positions are told apart up to this many steps (a 4/4 bar of 32nd notes is 32).
+MAX_BAR_STEPS = 64
 # A track spanning more steps (65,536 bars) is broken data, not music: skipped
 # before it can allocate gigabytes.
 MAX_TRACK_STEPS = 1 << 20
@@ -42,12 +45,26 @@ DEFAULT_VELOCITY = 100
 DEFAULT_TICKS_PER_BEAT = 480
 
 
+class Meter(NamedTuple):
+  """Per step of a track: its index in its bar, and its bar's length in steps."""
+  positions: np.ndarray  # uint8
+  bar_lengths: np.ndarray  # uint8
+
+  @classmethod
+  def on_downbeat(cls, steps: int, bar_length: int) -> 'Meter':
+    """A track that starts on a bar line and keeps one bar length (a hand-written primer)."""
+    return cls((np.arange(steps) % bar_length).astype(np.uint8),
+               np.full(steps, bar_length, np.uint8))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrackEncoding:
-  """Tokens of one usable track plus what the grid cost."""
+  """Tokens of one usable track, where its steps fall in their bars, and what the grid cost."""
   tokens: np.ndarray  # uint8, (steps,)
   num_notes: int
   notes_lost: int  # notes that win no step on the grid
+  positions: np.ndarray  # uint8, (steps,): each step's index in its bar
+  bar_lengths: np.ndarray  # uint8, (steps,): the steps of each step's bar
 
 
 def note_arrays(notes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,10 +97,11 @@ def is_monophonic(start: np.ndarray, end: np.ndarray, tolerance: float) -> bool:
 
 
 def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
-             ticks_per_step: float) -> tuple[np.ndarray, int]:
-  """Notes (sorted by onset) to trimmed step tokens, and the number of notes lost."""
+             ticks_per_step: float) -> tuple[np.ndarray, int, int]:
+  """Notes (sorted by onset) to trimmed step tokens, the number of notes lost, and the grid
+  step (counted from tick 0) of the first token."""
   if len(start) == 0:
-    return np.zeros(0, np.uint8), 0
+    return np.zeros(0, np.uint8), 0, 0
   first_step = np.floor(start / ticks_per_step).astype(np.int64)
   last_step = np.ceil(end / ticks_per_step).astype(np.int64) - 1
   steps_per_note = last_step - first_step + 1
@@ -101,24 +119,46 @@ def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
   winner[1:] = step[1:] != step[:-1]
   step, note_index = step[winner], note_index[winner]
   if len(step) == 0:
-    return np.zeros(0, np.uint8), len(start)
+    return np.zeros(0, np.uint8), len(start), 0
   tokens = np.full(step[-1] - step[0] + 1, REST, np.uint8)
   tokens[step - step[0]] = pitch[note_index] + 1
   notes_lost = len(start) - len(np.unique(note_index))
-  return tokens, notes_lost
+  return tokens, notes_lost, int(step[0])
 
 
-def encode_track(notes, ticks_per_beat: int,
-                 steps_per_quarter: int = STEPS_PER_QUARTER) -> TrackEncoding | str:
-  """Encodes one instrument's notes, or says why the track cannot be used."""
+def bar_positions(first_step: int, length: int, time_signatures, ticks_per_beat: int,
+                  steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[np.ndarray, np.ndarray]:
+  """(index of each step in its bar, steps in that bar) for ``length`` grid steps from
+  ``first_step``. Bars follow the MIDI time signatures (``(tick, numerator, denominator)``;
+  4/4 where there is none), each starting a bar where it changes; a pickup is the end of a
+  bar. Positions stop at MAX_BAR_STEPS - 1 in longer bars."""
+  ticks_per_step = ticks_per_beat / steps_per_quarter
+  changes = sorted((t, n, d) for t, n, d in time_signatures if n > 0 and d > 0)
+  if not changes or changes[0][0] > 0:
+    changes.insert(0, (0, 4, 4))
+  change_steps = np.array([round(t / ticks_per_step) for t, _, _ in changes])
+  lengths = np.array([max(1, round(n * 4 / d * steps_per_quarter)) for _, n, d in changes])
+  steps = first_step + np.arange(length)
+  segment = np.searchsorted(change_steps, steps, side='right') - 1
+  positions = (steps - change_steps[segment]) % lengths[segment]
+  return (np.minimum(positions, MAX_BAR_STEPS - 1).astype(np.uint8),
+          np.minimum(lengths[segment], MAX_BAR_STEPS).astype(np.uint8))
+
+
+def encode_track(notes, ticks_per_beat: int, steps_per_quarter: int = STEPS_PER_QUARTER,
+                 time_signatures=()) -> TrackEncoding | str:
+  """Encodes one instrument's notes, or says why the track cannot be used.
+  ``time_signatures``: the file's ``(tick, numerator, denominator)`` changes."""
   start, end, pitch = note_arrays(notes)
   ticks_per_step = ticks_per_beat / steps_per_quarter
   if len(start) and (end.max() - start.min()) / ticks_per_step > MAX_TRACK_STEPS:
     return 'too_long'
   if not is_monophonic(start, end, SLOP_BEATS * ticks_per_beat):
     return 'polyphonic'
-  tokens, notes_lost = quantize(start, end, pitch, ticks_per_step)
-  return TrackEncoding(tokens, len(start), notes_lost)
+  tokens, notes_lost, first_step = quantize(start, end, pitch, ticks_per_step)
+  positions, bar_lengths = bar_positions(first_step, len(tokens), time_signatures,
+                                         ticks_per_beat, steps_per_quarter)
+  return TrackEncoding(tokens, len(start), notes_lost, positions, bar_lengths)
 
 
 def encode_midi(midi: miditoolkit.MidiFile,
@@ -130,9 +170,10 @@ def encode_midi(midi: miditoolkit.MidiFile,
   if midi.ticks_per_beat <= 0:
     raise ValueError(f'ticks per beat is {midi.ticks_per_beat}')
   encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'too_long': 0, 'empty': 0}
+  meters = [(ts.time, ts.numerator, ts.denominator) for ts in midi.time_signature_changes]
   for instrument in midi.instruments:
     encoding = ('drum' if instrument.is_drum else
-                encode_track(instrument.notes, midi.ticks_per_beat, steps_per_quarter))
+                encode_track(instrument.notes, midi.ticks_per_beat, steps_per_quarter, meters))
     if isinstance(encoding, str):
       skipped[encoding] += 1
     elif len(encoding.tokens) == 0:
@@ -206,25 +247,37 @@ def gather_windows(flat: np.ndarray, starts: np.ndarray,
   return inputs, targets
 
 
-def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """Cuts tracks into chunks that predict every step after a track's first exactly once.
+def chunk_index(track_lengths: np.ndarray, length: int, offsets: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+  """Chunks that predict every step after a track's first exactly once, as indices into the
+  concatenated tracks: (index (chunks, length) of each chunk's input steps, mask of the
+  steps that exist). A chunk's targets are at ``index + 1``.
 
-  A chunk reads up to ``length`` steps of one track and its targets are the steps after
-  each; a track's chunk boundaries fall at ``offset + k * length`` (so its first chunk may be
-  shorter). Returns (inputs, targets, weights), each (chunks, length); weight 0 marks the
-  padding after a short chunk's steps (inputs and targets there are rests).
+  A chunk reads up to ``length`` steps of one track; a track's chunk boundaries fall at
+  ``offset + k * length`` (so its first chunk may be shorter); short chunks are padded.
   """
-  flat = np.concatenate(tracks)
-  track_starts = np.cumsum([len(t) for t in tracks]) - [len(t) for t in tracks]
+  track_lengths = np.asarray(track_lengths, np.int64)
+  track_starts = np.cumsum(track_lengths) - track_lengths
   begins, ends = [], []
-  for start, track, offset in zip(track_starts, tracks, offsets):
-    bounds = np.arange(offset - length if offset else 0, len(track) - 1, length)
+  for start, size, offset in zip(track_starts, track_lengths, offsets):
+    bounds = np.arange(offset - length if offset else 0, size - 1, length)
     begins.append(start + np.maximum(bounds, 0))
-    ends.append(start + np.minimum(bounds + length, len(track) - 1))
+    ends.append(start + np.minimum(bounds + length, size - 1))
   begins, ends = np.concatenate(begins), np.concatenate(ends)
   index = begins[:, None] + np.arange(length)
   valid = index < ends[:, None]
-  inputs = np.where(valid, flat[np.minimum(index, len(flat) - 1)], REST).astype(np.uint8)
-  targets = np.where(valid, flat[np.minimum(index + 1, len(flat) - 1)], REST).astype(np.uint8)
-  return inputs, targets, valid.astype(np.float32)
+  return np.where(valid, index, 0), valid
+
+
+def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray,
+                    positions: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+  """(inputs, targets, weights, input positions) of the ``chunk_index`` chunks of ``tracks``,
+  each (chunks, length); weight 0 (and rests) where a short chunk is padded. ``positions``:
+  the tracks' concatenated bar positions (None: no positions are returned)."""
+  flat = np.concatenate(tracks)
+  index, valid = chunk_index([len(t) for t in tracks], length, offsets)
+  inputs = np.where(valid, flat[index], REST).astype(np.uint8)
+  targets = np.where(valid, flat[index + valid], REST).astype(np.uint8)
+  chunk_positions = (None if positions is None
+                     else np.where(valid, positions[index], 0).astype(np.uint8))
+  return inputs, targets, valid.astype(np.float32), chunk_positions

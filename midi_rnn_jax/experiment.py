@@ -152,20 +152,27 @@ def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
 MODEL_FORMAT = 'midi_rnn_jax.model'
 
 
-def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray) -> None:
+def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray,
+                     meters: list[encoding.Meter]) -> None:
   """One msgpack file: the config (as JSON), the parameters (a nested dict of
-  arrays) and prime windows for sampling without any MIDI at hand."""
+  arrays) and prime windows (with their bar positions) for sampling without any MIDI at
+  hand."""
+  shape = np.shape(primes)
   payload = {'format': MODEL_FORMAT, 'encoding_version': encoding.ENCODING_VERSION,
              'config': json.dumps(config, sort_keys=True), 'params': params,
-             'primes': np.asarray(primes, np.uint8)}
+             'primes': np.asarray(primes, np.uint8),
+             'prime_positions': np.array([m.positions for m in meters], np.uint8).reshape(shape),
+             'prime_bar_lengths': np.array([m.bar_lengths for m in meters],
+                                           np.uint8).reshape(shape)}
   temporary = f'{path}.tmp'
   with open(temporary, 'wb') as f:
     f.write(serialization.msgpack_serialize(payload))
   os.replace(temporary, path)
 
 
-def read_model_file(path: str) -> tuple[dict, dict, np.ndarray]:
-  """(config, parameters as a nested dict, prime windows) of a model file."""
+def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Meter]]:
+  """(config, parameters as a nested dict, prime windows, their meters) of a model file.
+  Files written before bar positions existed get windows that start on a 4/4 bar line."""
   try:
     with open(path, 'rb') as f:
       payload = serialization.msgpack_restore(f.read())
@@ -176,4 +183,11 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray]:
   if payload['encoding_version'] != encoding.ENCODING_VERSION:
     raise UserError(f'--model {path!r} uses encoding version {payload["encoding_version"]}; '
                     f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
-  return json.loads(payload['config']), payload['params'], payload['primes']
+  config, primes = json.loads(payload['config']), payload['primes']
+  if 'prime_positions' in payload:
+    meters = [encoding.Meter(p, b) for p, b in zip(payload['prime_positions'],
+                                                   payload['prime_bar_lengths'])]
+  else:
+    meters = [encoding.Meter.on_downbeat(primes.shape[1], 4 * config['steps_per_quarter'])
+              for _ in primes]
+  return config, payload['params'], primes, meters

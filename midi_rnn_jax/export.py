@@ -14,7 +14,7 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import cli, experiment, input_pipeline, sampling
+from midi_rnn_jax import cli, encoding, experiment, input_pipeline, sampling
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
                     'experiments/).')
@@ -32,17 +32,20 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']
-  tracks = input_pipeline.usable_tracks(
-      experiment.validation_files(experiment_dir), window_size, FLAGS.cache_dir,
-      config['steps_per_quarter'], cli.log)
+  records = input_pipeline.read_records(experiment.validation_files(experiment_dir),
+                                        FLAGS.cache_dir, 1, cli.log, config['steps_per_quarter'])
+  tracks = input_pipeline.all_tracks(records, window_size)
   if tracks and FLAGS.num_primes:
-    primes = sampling.choose_primes(tracks, FLAGS.num_primes, window_size,
-                                    np.random.default_rng(0))
+    primers = sampling.choose_primes(tracks, input_pipeline.all_meters(records, window_size),
+                                     FLAGS.num_primes, window_size, np.random.default_rng(0))
   else:
     cli.log('warning: no validation files left to draw prime windows from; the model file '
             'will need --prime_file, --primer_notes or --data_dir to sample')
-    primes = np.zeros((0, window_size), np.uint8)
-  experiment.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes)
+    primers = []
+  primes = np.array([p.tokens for p in primers], np.uint8).reshape(len(primers), window_size)
+  meters = [encoding.Meter(p.positions, np.full(window_size, p.bar_length, np.uint8))
+            for p in primers]
+  experiment.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes, meters)
   cli.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
           f'{len(primes)} prime windows')
 

@@ -47,11 +47,13 @@ class FileRecord:
 
 
 class Batch(NamedTuple):
-  """A pytree, so it passes straight into jitted steps. Window mode: inputs (batch, window),
-  targets and weights (batch,); sequence mode: all three (batch, sequence_length)."""
+  """A pytree, so it passes straight into jitted steps. Window mode: inputs and positions
+  (batch, window), targets and weights (batch,); sequence mode: all four (batch,
+  sequence_length)."""
   inputs: np.ndarray  # uint8
   targets: np.ndarray  # uint8
   weights: np.ndarray  # float32: 0 marks padding
+  positions: np.ndarray | None = None  # uint8: each input step's index in its bar
 
 
 def find_midi_files(data_dir: str) -> list[str]:
@@ -64,10 +66,14 @@ def find_midi_files(data_dir: str) -> list[str]:
   return sorted(paths)
 
 
+# Bump when the arrays a cache entry holds change (2: bar positions added).
+CACHE_FORMAT = 2
+
+
 def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
   stat = os.stat(path)
   key = (f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|'
-         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}')
+         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}|{CACHE_FORMAT}')
   return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + '.npz')
 
 
@@ -110,8 +116,12 @@ def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRe
     tracks, skipped = encode_file(path, steps_per_quarter)
   except UserError as error:
     return str(error)
+  def joined(field):
+    return (np.concatenate([getattr(t, field) for t in tracks]) if tracks
+            else np.zeros(0, np.uint8))
+
   arrays = dict(
-      tokens=np.concatenate([t.tokens for t in tracks]) if tracks else np.zeros(0, np.uint8),
+      tokens=joined('tokens'), positions=joined('positions'), bar_lengths=joined('bar_lengths'),
       track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
       track_notes=np.array([t.num_notes for t in tracks], np.int64),
       notes_lost=np.int64(sum(t.notes_lost for t in tracks)),
@@ -207,12 +217,24 @@ def split_files(records: Sequence[FileRecord], seed: int,
   return [records[i] for i in train], [records[i] for i in validation]
 
 
+def _usable_arrays(record: FileRecord, window_size: int, name: str) -> list[np.ndarray]:
+  """One cached per-step array (tokens, positions, bar_lengths) of each usable track."""
+  with np.load(record.cache_file) as data:
+    values = data[name]
+  bounds = np.cumsum(record.track_lengths)[:-1]
+  return [v for v, ok in zip(np.split(values, bounds), record.usable(window_size)) if ok]
+
+
 def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
   """The usable tracks' tokens of one file, read from the cache."""
-  with np.load(record.cache_file) as data:
-    tokens = data['tokens']
-  bounds = np.cumsum(record.track_lengths)[:-1]
-  return [t for t, ok in zip(np.split(tokens, bounds), record.usable(window_size)) if ok]
+  return _usable_arrays(record, window_size, 'tokens')
+
+
+def load_meter(record: FileRecord, window_size: int) -> list[encoding.Meter]:
+  """Where the steps of each usable track of one file fall in their bars."""
+  return [encoding.Meter(p, b)
+          for p, b in zip(_usable_arrays(record, window_size, 'positions'),
+                          _usable_arrays(record, window_size, 'bar_lengths'))]
 
 
 def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Batch:
@@ -241,10 +263,20 @@ def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarr
   return [t for r in records for t in load_tracks(r, window_size)]
 
 
+def all_meters(records: Sequence[FileRecord], window_size: int) -> list[encoding.Meter]:
+  """The bar positions of ``all_tracks(records, window_size)``, track by track."""
+  return [m for r in records for m in load_meter(r, window_size)]
+
+
 def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
                   steps_per_quarter: int, warn: Callable[[str], None]) -> list[np.ndarray]:
   """Tokens of every usable track of ``paths`` (for prime windows), through the cache."""
   return all_tracks(read_records(paths, cache_dir, 1, warn, steps_per_quarter), window_size)
+
+
+def stack(batches: Sequence[Batch]) -> Batch:
+  """Batches of one shape stacked along a new first axis (for a scan over steps)."""
+  return Batch(*(None if field[0] is None else np.stack(field) for field in zip(*batches)))
 
 
 def _batched(groups: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
@@ -264,11 +296,15 @@ def _batched(groups: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
 
 
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
-                      rng: np.random.Generator | None) -> Iterator[list[np.ndarray]]:
-  """The usable tracks of ``max_files_in_ram`` files at a time, files shuffled with an ``rng``."""
+                      rng: np.random.Generator | None
+                      ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+  """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
+  ``rng``), and the bar positions of their steps, concatenated."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
-    yield all_tracks([records[i] for i in order[first:first + max_files_in_ram]], window_size)
+    group = [records[i] for i in order[first:first + max_files_in_ram]]
+    positions = [m.positions for m in all_meters(group, window_size)]
+    yield all_tracks(group, window_size), np.concatenate(positions)
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
@@ -280,12 +316,14 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
   its padding has weight 0, so no window is dropped and shapes never change.
   """
 
-  def windows(tracks):
+  def windows(group):
+    tracks, positions = group
     starts = encoding.window_starts([len(t) for t in tracks], window_size)
     if rng is not None:
       rng.shuffle(starts)
     inputs, targets = encoding.gather_windows(np.concatenate(tracks), starts, window_size)
-    return Batch(inputs, targets, np.ones(len(targets), np.float32))
+    window_positions, _ = encoding.gather_windows(positions, starts, window_size)
+    return Batch(inputs, targets, np.ones(len(targets), np.float32), window_positions)
 
   groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
   return _batched(map(windows, groups), batch_size)
@@ -301,12 +339,15 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
   files and chunks are shuffled, as ``iterate_batches`` does with windows.
   """
 
-  def chunks(tracks):
+  def chunks(group):
+    tracks, positions = group
     offsets = (rng.integers(0, sequence_length, len(tracks)) if rng is not None
                else np.zeros(len(tracks), np.int64))
-    inputs, targets, weights = encoding.sequence_chunks(tracks, sequence_length, offsets)
-    order = rng.permutation(len(targets)) if rng is not None else np.arange(len(targets))
-    return Batch(inputs[order], targets[order], weights[order])
+    chunked = Batch(*encoding.sequence_chunks(tracks, sequence_length, offsets, positions))
+    if rng is None:
+      return chunked
+    order = rng.permutation(len(chunked.targets))
+    return Batch(*(field[order] for field in chunked))
 
   groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
   return _batched(map(chunks, groups), batch_size)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from midi_rnn_jax import input_pipeline, models, sampling, training
+from midi_rnn_jax import input_pipeline, sampling, training
 from midi_rnn_jax.input_pipeline import Batch, FileRecord
 
 
@@ -48,16 +48,16 @@ class Mode:
       return sum(int(np.sum(r.track_lengths[r.usable(window_size)] - 1)) for r in records)
     return sum(r.num_windows(window_size) for r in records)
 
-  def prime(self, primer: np.ndarray, window_size: int) -> np.ndarray:
+  def prime(self, primer: sampling.Primer, window_size: int) -> sampling.Primer:
     """What the sampler reads before it generates: the window mode's last ``window_size``
     steps (rests in front when shorter); the sequence mode reads the whole primer."""
     return primer if self.unit == 'tokens' else sampling.prime_window(primer, window_size)
 
 
 MODES = {
-    'window': Mode('window', 'windows', models.MelodyLSTM.__call__, sampling.make_sampler,
+    'window': Mode('window', 'windows', training.window_logits, sampling.make_sampler,
                    scores_whole_tracks=False),
-    'sequence': Mode('sequence', 'tokens', models.MelodyLSTM.every_step,
+    'sequence': Mode('sequence', 'tokens', training.every_step_logits,
                      sampling.make_sequence_sampler, scores_whole_tracks=True),
 }
 

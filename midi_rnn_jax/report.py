@@ -2,8 +2,9 @@ r"""Compare generated melodies with the training melodies: statistics, pictures,
 
   python -m midi_rnn_jax.report --experiment_dir experiments/01
 
-Reads the .mid files of --generated_dir (default <experiment>/generated) and the
-training tracks (the experiment's training files, or --data_dir), and writes
+Reads the .mid files of --generated_dir (default <experiment>/generated) and compares them
+with random excerpts of the same length from the experiment's training (or validation)
+files, or --data_dir, and writes
 <experiment>/report/report.md and report.json, with a piano-roll PNG and a WAV of
 each generated melody beside them.
 """
@@ -24,27 +25,33 @@ flags.DEFINE_string('experiment_dir', None, 'Experiment to report on (default: t
 flags.DEFINE_string('generated_dir', None, 'Folder of generated .mid files (default: generated/ '
                     'inside --experiment_dir).')
 flags.DEFINE_string('data_dir', None, 'Folder of reference MIDI files (default: the '
-                    'experiment\'s training files).')
+                    'experiment\'s files, as --reference says).')
+flags.DEFINE_enum('reference', 'training', ['training', 'validation'], 'Without --data_dir, '
+                  'compare with excerpts of the experiment\'s training or validation files.')
+flags.DEFINE_integer('num_excerpts', 200, 'Reference excerpts, each as long as the generated '
+                     'melodies (their median length), drawn at random.', lower_bound=1)
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 
 
-def generated_melodies(folder: str, steps_per_quarter: int
-                       ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-  """name -> tokens of each generated file (its first usable track, edge rests trimmed), and
-  name -> the steps the file holds (its end marker, as sample wrote it; else the notes' span)."""
-  melodies, lengths = {}, {}
+def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, np.ndarray]:
+  """name -> tokens of each generated file (its first usable track), with the rests before
+  its first note and, up to its end marker (as sample wrote it), after its last."""
+  melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     midi = input_pipeline.read_midi(path)
     tracks, _ = encoding.encode_midi(midi, steps_per_quarter)
     if tracks:
-      name = os.path.basename(path)
-      melodies[name] = tracks[0].tokens
-      lengths[name] = encoding.end_marker_steps(midi, steps_per_quarter) or len(tracks[0].tokens)
+      tokens = tracks[0].tokens
+      first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
+      leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
+      length = encoding.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
+      melodies[os.path.basename(path)] = np.pad(
+          tokens, (leading, max(length - leading - len(tokens), 0)))
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
-  return melodies, lengths
+  return melodies
 
 
 def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out: str,
@@ -68,15 +75,13 @@ def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out
   return images, wav_bytes, rendered_here
 
 
-def compare(generated: dict[str, np.ndarray], training: list[np.ndarray],
-            lengths: dict[str, int] | None = None) -> dict:
-  """Every statistic of the report, as one JSON-ready dict. ``lengths``: the steps each
-  generated file holds, when it is more than its notes span (trailing rests)."""
-  gen_features = {name: {**stats.melody_features(t), 'notes_span': len(t)}
-                  for name, t in generated.items()}
-  for name, steps in (lengths or {}).items():
-    gen_features[name]['steps'] = steps
-  train_features = [stats.melody_features(t) for t in training]
+def compare(generated: dict[str, np.ndarray], reference: list[np.ndarray],
+            training: list[np.ndarray], bar_steps: int) -> dict:
+  """Every statistic of the report, as one JSON-ready dict: the generated melodies against
+  ``reference`` melodies (excerpts of the same length), and their novelty against the
+  ``training`` tracks."""
+  gen_features = {name: stats.melody_features(t, bar_steps) for name, t in generated.items()}
+  train_features = [stats.melody_features(t, bar_steps) for t in reference]
   train_ngrams = stats.TrainingNgrams(training)
   novelty = {name: stats.longest_shared_run(t, train_ngrams) for name, t in generated.items()}
 
@@ -88,8 +93,9 @@ def compare(generated: dict[str, np.ndarray], training: list[np.ndarray],
 
   degenerate = [name for name, f in gen_features.items() if f['repeating_period']]
   return {
-      'generated_files': len(generated), 'training_tracks': len(training),
-      'generated': summary(gen_features.values()), 'training': summary(train_features),
+      'generated_files': len(generated), 'reference_melodies': len(reference),
+      'reference_steps_mean': float(np.mean([len(t) for t in reference])),
+      'generated': summary(gen_features.values()), 'reference': summary(train_features),
       'overlap_area': {k: stats.overlap_area([f[k] for f in gen_features.values()],
                                              [f[k] for f in train_features])
                        for k in stats.SCALAR_FEATURES},
@@ -103,12 +109,13 @@ def compare(generated: dict[str, np.ndarray], training: list[np.ndarray],
 
 
 def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
-  gen, train = report['generated'], report['training']
+  gen, train = report['generated'], report['reference']
   lines = [f'# Report: {experiment_dir}', '',
-           f'{report["generated_files"]} generated files against {report["training_tracks"]} '
-           'training tracks. Means per file; the overlap area of the two distributions of a '
+           f'{report["generated_files"]} generated files against {report["reference_melodies"]} '
+           f'reference excerpts of {report["reference_steps_mean"]:.0f} steps. Means per file; '
+           'the overlap area of the two distributions of a '
            'feature is 1 when they match and near 0 when they do not (mgeval).', '',
-           '| feature | generated | training | overlap area |', '|---|---|---|---|']
+           '| feature | generated | reference | overlap area |', '|---|---|---|---|']
   for key in stats.SCALAR_FEATURES:
     lines.append(f'| {key} | {gen[key]:.3f} | {train[key]:.3f} | '
                  f'{report["overlap_area"][key]:.3f} |')
@@ -119,7 +126,7 @@ def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
     lines += ['', f'## {title}', '', '| | ' + ' | '.join(labels) + ' |',
               '|---' * (len(labels) + 1) + '|',
               '| generated | ' + ' | '.join(f'{v:.3f}' for v in gen[key]) + ' |',
-              '| training | ' + ' | '.join(f'{v:.3f}' for v in train[key]) + ' |']
+              '| reference | ' + ' | '.join(f'{v:.3f}' for v in train[key]) + ' |']
   degeneration, novelty = report['degeneration'], report['novelty']
   lines += ['', '## Degeneration and novelty', '',
             f'- {degeneration["share"]:.0%} of the generated files end in one short pattern '
@@ -129,11 +136,11 @@ def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
             'steps on average.',
             f'- Longest run shared with a training track (copying is not composing): '
             f'{novelty["longest_shared_run_mean"]:.1f} steps on average.', '',
-            '| file | steps | notes span | notes | best scale | longest repeat | '
+            '| file | steps | notes | best scale | longest repeat | '
             'repeating period | longest run shared with training |',
-            '|---|---|---|---|---|---|---|---|']
+            '|---|---|---|---|---|---|---|']
   for name, f in report['files'].items():
-    lines.append(f'| {name} | {f["steps"]} | {f["notes_span"]} | {f["notes"]} | '
+    lines.append(f'| {name} | {f["steps"]} | {f["notes"]} | '
                  f'{f["best_scale"]} ({f["scale_consistency"]:.2f}) | {f["longest_repeat"]} | '
                  f'{f["repeating_period"] or "-"} | {novelty["longest_shared_run"][name]} |')
   lines += ['', '## Piano rolls', '']
@@ -148,18 +155,25 @@ def main(argv):
   config = experiment.load_config(experiment_dir)
   window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
   generated_dir = FLAGS.generated_dir or os.path.join(experiment_dir, 'generated')
-  generated, lengths = generated_melodies(generated_dir, steps_per_quarter)
+  generated = generated_melodies(generated_dir, steps_per_quarter)
+
+  def tracks_of(paths):
+    return input_pipeline.usable_tracks(paths, window_size, FLAGS.cache_dir, steps_per_quarter,
+                                        cli.log)
+
+  training = tracks_of(experiment.training_files(experiment_dir))
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
                                             cli.log, steps_per_quarter)
-    training = input_pipeline.all_tracks(records, window_size)
+    reference = input_pipeline.all_tracks(records, window_size)
   else:
-    training = input_pipeline.usable_tracks(experiment.training_files(experiment_dir),
-                                            window_size, FLAGS.cache_dir, steps_per_quarter,
-                                            cli.log)
-  if not training:
+    reference = (tracks_of(experiment.validation_files(experiment_dir))
+                 if FLAGS.reference == 'validation' else training)
+  if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
-  report = compare(generated, training, lengths)
+  length = int(np.median([len(t) for t in generated.values()]))
+  excerpts = stats.excerpts(reference, length, FLAGS.num_excerpts, np.random.default_rng(0))
+  report = compare(generated, excerpts, training, bar_steps=4 * steps_per_quarter)
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)
   images, wav_bytes, rendered = pictures_and_sound(generated, generated_dir, out,

@@ -81,7 +81,8 @@ class LoadedModel:
   config: dict
   graphdef: nnx.GraphDef
   params: nnx.State
-  stored_primes: np.ndarray | None  # prime windows of a model file
+  # The prime windows of a model file, and their meters.
+  stored_primes: tuple[np.ndarray, list[encoding.Meter]] | None
   experiment_dir: str | None
   description: str
 
@@ -102,49 +103,54 @@ def load_model() -> LoadedModel:
   else:
     experiment_dir = FLAGS.experiment_dir
   if model_path is not None:
-    config, pure_params, primes = experiment.read_model_file(model_path)
+    config, pure_params, *primes = experiment.read_model_file(model_path)
     graphdef, params = training.model_from_config(config)
     nnx.replace_by_pure_dict(params, pure_params)
-    return LoadedModel(config, graphdef, params, primes, None, f'model {model_path}')
+    return LoadedModel(config, graphdef, params, tuple(primes), None, f'model {model_path}')
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   return LoadedModel(config, graphdef, params, None, experiment_dir,
                      f'experiment {experiment_dir}')
 
 
-def prime_tracks(model: LoadedModel) -> list[np.ndarray]:
-  """Token tracks to draw prime windows from, as the flags choose."""
+def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Meter]]:
+  """Token tracks (and their meters) to draw prime windows from, as the flags choose."""
   window_size = model.config['window_size']
   steps_per_quarter = model.config['steps_per_quarter']
   if FLAGS.prime_file:
     tracks, _ = input_pipeline.encode_file(FLAGS.prime_file, steps_per_quarter)
-    tracks = [t.tokens for t in tracks if len(t.tokens) >= window_size]
+    tracks = [t for t in tracks if len(t.tokens) >= window_size]
     if not tracks:
       raise UserError(f'--prime_file {FLAGS.prime_file!r} has no monophonic, non-drum track of '
                       f'at least {window_size} steps')
-    return tracks
+    return ([t.tokens for t in tracks],
+            [encoding.Meter(t.positions, t.bar_lengths) for t in tracks])
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
                                             1, cli.log, steps_per_quarter)
-    return input_pipeline.all_tracks(records, window_size)
-  if model.stored_primes is not None:
-    if len(model.stored_primes) == 0:
+  elif model.stored_primes is not None:
+    if len(model.stored_primes[0]) == 0:
       raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
                       '--primer_notes or --data_dir')
-    return list(model.stored_primes)
-  tracks = input_pipeline.usable_tracks(experiment.validation_files(model.experiment_dir),
-                                        window_size, FLAGS.cache_dir, steps_per_quarter, cli.log)
+    return list(model.stored_primes[0]), list(model.stored_primes[1])
+  else:
+    records = input_pipeline.read_records(experiment.validation_files(model.experiment_dir),
+                                          FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
+  tracks = input_pipeline.all_tracks(records, window_size)
   if not tracks:
     raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '
                     '--prime_file or --primer_notes')
-  return tracks
+  return tracks, input_pipeline.all_meters(records, window_size)
 
 
-def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[np.ndarray]:
-  """One primer per output file: the --primer_notes, or random windows."""
-  window_size = model.config['window_size']
+def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[sampling.Primer]:
+  """One primer per output file: the --primer_notes (taken to start on a 4/4 bar line), or
+  random windows."""
   if FLAGS.primer_notes:
-    return [sampling.parse_primer(FLAGS.primer_notes)] * FLAGS.num_files
-  return list(sampling.choose_primes(prime_tracks(model), FLAGS.num_files, window_size, rng))
+    bar_length = 4 * model.config['steps_per_quarter']
+    return [sampling.primer_on_downbeat(sampling.parse_primer(FLAGS.primer_notes),
+                                        bar_length)] * FLAGS.num_files
+  return sampling.choose_primes(*prime_tracks(model), FLAGS.num_files,
+                                model.config['window_size'], rng)
 
 
 def next_file_number(save_dir: str) -> int:
@@ -178,10 +184,11 @@ def main(argv):
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
   mode = modes.of(model.config)
-  primes = np.stack([mode.prime(p, window_size) for p in primers])
+  primes, bar_positions = sampling.stack_primes([mode.prime(p, window_size) for p in primers],
+                                                FLAGS.file_length)
   sample = mode.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
                              top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
-  sampled = sample(model.params, primes, jax.random.key(seed))
+  sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies = np.asarray(sampled.tokens)
 
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
@@ -190,7 +197,7 @@ def main(argv):
   first = next_file_number(save_dir)
   names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]
   for name, primer, melody in zip(names, primers, melodies):
-    tokens = np.concatenate([primer, melody]) if FLAGS.include_primer else melody
+    tokens = np.concatenate([primer.tokens, melody]) if FLAGS.include_primer else melody
     midi = encoding.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
         steps_per_quarter=model.config['steps_per_quarter'])

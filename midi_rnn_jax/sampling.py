@@ -77,22 +77,50 @@ def parse_primer(text: str) -> np.ndarray:
   return np.repeat(np.array([t for t, _ in tokens], np.uint8), [c for _, c in tokens])
 
 
-def prime_window(primer: np.ndarray, window_size: int) -> np.ndarray:
-  """The last ``window_size`` steps of a primer, left-padded with rests when shorter."""
-  window = np.full(window_size, encoding.REST, np.uint8)
-  tail = primer[-window_size:]
-  window[window_size - len(tail):] = tail
-  return window
+class Primer(NamedTuple):
+  """What a melody starts from: tokens, their bar positions, the bar length where it ends."""
+  tokens: np.ndarray  # uint8 (steps,)
+  positions: np.ndarray  # uint8 (steps,)
+  bar_length: int
 
 
-def choose_primes(tracks: Sequence[np.ndarray], count: int, window_size: int,
-                  rng: np.random.Generator) -> np.ndarray:
-  """``count`` windows drawn uniformly from all windows of ``tracks``: (count, window_size)."""
+def primer_on_downbeat(tokens: np.ndarray, bar_length: int) -> Primer:
+  """A hand-written primer, taken to start on a bar line."""
+  return Primer(tokens, encoding.Meter.on_downbeat(len(tokens), bar_length).positions,
+                bar_length)
+
+
+def prime_window(primer: Primer, window_size: int) -> Primer:
+  """The last ``window_size`` steps of a primer, left-padded with rests when shorter (their
+  bar positions counted back)."""
+  tokens, positions = primer.tokens[-window_size:], primer.positions[-window_size:]
+  padding = window_size - len(tokens)
+  before = (int(positions[0]) - padding + np.arange(padding)) % primer.bar_length
+  return Primer(np.concatenate([np.full(padding, encoding.REST, np.uint8), tokens]),
+                np.concatenate([before, positions]).astype(np.uint8), primer.bar_length)
+
+
+def choose_primes(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], count: int,
+                  window_size: int, rng: np.random.Generator) -> list[Primer]:
+  """``count`` windows drawn uniformly from all windows of ``tracks`` (with their meters)."""
   # A prime needs no target after it, so any start up to len - window_size works.
   starts = encoding.window_starts([len(t) + 1 for t in tracks], window_size)
   flat = np.concatenate([np.append(t, encoding.REST) for t in tracks])
-  chosen = rng.choice(starts, count)
-  return flat[chosen[:, None] + np.arange(window_size)]
+  positions = np.concatenate([np.append(m.positions, 0) for m in meters])
+  bar_lengths = np.concatenate([np.append(m.bar_lengths, 1) for m in meters])
+  chosen = rng.choice(starts, count)[:, None] + np.arange(window_size)
+  return [Primer(flat[i], positions[i], int(bar_lengths[i[-1]])) for i in chosen]
+
+
+def stack_primes(primers: Sequence[Primer], num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+  """(tokens (batch, primer steps), bar positions (batch, primer steps + num_steps)) of
+  primers of one length: a sampler's ``primes`` and ``bar_positions``, counting on after
+  each primer in bars of its last bar length."""
+  tokens = np.stack([p.tokens for p in primers])
+  positions = np.stack([p.positions for p in primers]).astype(np.int64)
+  following = positions[:, -1:] + 1 + np.arange(num_steps)
+  bar_lengths = np.array([p.bar_length for p in primers])[:, None]
+  return tokens, np.concatenate([positions, following % bar_lengths], axis=1).astype(np.uint8)
 
 
 def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
@@ -108,6 +136,12 @@ def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
     kept = jnp.where(before < top_p, descending, jnp.inf)
     logits = jnp.where(logits < jnp.min(kept, axis=-1, keepdims=True), -jnp.inf, logits)
   return logits
+
+
+def _or_zeros(bar_positions: jax.Array | None, batch: int, steps: int) -> jax.Array:
+  """A sampler's bar positions, or zeros for a model without them."""
+  return (jnp.zeros((batch, steps), jnp.int32) if bar_positions is None
+          else bar_positions.astype(jnp.int32))
 
 
 class Sampled(NamedTuple):
@@ -140,7 +174,9 @@ def token_chooser(temperature: float, *, top_k: int = 0, top_p: float = 1.0,
 def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                  top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
                  ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
-  """A jitted ``(params, primes, key) -> Sampled`` function: (batch, num_steps) tokens.
+  """A jitted ``(params, primes, key, bar_positions=None) -> Sampled`` function: (batch,
+  num_steps) tokens. ``bar_positions`` (batch, primes + num_steps): the bar position of every
+  step read, for a model built with ``bar_position`` (``stack_primes``).
 
   The window mode's sampler: each new token is drawn (``token_chooser``) from the model's
   reading of the last ``window`` tokens, from a zero state, as in training. All melodies
@@ -156,16 +192,18 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key):
+  def sample(params, primes, key, bar_positions=None):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     batch, window = primes.shape
+    bar_positions = _or_zeros(bar_positions, batch, window + num_steps)
     state = tuple((jnp.zeros((batch, window, layer.hidden_size)),) * 2 for layer in layers)
 
     def feed(state, token, position):
       """Advances every run by ``token``; the run starting at ``position`` starts fresh."""
       fresh = (jnp.arange(window) == position % window)[None, :, None]
-      inputs = layers[0].project_tokens(token)[:, None, :]  # The same for every run.
+      # The same for every run.
+      inputs = model.project_inputs(token, bar_positions[:, position])[:, None, :]
       new_state = []
       for layer, (cell, hidden) in zip(layers, state):
         if new_state:
@@ -202,30 +240,33 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key):
+  def sample(params, primes, key, bar_positions=None):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
-    batch = primes.shape[0]
+    batch, length = primes.shape
+    bar_positions = _or_zeros(bar_positions, batch, length + num_steps)
 
-    def feed(state, token):
+    def feed(state, token, step):
       """One step of every layer; returns the new state and the logits of the next token."""
-      inputs, new_state = layers[0].project_tokens(token), []
+      inputs, new_state = model.project_inputs(token, bar_positions[:, step]), []
       for layer, (cell, hidden) in zip(layers, state):
         if new_state:
           inputs = layer.project(new_state[-1][1])
         new_state.append(layer.step(inputs, cell, hidden))
       return tuple(new_state), model.head(new_state[-1][1])
 
-    def generate_step(carry, step_key):
+    def generate_step(carry, inputs):
       state, logits = carry
+      step, step_key = inputs
       token, share = choose(logits, step_key)
-      return feed(state, token.astype(jnp.int32)), (token, share)
+      return feed(state, token.astype(jnp.int32), step), (token, share)
 
     state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
-    state, logits = jax.lax.scan(lambda s, t: feed(s, t), state,
-                                 primes.T.astype(jnp.int32))
+    state, logits = jax.lax.scan(lambda s, inputs: feed(s, *inputs), state,
+                                 (primes.T.astype(jnp.int32), jnp.arange(length)))
     _, (tokens, shares) = jax.lax.scan(generate_step, (state, logits[-1]),
-                                       jax.random.split(key, num_steps))
+                                       (length + jnp.arange(num_steps),
+                                        jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
   return sample

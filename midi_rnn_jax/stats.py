@@ -53,6 +53,45 @@ def scale_consistency(tokens: np.ndarray) -> tuple[float, str]:
   return best, best_name
 
 
+def span_scale_consistency(tokens: np.ndarray, span: int) -> tuple[float, float]:
+  """Key drift: (mean scale consistency of successive ``span``-step spans, share of spans
+  whose best scale differs from the span's before). A melody that keeps its key scores near
+  its whole-file consistency and 0; one that wanders fits each span better than the file and
+  changes scale often. Spans with no sounding step are left out."""
+  spans = [tokens[i:i + span] for i in range(0, len(tokens) - span + 1, span)]
+  fits = [scale_consistency(s) for s in spans if np.any(s != encoding.REST)]
+  if not fits:
+    return 0.0, 0.0
+  changes = [a[1] != b[1] for a, b in zip(fits, fits[1:])]
+  return float(np.mean([f[0] for f in fits])), float(np.mean(changes)) if changes else 0.0
+
+
+def bar_repetition(tokens: np.ndarray, bar_steps: int) -> float:
+  """Share of the bars (after the first) that repeat an earlier bar of the melody exactly:
+  phrases that come back, as folk tunes are made of. Bars of one held token or silence do
+  not count (a held note repeats itself trivially)."""
+  bars = [tuple(tokens[i:i + bar_steps]) for i in range(0, len(tokens) - bar_steps + 1, bar_steps)]
+  seen, repeats, counted = set(), 0, 0
+  for bar in bars:
+    if len(set(bar)) > 1:
+      counted += bool(seen)
+      repeats += bar in seen
+      seen.add(bar)
+  return repeats / counted if counted else 0.0
+
+
+def excerpts(tracks: Sequence[np.ndarray], length: int, count: int,
+             rng: np.random.Generator) -> list[np.ndarray]:
+  """Up to ``count`` different random excerpts of ``length`` steps, drawn uniformly over the
+  start steps of the tracks at least that long (all the tracks when none is)."""
+  long_enough = [t for t in tracks if len(t) >= length]
+  if not long_enough:
+    return list(tracks)
+  starts = encoding.window_starts([len(t) + 1 for t in long_enough], length)
+  flat = np.concatenate([np.append(t, encoding.REST) for t in long_enough])
+  return [flat[s:s + length] for s in rng.choice(starts, min(count, len(starts)), replace=False)]
+
+
 def note_length_histogram(tokens: np.ndarray) -> np.ndarray:
   """Share of notes in each LENGTH_BUCKETS bucket."""
   _, lengths = notes(tokens)
@@ -142,13 +181,15 @@ class TrainingNgrams:
     return self.cache[n]
 
 
-def melody_features(tokens: np.ndarray) -> dict:
-  """The per-file statistics of one melody."""
+def melody_features(tokens: np.ndarray, bar_steps: int = 16) -> dict:
+  """The per-file statistics of one melody; ``bar_steps``: the steps of a bar (16: 4/4 in
+  16th notes), for the key-drift spans (4 bars) and the bar repetition."""
   tokens = np.asarray(tokens, np.uint8)
   pitches, _ = notes(tokens)
   intervals = np.abs(np.diff(pitches))
   histogram = pitch_class_histogram(tokens)
   consistency, scale = scale_consistency(tokens)
+  span_consistency, span_key_changes = span_scale_consistency(tokens, 4 * bar_steps)
   return {
       'steps': int(len(tokens)),
       'notes': int(len(pitches)),
@@ -158,6 +199,9 @@ def melody_features(tokens: np.ndarray) -> dict:
       'pitch_class_entropy_bits': entropy_bits(histogram),
       'scale_consistency': consistency,
       'best_scale': scale,
+      'span_scale_consistency': span_consistency,
+      'span_key_changes': span_key_changes,
+      'bar_repetition': bar_repetition(tokens, bar_steps),
       'note_length_histogram': note_length_histogram(tokens).round(6).tolist(),
       'rest_ratio': float(np.mean(tokens == encoding.REST)) if len(tokens) else 0.0,
       'mean_abs_interval': float(intervals.mean()) if len(intervals) else 0.0,
@@ -169,7 +213,8 @@ def melody_features(tokens: np.ndarray) -> dict:
 
 # The scalar features compared between generated and training files.
 SCALAR_FEATURES = ('pitch_range', 'pitches_used', 'pitch_class_entropy_bits',
-                   'scale_consistency', 'rest_ratio', 'mean_abs_interval', 'repeated_note_rate')
+                   'scale_consistency', 'span_scale_consistency', 'span_key_changes',
+                   'bar_repetition', 'rest_ratio', 'mean_abs_interval', 'repeated_note_rate')
 
 
 def overlap_area(a: Sequence[float], b: Sequence[float], points: int = 512) -> float:

@@ -56,13 +56,16 @@ flags.DEFINE_enum('mode', 'window', list(modes.MODES), 'window: the original\'s 
                   'state (see configs/melody.cfg).')
 flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training chunk.',
                      lower_bound=2)
+flags.DEFINE_boolean('bar_position', False, 'Also feed the model each step\'s position in its '
+                     'bar (from the MIDI time signatures; 4/4 without one).')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
-               'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length')
+               'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
+               'bar_position')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -100,7 +103,7 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
   if config['transpose']:
     epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
   for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
-    stacked = input_pipeline.Batch(*(np.stack(field) for field in zip(*group)))
+    stacked = input_pipeline.stack(group)
     state, group_metrics = steps.train_steps(state, stacked, key)
     metrics = metrics + group_metrics
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
@@ -144,6 +147,15 @@ def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_
   writer.flush()
 
 
+def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
+  """The primer (tokens and bar positions) of the melody sampled after every epoch."""
+  window_size = config['window_size']
+  (primer,) = sampling.choose_primes(
+      input_pipeline.load_tracks(record, window_size), input_pipeline.load_meter(record, window_size),
+      1, window_size, np.random.default_rng(config['seed']))
+  return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
+
+
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
   """Trains per ``config`` (the flag values); returns the experiment folder."""
   experiment.check_unused(experiment_dir)  # Before the slow parse, not after.
@@ -165,15 +177,13 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
           f'{len(val_records)} validation files)')
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
-                               config['seed'])
+                               config['seed'], config['bar_position'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   mode = modes.of(config)
   steps = training.make_steps(graphdef, tx, mode.logits_fn)
   sample_melody = mode.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
-  melody_prime = sampling.choose_primes(input_pipeline.load_tracks(
-      (val_records or train_records)[0], config['window_size']), 1, config['window_size'],
-      np.random.default_rng(config['seed']))
+  melody_prime = tensorboard_prime((val_records or train_records)[0], config)
   manager = experiment.checkpoint_manager(experiment_dir)
   writer = SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
   rng = np.random.default_rng(config['seed'])
@@ -194,7 +204,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       log_melody(writer, epoch, np.asarray(sample_melody(
-          state.params, melody_prime, jax.random.key(config['seed'])).tokens)[0],
+          state.params, melody_prime[0], jax.random.key(config['seed']),
+          melody_prime[1]).tokens)[0],
           config['steps_per_quarter'])
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:

@@ -58,15 +58,17 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
   return state._replace(opt_state=(clip_state, inject_state._replace(hyperparams=hyperparams)))
 
 
-def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int) -> models.MelodyLSTM:
+def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
+                bar_position: bool = False) -> models.MelodyLSTM:
   return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
-                           rngs=nnx.Rngs(seed))
+                           rngs=nnx.Rngs(seed), bar_position=bar_position)
 
 
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
   """The architecture an experiment's config describes, with freshly initialised parameters
   (the shape to restore a checkpoint into)."""
-  model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0)
+  model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0,
+                      bar_position=config.get('bar_position', False))
   return nnx.split(model, nnx.Param)
 
 
@@ -105,16 +107,27 @@ class Steps:
   eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
-LogitsFn = Callable[[models.MelodyLSTM, jax.Array, jax.Array | None], jax.Array]
+LogitsFn = Callable[[models.MelodyLSTM, Batch, jax.Array | None], jax.Array]
+
+
+def window_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None) -> jax.Array:
+  """The logits of the step after each window of the batch (the window mode)."""
+  return model(batch.inputs.astype(jnp.int32), rng, batch.positions)
+
+
+def every_step_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None
+                      ) -> jax.Array:
+  """The logits of the step after every input step of the batch (the sequence mode)."""
+  return model.every_step(batch.inputs.astype(jnp.int32), rng, batch.positions)
 
 
 def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
-               logits_fn: LogitsFn = models.MelodyLSTM.__call__) -> Steps:
-  """``logits_fn(model, inputs, dropout_rng)``: the logits for ``batch.targets``, the last
-  step's (the window mode, the default) or every step's (``MelodyLSTM.every_step``)."""
+               logits_fn: LogitsFn = window_logits) -> Steps:
+  """``logits_fn(model, batch, dropout_rng)``: the logits for ``batch.targets``, the last
+  step's (``window_logits``, the default) or every step's (``every_step_logits``)."""
 
   def loss_fn(params, batch: Batch, rng):
-    logits = logits_fn(nnx.merge(graphdef, params), batch.inputs.astype(jnp.int32), rng)
+    logits = logits_fn(nnx.merge(graphdef, params), batch, rng)
     metrics = batch_metrics(logits, batch)
     return metrics.loss / jnp.maximum(metrics.count, 1.0), metrics
 
@@ -132,7 +145,7 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
 
   @jax.jit
   def eval_step(params, batch: Batch) -> Metrics:
-    logits = logits_fn(nnx.merge(graphdef, params), batch.inputs.astype(jnp.int32), None)
+    logits = logits_fn(nnx.merge(graphdef, params), batch, None)
     return batch_metrics(logits, batch)
 
   return Steps(jax.jit(step, donate_argnums=0), train_steps, eval_step)

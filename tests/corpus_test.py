@@ -24,6 +24,13 @@ M:3/4
 L:1/4
 K:C
 C D E | F2 z |]
+
+X:3
+T:Pickup
+M:6/8
+L:1/8
+K:D
+FG | A3 B2 c | d6 |]
 """
 
 
@@ -31,8 +38,8 @@ def test_tunes_read_from_hand_written_abc(tmp_path):
   path = tmp_path / 'tunes.abc'
   path.write_text(HAND_WRITTEN_ABC)
   tunes = corpus.read_tunes(str(path))
-  assert [t.getTitle() for t in tunes.values()] == ['Test Tune', 'Second']
-  first, second = (corpus.melody_notes(t) for t in tunes.values())
+  assert [t.getTitle() for t in tunes.values()] == ['Test Tune', 'Second', 'Pickup']
+  first, second, pickup = (corpus.melody_notes(t) for t in tunes.values())
   third = 1 / 3
   # K:G sharpens F; A>B is dotted; c-c is one tied note; (3 is a triplet; [Bd] keeps its top
   # note; z is a rest; the grace note {a} is dropped.
@@ -42,8 +49,14 @@ def test_tunes_read_from_hand_written_abc(tmp_path):
   assert [p for p, _, _ in first[0]] == [p for p, _, _ in expected]
   assert [t for _, s, e in first[0] for t in (s, e)] == pytest.approx(
       [t for _, s, e in expected for t in (s, e)])
-  assert first[1] == 100.0
-  assert second == ([(60, 0, 1), (62, 1, 2), (64, 2, 3), (65, 3, 5)], encoding.DEFAULT_BPM)
+  assert first.bpm == 100.0 and first.meter == (4, 4)
+  assert second == ([(60, 0, 1), (62, 1, 2), (64, 2, 3), (65, 3, 5)], encoding.DEFAULT_BPM,
+                    (3, 4))
+  # A two-eighth pickup in 6/8 (a bar of 3 quarters) ends where the first full bar begins.
+  assert pickup.meter == (6, 8)
+  assert pickup.notes[:3] == [(66, 2.0, 2.5), (67, 2.5, 3.0), (69, 3.0, 4.5)]
+  midi = corpus.tune_to_midi(pickup, 'Pickup')
+  assert [(t.numerator, t.denominator, t.time) for t in midi.time_signature_changes] == [(6, 8, 0)]
 
 
 def test_corpus_command_on_a_subset_writes_monophonic_midi_and_resumes(tmp_path):

@@ -161,3 +161,32 @@ def test_triplets_fit_a_grid_of_six_steps_per_quarter():
   assert on_sixes.tokens.tolist() == [61, 62, 63, 64, 65, 66] and on_sixes.notes_lost == 0
   (on_16ths,), _ = encoding.encode_midi(triplets, steps_per_quarter=4)
   assert on_16ths.notes_lost > 0
+
+
+@pytest.mark.parametrize('numerator, denominator, bar_steps', [(4, 4, 16), (3, 4, 12), (6, 8, 12)])
+def test_bar_positions_follow_the_time_signature_and_a_pickup(numerator, denominator, bar_steps):
+  # A two-16th pickup: the melody starts two steps before the first full bar.
+  ticks = 120  # One 16th at 480 ticks per beat.
+  first_step = bar_steps - 2
+  notes = [(60 + i % 5, (first_step + i) * ticks, (first_step + i + 1) * ticks)
+           for i in range(3 * bar_steps)]
+  midi = build_midi([(notes, False)])
+  midi.time_signature_changes = [miditoolkit.TimeSignature(numerator, denominator, 0)]
+  (track,), _ = encoding.encode_midi(midi)
+  assert track.positions[:4].tolist() == [bar_steps - 2, bar_steps - 1, 0, 1]
+  assert track.positions.tolist() == [(first_step + i) % bar_steps for i in range(3 * bar_steps)]
+  assert set(track.bar_lengths.tolist()) == {bar_steps}
+
+
+def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4_4():
+  ticks = 120
+  notes = [(60, i * ticks, (i + 1) * ticks) for i in range(40)]
+  midi = build_midi([(notes, False)])
+  midi.time_signature_changes = [miditoolkit.TimeSignature(3, 4, 0),
+                                 miditoolkit.TimeSignature(2, 4, 24 * ticks)]
+  (track,), _ = encoding.encode_midi(midi)
+  assert track.positions.tolist() == [i % 12 for i in range(24)] + [i % 8 for i in range(16)]
+  assert track.bar_lengths.tolist() == [12] * 24 + [8] * 16
+  midi.time_signature_changes = []
+  (track,), _ = encoding.encode_midi(midi)
+  assert track.positions.tolist() == [i % 16 for i in range(40)]

@@ -226,3 +226,34 @@ def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, la
   assert midi.markers[-1].time == 30 * midi.ticks_per_beat // 3
   result = run('train', f'--data_dir={data}', '--steps_per_quarter=5', cwd=tmp_path)
   assert result.returncode == 1 and '--steps_per_quarter must be one of 2, 3, 4, 6, 8' in result.stderr
+
+
+def test_a_sequence_model_with_bar_positions_trains_exports_and_samples(tmp_path, lakh_dir):
+  data = tmp_path / 'data'
+  data.mkdir()
+  for name in sorted(os.listdir(lakh_dir))[:6]:
+    shutil.copy(lakh_dir / name, data / name)
+  stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=seq',
+                  '--mode=sequence', '--sequence_length=64', '--bar_position', '--transpose=3',
+                  '--batch_size=16', f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  assert 'tokens/s' in stderr
+  config = json.loads((tmp_path / 'seq' / 'config.json').read_text())
+  assert config['mode'] == 'sequence' and config['bar_position'] is True
+  assert 'tokens_per_second' in summary_tags(tmp_path / 'seq' / 'tensorboard-logs')
+  stderr = ok(run('sample', '--experiment_dir=seq', '--num_files=2', '--file_length=40',
+                  '--seed=3', '--key=D', '--scale=Major', '--primer_notes=D4,E4,F#4:2',
+                  '--include_primer', f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  assert '(sequence mode)' in stderr and 'kept' in stderr
+  for name in ('01.mid', '02.mid'):
+    midi, notes = notes_of(tmp_path / 'seq' / 'generated' / name)
+    assert midi.markers[-1].time == 44 * midi.ticks_per_beat // 4  # 4 primer steps + 40.
+    assert [n.pitch for n in notes[:3]] == [62, 64, 66]
+  ok(run('export', '--experiment_dir=seq', '--out=seq.msgpack', '--num_primes=8',
+         f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  for where in ('seq/generated/from_experiment', 'from_model'):
+    source = ('--experiment_dir=seq' if where.startswith('seq') else '--model=seq.msgpack')
+    ok(run('sample', source, f'--save_dir={where}', '--num_files=2', '--file_length=24',
+           '--seed=5', '--data_dir=data', f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  for name in ('01.mid', '02.mid'):  # The model file samples what the experiment samples.
+    assert ((tmp_path / 'from_model' / name).read_bytes()
+            == (tmp_path / 'seq' / 'generated' / 'from_experiment' / name).read_bytes())

@@ -87,7 +87,8 @@ def test_split_is_by_file_deterministic_and_twenty_percent(data_dir, tmp_path):
 
 
 def all_windows(batches):
-  rows = [np.append(i, t) for b in batches for i, t, w in zip(*b) if w == 1]
+  rows = [np.append(i, t) for b in batches for i, t, w in zip(b.inputs, b.targets, b.weights)
+          if w == 1]
   return np.array(rows)
 
 
@@ -145,3 +146,21 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   assert np.abs(per_window).max() <= 12
   assert (per_window[:50] <= 0).all() and (per_window[50:100] >= 0).all()
   assert len(np.unique(per_window[110:])) == 25  # Every shift in -12..12 is drawn.
+
+
+def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  tracks = input_pipeline.all_tracks(records, WINDOW)
+  meters = input_pipeline.all_meters(records, WINDOW)
+  expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]))
+                    for t, m in zip(tracks, meters) for i in range(1, len(t)))
+  for rng in (None, np.random.default_rng(1)):
+    batches = list(input_pipeline.iterate_sequences(
+        records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
+        rng=rng))
+    assert all(b.inputs.shape == b.targets.shape == b.positions.shape == (8, 24)
+               for b in batches)
+    seen = sorted((int(i), int(t), int(p)) for b in batches
+                  for i, t, p, w in zip(*(f.ravel() for f in (b.inputs, b.targets, b.positions,
+                                                               b.weights))) if w == 1)
+    assert seen == expected  # Each (input, target, bar position) once, as in the tracks.

@@ -5,17 +5,33 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import sampling, training
+from midi_rnn_jax import encoding, sampling, training
 from midi_rnn_jax.errors import UserError
 
 
-def test_primes_are_windows_of_the_tracks():
+def test_primes_are_windows_of_the_tracks_with_their_bar_positions():
   tracks = [np.arange(1, 11, dtype=np.uint8), np.arange(50, 54, dtype=np.uint8)]
-  primes = sampling.choose_primes(tracks, count=200, window_size=4, rng=np.random.default_rng(0))
-  assert primes.shape == (200, 4)
-  as_tuples = {tuple(p) for p in primes}
+  meters = [encoding.Meter.on_downbeat(10, 3), encoding.Meter((np.arange(4) + 2).astype(np.uint8),
+                                                              np.full(4, 6, np.uint8))]
+  primes = sampling.choose_primes(tracks, meters, count=200, window_size=4,
+                                  rng=np.random.default_rng(0))
+  assert len(primes) == 200 and all(p.tokens.shape == (4,) for p in primes)
+  as_tuples = {tuple(p.tokens) for p in primes}
   all_windows = {tuple(t[i:i + 4]) for t in tracks for i in range(len(t) - 3)}
   assert as_tuples == all_windows  # Every window is reachable, the last ones included.
+  for prime in primes:
+    if prime.tokens[0] < 50:  # The first track: 3-step bars from its first step.
+      assert prime.positions.tolist() == [(t - 1) % 3 for t in prime.tokens]
+      assert prime.bar_length == 3
+    else:
+      assert prime.positions.tolist() == [2, 3, 4, 5] and prime.bar_length == 6
+
+
+def test_stacked_primes_count_on_in_bars():
+  primer = sampling.Primer(np.array([61, 62], np.uint8), np.array([1, 2], np.uint8), 3)
+  tokens, positions = sampling.stack_primes([primer, primer], num_steps=5)
+  assert tokens.tolist() == [[61, 62]] * 2
+  assert positions.tolist() == [[1, 2, 0, 1, 2, 0, 1]] * 2
 
 
 def make_sampler(num_steps, temperature):
@@ -94,10 +110,15 @@ def test_filter_logits_keeps_the_top_k_and_the_nucleus():
 
 
 def test_primer_notes_parse_and_pad():
-  primer = sampling.parse_primer('60, 62:2,_,67:3')
-  assert primer.tolist() == [61, 63, 63, 0, 68, 68, 68]
-  assert sampling.prime_window(primer, 4).tolist() == [0, 68, 68, 68]
-  assert sampling.prime_window(primer, 9).tolist() == [0, 0, 61, 63, 63, 0, 68, 68, 68]
+  tokens = sampling.parse_primer('60, 62:2,_,67:3')
+  assert tokens.tolist() == [61, 63, 63, 0, 68, 68, 68]
+  primer = sampling.primer_on_downbeat(tokens, bar_length=4)
+  assert primer.positions.tolist() == [0, 1, 2, 3, 0, 1, 2]
+  cut = sampling.prime_window(primer, 4)
+  assert cut.tokens.tolist() == [0, 68, 68, 68] and cut.positions.tolist() == [3, 0, 1, 2]
+  padded = sampling.prime_window(primer, 9)
+  assert padded.tokens.tolist() == [0, 0, 61, 63, 63, 0, 68, 68, 68]
+  assert padded.positions.tolist() == [2, 3, 0, 1, 2, 3, 0, 1, 2]
   for bad in ('60,x', '128', '60:0', '', '-1', 'H4', 'C#', 'G#9', 'C-2', '60:-3'):
     with pytest.raises(UserError, match='--primer_notes'):
       sampling.parse_primer(bad)
@@ -150,11 +171,12 @@ def whole_prefix_sampler(model, num_steps, temperature):
   """The straightforward sequence sampler: re-run the model over the whole prefix (primer and
   everything generated so far) for every token."""
 
-  def sample(primes, key):
+  def sample(primes, key, bar_positions=None):
     tokens = np.asarray(primes, np.int64)
     generated = []
     for step_key in jax.random.split(key, num_steps):
-      logits = model.every_step(jax.numpy.asarray(tokens))[:, -1]
+      positions = None if bar_positions is None else bar_positions[:, :tokens.shape[1]]
+      logits = model.every_step(jax.numpy.asarray(tokens), positions=positions)[:, -1]
       token = np.asarray(jax.random.categorical(step_key, logits / temperature))
       generated.append(token)
       tokens = np.concatenate([tokens, token[:, None]], axis=1)
@@ -172,6 +194,29 @@ def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
       params, primes, jax.random.key(2)).tokens
   np.testing.assert_array_equal(carried,
                                 whole_prefix_sampler(model, 40, 1.3)(primes, jax.random.key(2)))
+
+
+@pytest.mark.parametrize('make_sampler_of_mode', [sampling.make_sampler,
+                                                  sampling.make_sequence_sampler])
+def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode):
+  model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=4,
+                               bar_position=True)
+  model.position_kernel[...] = jax.random.normal(jax.random.key(1),
+                                                 model.position_kernel[...].shape)
+  graphdef, params = nnx.split(model, nnx.Param)
+  primer = sampling.Primer(np.random.default_rng(5).integers(1, 129, 7).astype(np.uint8),
+                           np.arange(5, 12).astype(np.uint8) % 12, 12)
+  primes, positions = sampling.stack_primes([primer] * 3, 30)
+  sampled = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
+                                                                jax.random.key(2), positions)
+  expected = whole_prefix_sampler(model, 30, 1.3)(primes, jax.random.key(2), positions)
+  if make_sampler_of_mode is sampling.make_sampler:  # It reads the last 7 steps only.
+    np.testing.assert_array_equal(sampled.tokens[:, 0], expected[:, 0])
+  else:
+    np.testing.assert_array_equal(sampled.tokens, expected)
+  unpositioned = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
+                                                                     jax.random.key(2))
+  assert not np.array_equal(unpositioned.tokens, sampled.tokens)
 
 
 def test_the_sequence_sampler_keeps_every_control():

@@ -76,3 +76,24 @@ def test_degeneration_names_held_notes_silence_and_loops():
   assert stats.degeneration(loop) == 'its second half loops a 3-step pattern'
   melody = np.random.default_rng(0).integers(50, 80, 100).astype(np.uint8)
   assert stats.degeneration(melody) is None
+
+
+def test_key_drift_and_bar_repetition_on_hand_built_melodies():
+  c_major = np.array([61, 63, 65, 66, 68, 70, 72, 73] * 2, np.uint8)  # C D E F G A B C, 16 steps.
+  f_sharp_major = c_major + 6
+  steady = np.tile(c_major, 8)  # 8 bars of 16 steps, one key.
+  wandering = np.concatenate([np.tile(c_major, 4), np.tile(f_sharp_major, 4)])
+  assert stats.span_scale_consistency(steady, 64) == (1.0, 0.0)
+  assert stats.span_scale_consistency(wandering, 64) == (1.0, 1.0)  # Each span fits; the key moved.
+  assert stats.scale_consistency(wandering)[0] < 0.75  # The whole file fits no scale well.
+  assert stats.bar_repetition(steady, 16) == 1.0  # Bars 2-8 each repeat bar 1.
+  varied = np.concatenate([c_major, c_major[::-1], c_major, np.full(16, 61, np.uint8)])
+  # Bar 3 repeats bar 1; bar 2 is new; the held bar does not count.
+  assert stats.bar_repetition(varied, 16) == 0.5
+
+
+def test_excerpts_have_the_asked_length_and_come_from_the_tracks():
+  tracks = [np.arange(1, 41, dtype=np.uint8), np.arange(50, 55, dtype=np.uint8)]
+  cut = stats.excerpts(tracks, 10, 100, np.random.default_rng(0))
+  assert len(cut) == 31  # Every start of the one long-enough track, once.
+  assert all(len(e) == 10 and np.array_equal(e, np.arange(e[0], e[0] + 10)) for e in cut)

@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import encoding, models, sampling, training
+from midi_rnn_jax import encoding, input_pipeline, models, sampling, training
 from midi_rnn_jax.input_pipeline import Batch
 
 
@@ -198,7 +198,7 @@ def test_scanned_steps_equal_single_steps():
   for batch in batches:
     first, metrics = steps.train_step(first, batch, key)
     single = single + metrics
-  stacked = Batch(*(np.stack(field) for field in zip(*batches)))
+  stacked = input_pipeline.stack(batches)
   second, scanned = steps.train_steps(second, stacked, key)
   assert int(second.step) == int(first.step) == 4
   np.testing.assert_allclose(np.array(scanned), np.array(single), rtol=1e-5)
@@ -241,12 +241,12 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   model = training.build_model(rnn_size=32, num_layers=1, dropout=0.0, seed=0)
   tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
   graphdef, state = training.init_state(model, tx)
-  steps = training.make_steps(graphdef, tx, models.MelodyLSTM.every_step)
+  steps = training.make_steps(graphdef, tx, training.every_step_logits)
   tune = np.tile(np.array([61, 63, 65, 66, 68, 66, 65, 63], np.uint8), 40)
-  inputs, targets, weights = encoding.sequence_chunks([tune], 32, np.array([5]))
+  inputs, targets, weights, _ = encoding.sequence_chunks([tune], 32, np.array([5]))
   batch = Batch(inputs, targets, weights)
   first = steps.eval_step(state.params, batch).means()
-  stacked = Batch(*(np.stack([field] * training.STEPS_PER_CALL) for field in batch))
+  stacked = input_pipeline.stack([batch] * training.STEPS_PER_CALL)
   for _ in range(15):
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
   learned = steps.eval_step(state.params, batch).means()
@@ -265,14 +265,14 @@ def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
   model = training.build_model(rnn_size=64, num_layers=1, dropout=0.0, seed=0)
   tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
   graphdef, state = training.init_state(model, tx)
-  steps = training.make_steps(graphdef, tx, models.MelodyLSTM.every_step)
+  steps = training.make_steps(graphdef, tx, training.every_step_logits)
   rng = np.random.default_rng(0)
   for _ in range(30):
     # Chunk boundaries at a new random offset each step, as an epoch draws them.
-    chunks = [encoding.sequence_chunks([track], 128, rng.integers(0, 128, 1))
+    chunks = [encoding.sequence_chunks([track], 128, rng.integers(0, 128, 1))[:3]
               for _ in range(training.STEPS_PER_CALL)]
     size = min(len(c[0]) for c in chunks)
-    stacked = Batch(*(np.stack([field[:size] for field in fields]) for fields in zip(*chunks)))
+    stacked = input_pipeline.stack([Batch(*(field[:size] for field in c)) for c in chunks])
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
   sample = sampling.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
   played = np.asarray(sample(state.params, tune[None, :24], jax.random.key(0)).tokens)[0]

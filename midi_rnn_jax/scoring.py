@@ -1,0 +1,90 @@
+"""Pure scoring: the probability a model gives each true next step, and the figures of it.
+
+Used by ``python -m midi_rnn_jax.evaluate``; no flags, no files.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+EVAL_BATCH = 4096
+
+
+def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray,
+                targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(probability of each target, most likely token) under the LSTM."""
+
+  @jax.jit
+  def score(inputs, target):
+    log_probs = jax.nn.log_softmax(nnx.merge(graphdef, params)(inputs.astype(jnp.int32)))
+    return (jnp.take_along_axis(log_probs, target[:, None].astype(jnp.int32), 1)[:, 0],
+            jnp.argmax(log_probs, -1))
+
+  probabilities, predictions = [], []
+  for first in range(0, len(targets), EVAL_BATCH):
+    batch_inputs = contexts[first:first + EVAL_BATCH]
+    count = len(batch_inputs)
+    padding = EVAL_BATCH - count  # One shape, one compilation.
+    log_p, best = score(np.pad(batch_inputs, ((0, padding), (0, 0))),
+                        np.pad(targets[first:first + EVAL_BATCH], (0, padding)))
+    probabilities.append(np.exp(np.asarray(log_p[:count], np.float64)))
+    predictions.append(np.asarray(best[:count]))
+  return np.concatenate(probabilities), np.concatenate(predictions)
+
+
+# Tokens per batch when whole tracks are scored: bounds memory whatever a track's length.
+WHOLE_TRACK_TOKENS = 1 << 17
+
+
+def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[np.ndarray],
+                       window_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """(probability of each target, most likely token) when the model reads each track from its
+  start, for the same targets as ``baselines.windows_of``: every step with at least
+  ``window_size`` steps before it, in track order. Tracks run in batches of similar length
+  (padded to a power of two, so few shapes compile)."""
+
+  @jax.jit
+  def score(inputs, targets):
+    model = nnx.merge(graphdef, params)
+    log_probs = jax.nn.log_softmax(model.every_step(inputs.astype(jnp.int32)))
+    return (jnp.take_along_axis(log_probs, targets[..., None].astype(jnp.int32), -1)[..., 0],
+            jnp.argmax(log_probs, -1))
+
+  buckets = {}
+  for index, track in enumerate(tracks):
+    buckets.setdefault(1 << int(np.ceil(np.log2(len(track) - 1))), []).append(index)
+  probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
+  for length, members in buckets.items():
+    per_batch = max(1, WHOLE_TRACK_TOKENS // length)
+    for first in range(0, len(members), per_batch):
+      batch = members[first:first + per_batch]
+      inputs = np.zeros((per_batch, length), np.uint8)
+      targets = np.zeros((per_batch, length), np.uint8)
+      for row, index in enumerate(batch):
+        inputs[row, :len(tracks[index]) - 1] = tracks[index][:-1]
+        targets[row, :len(tracks[index]) - 1] = tracks[index][1:]
+      log_p, best = map(np.asarray, score(inputs, targets))
+      for row, index in enumerate(batch):
+        scored = slice(window_size - 1, len(tracks[index]) - 1)
+        probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
+        predictions[index] = best[row, scored]
+  return np.concatenate(probabilities), np.concatenate(predictions)
+
+
+def summary(probabilities: np.ndarray, predictions: np.ndarray, targets: np.ndarray,
+            previous: np.ndarray) -> dict:
+  """The figures of one model: on all windows, and on the windows whose target changes."""
+
+  def figures(mask):
+    nll = float(-np.mean(np.log(probabilities[mask]))) if mask.any() else float('nan')
+    return {'windows': int(mask.sum()), 'nll_nats': nll, 'nll_bits': nll / math.log(2),
+            'perplexity': math.exp(nll),
+            'accuracy': float(np.mean(predictions[mask] == targets[mask])) if mask.any()
+                        else float('nan')}
+
+  return {'all': figures(np.ones(len(targets), bool)), 'change': figures(targets != previous)}
