@@ -50,17 +50,19 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
-  validation_tracks = input_pipeline.usable_tracks(
-      experiment.validation_files(experiment_dir), window_size, FLAGS.cache_dir,
-      steps_per_quarter, cli.log)
+  validation_records = input_pipeline.read_records(
+      experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log,
+      steps_per_quarter)
+  validation_tracks = input_pipeline.all_tracks(validation_records, window_size)
+  records = validation_records
   if FLAGS.data_dir:
     records, data_summary = input_pipeline.load_corpus(
         FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
     cli.log(data_summary)
-    tracks = input_pipeline.all_tracks(records, window_size)
-  else:
-    tracks = validation_tracks
+  tracks = input_pipeline.all_tracks(records, window_size)
+  positions = [m.positions for m in input_pipeline.all_meters(records, window_size)]
   contexts, targets = baselines.windows_of(tracks, window_size)
+  context_positions, _ = baselines.windows_of(positions, window_size)
   if not len(targets):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
                     'pass --data_dir')
@@ -75,12 +77,14 @@ def main(argv):
   repeat = baselines.RepeatPrevious.fit(train_tracks)
 
   previous = contexts[:, -1]
-  lstm_probabilities, lstm_predictions = scoring.lstm_scores(graphdef, params, contexts, targets)
+  lstm_probabilities, lstm_predictions = scoring.lstm_scores(graphdef, params, contexts,
+                                                             context_positions, targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
   if mode.scores_whole_tracks:
     results['lstm (whole track)'] = scoring.summary(
-        *scoring.whole_track_scores(graphdef, params, tracks, window_size), targets, previous)
+        *scoring.whole_track_scores(graphdef, params, tracks, positions, window_size), targets,
+        previous)
   results |= {
       f'ngram (order {ngram.order})': scoring.summary(ngram.probabilities(contexts, targets),
                                               ngram.predict(contexts), targets, previous),

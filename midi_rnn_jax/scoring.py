@@ -15,13 +15,15 @@ from flax import nnx
 EVAL_BATCH = 4096
 
 
-def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray,
+def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray, positions: np.ndarray,
                 targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """(probability of each target, most likely token) under the LSTM."""
+  """(probability of each target, most likely token) under the LSTM reading each context
+  (N, window) from a zero state; ``positions``: the contexts' bar positions."""
 
   @jax.jit
-  def score(inputs, target):
-    log_probs = jax.nn.log_softmax(nnx.merge(graphdef, params)(inputs.astype(jnp.int32)))
+  def score(inputs, input_positions, target):
+    model = nnx.merge(graphdef, params)
+    log_probs = jax.nn.log_softmax(model(inputs.astype(jnp.int32), positions=input_positions))
     return (jnp.take_along_axis(log_probs, target[:, None].astype(jnp.int32), 1)[:, 0],
             jnp.argmax(log_probs, -1))
 
@@ -31,6 +33,7 @@ def lstm_scores(graphdef: nnx.GraphDef, params, contexts: np.ndarray,
     count = len(batch_inputs)
     padding = EVAL_BATCH - count  # One shape, one compilation.
     log_p, best = score(np.pad(batch_inputs, ((0, padding), (0, 0))),
+                        np.pad(positions[first:first + EVAL_BATCH], ((0, padding), (0, 0))),
                         np.pad(targets[first:first + EVAL_BATCH], (0, padding)))
     probabilities.append(np.exp(np.asarray(log_p[:count], np.float64)))
     predictions.append(np.asarray(best[:count]))
@@ -42,16 +45,18 @@ WHOLE_TRACK_TOKENS = 1 << 17
 
 
 def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[np.ndarray],
-                       window_size: int) -> tuple[np.ndarray, np.ndarray]:
+                       positions: list[np.ndarray], window_size: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
   """(probability of each target, most likely token) when the model reads each track from its
   start, for the same targets as ``baselines.windows_of``: every step with at least
   ``window_size`` steps before it, in track order. Tracks run in batches of similar length
   (padded to a power of two, so few shapes compile)."""
 
   @jax.jit
-  def score(inputs, targets):
+  def score(inputs, input_positions, targets):
     model = nnx.merge(graphdef, params)
-    log_probs = jax.nn.log_softmax(model.every_step(inputs.astype(jnp.int32)))
+    log_probs = jax.nn.log_softmax(model.every_step(inputs.astype(jnp.int32),
+                                                    positions=input_positions))
     return (jnp.take_along_axis(log_probs, targets[..., None].astype(jnp.int32), -1)[..., 0],
             jnp.argmax(log_probs, -1))
 
@@ -63,12 +68,13 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[np.ndarray],
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
       batch = members[first:first + per_batch]
-      inputs = np.zeros((per_batch, length), np.uint8)
-      targets = np.zeros((per_batch, length), np.uint8)
+      inputs, input_positions, targets = np.zeros((3, per_batch, length), np.uint8)
       for row, index in enumerate(batch):
-        inputs[row, :len(tracks[index]) - 1] = tracks[index][:-1]
-        targets[row, :len(tracks[index]) - 1] = tracks[index][1:]
-      log_p, best = map(np.asarray, score(inputs, targets))
+        steps = len(tracks[index]) - 1
+        inputs[row, :steps] = tracks[index][:-1]
+        input_positions[row, :steps] = positions[index][:-1]
+        targets[row, :steps] = tracks[index][1:]
+      log_p, best = map(np.asarray, score(inputs, input_positions, targets))
       for row, index in enumerate(batch):
         scored = slice(window_size - 1, len(tracks[index]) - 1)
         probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
