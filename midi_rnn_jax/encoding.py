@@ -188,19 +188,36 @@ def is_usable(encoding: TrackEncoding, window_size: int) -> bool:
   return encoding.num_notes > window_size and len(encoding.tokens) > window_size
 
 
+def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER
+                   ) -> tuple[int, int]:
+  """(numerator, denominator) of a bar of ``bar_length`` steps: quarters when it is a whole
+  number of them (12 16ths: 3/4), else eighths or 16ths."""
+  for denominator in (4, 8, 16):
+    beats = bar_length * denominator / (4 * steps_per_quarter)
+    if beats == int(beats):
+      return int(beats), denominator
+  return bar_length, 4 * steps_per_quarter
+
+
 def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
                    bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
                    ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
-                   steps_per_quarter: int = STEPS_PER_QUARTER) -> miditoolkit.MidiFile:
+                   steps_per_quarter: int = STEPS_PER_QUARTER,
+                   first_position: int = 0, bar_length: int | None = None
+                   ) -> miditoolkit.MidiFile:
   """Inverse of the encoder: runs of one pitch become one note.
 
-  A marker at the final step boundary keeps trailing rests in the file's length.
+  The melody's first step falls at ``first_position`` in a bar of ``bar_length`` steps (4/4
+  by default), so a melody that starts mid-bar begins with rests up to there and its bars
+  fall on the file's bar lines. A marker at the final step boundary keeps trailing rests in
+  the file's length.
   """
   tokens = np.asarray(tokens, dtype=np.int64)
   ticks_per_step = ticks_per_beat // steps_per_quarter  # 480 divides by every allowed grid.
   midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
   midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
-  midi.time_signature_changes = [miditoolkit.TimeSignature(4, 4, 0)]
+  midi.time_signature_changes = [miditoolkit.TimeSignature(
+      *time_signature(bar_length or 4 * steps_per_quarter, steps_per_quarter), 0)]
   instrument = miditoolkit.Instrument(program=program, is_drum=False, name='melody')
   run_starts = np.flatnonzero(np.diff(tokens, prepend=-1))
   run_ends = np.append(run_starts[1:], len(tokens))
@@ -208,9 +225,10 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
     if tokens[first] != REST:
       instrument.notes.append(miditoolkit.Note(
           velocity=velocity, pitch=int(tokens[first]) - 1,
-          start=int(first) * ticks_per_step, end=int(stop) * ticks_per_step))
+          start=int(first + first_position) * ticks_per_step,
+          end=int(stop + first_position) * ticks_per_step))
   midi.instruments = [instrument]
-  midi.markers = [miditoolkit.Marker('end', len(tokens) * ticks_per_step)]
+  midi.markers = [miditoolkit.Marker('end', (len(tokens) + first_position) * ticks_per_step)]
   return midi
 
 

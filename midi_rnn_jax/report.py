@@ -35,9 +35,10 @@ cli.define_cache_dir_flag()
 FLAGS = flags.FLAGS
 
 
-def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, np.ndarray]:
-  """name -> tokens of each generated file (its first usable track), with the rests before
-  its first note and, up to its end marker (as sample wrote it), after its last."""
+def generated_melodies(folder: str, steps_per_quarter: int
+                       ) -> dict[str, tuple[np.ndarray, int]]:
+  """name -> (tokens, bar length) of each generated file's first usable track, with the rests
+  before its first note and, up to its end marker (as sample wrote it), after its last."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     midi = input_pipeline.read_midi(path)
@@ -47,8 +48,9 @@ def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, np.ndar
       first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
       leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
       length = encoding.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
-      melodies[os.path.basename(path)] = np.pad(
-          tokens, (leading, max(length - leading - len(tokens), 0)))
+      melodies[os.path.basename(path)] = (
+          np.pad(tokens, (leading, max(length - leading - len(tokens), 0))),
+          int(tracks[0].bar_lengths[0]))
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
   return melodies
@@ -75,15 +77,16 @@ def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out
   return images, wav_bytes, rendered_here
 
 
-def compare(generated: dict[str, np.ndarray], reference: list[np.ndarray],
-            training: list[np.ndarray], bar_steps: int) -> dict:
+def compare(generated: dict[str, tuple[np.ndarray, int]],
+            reference: list[tuple[np.ndarray, int]], training: list[np.ndarray]) -> dict:
   """Every statistic of the report, as one JSON-ready dict: the generated melodies against
-  ``reference`` melodies (excerpts of the same length), and their novelty against the
-  ``training`` tracks."""
-  gen_features = {name: stats.melody_features(t, bar_steps) for name, t in generated.items()}
-  train_features = [stats.melody_features(t, bar_steps) for t in reference]
+  ``reference`` melodies (excerpts of the same length), each with its bar length, and their
+  novelty against the ``training`` tracks."""
+  gen_features = {name: stats.melody_features(*melody) for name, melody in generated.items()}
+  train_features = [stats.melody_features(*melody) for melody in reference]
   train_ngrams = stats.TrainingNgrams(training)
-  novelty = {name: stats.longest_shared_run(t, train_ngrams) for name, t in generated.items()}
+  novelty = {name: stats.longest_shared_run(t, train_ngrams)
+             for name, (t, _) in generated.items()}
 
   def summary(features):
     out = {k: float(np.mean([f[k] for f in features])) for k in stats.SCALAR_FEATURES}
@@ -94,7 +97,7 @@ def compare(generated: dict[str, np.ndarray], reference: list[np.ndarray],
   degenerate = [name for name, f in gen_features.items() if f['repeating_period']]
   return {
       'generated_files': len(generated), 'reference_melodies': len(reference),
-      'reference_steps_mean': float(np.mean([len(t) for t in reference])),
+      'reference_steps_mean': float(np.mean([len(t) for t, _ in reference])),
       'generated': summary(gen_features.values()), 'reference': summary(train_features),
       'overlap_area': {k: stats.overlap_area([f[k] for f in gen_features.values()],
                                              [f[k] for f in train_features])
@@ -157,27 +160,29 @@ def main(argv):
   generated_dir = FLAGS.generated_dir or os.path.join(experiment_dir, 'generated')
   generated = generated_melodies(generated_dir, steps_per_quarter)
 
-  def tracks_of(paths):
-    return input_pipeline.usable_tracks(paths, window_size, FLAGS.cache_dir, steps_per_quarter,
-                                        cli.log)
+  def records_of(paths):
+    return input_pipeline.read_records(paths, FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
 
-  training = tracks_of(experiment.training_files(experiment_dir))
+  training_records = records_of(experiment.training_files(experiment_dir))
   if FLAGS.data_dir:
     records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
                                             cli.log, steps_per_quarter)
-    reference = input_pipeline.all_tracks(records, window_size)
   else:
-    reference = (tracks_of(experiment.validation_files(experiment_dir))
-                 if FLAGS.reference == 'validation' else training)
+    records = (records_of(experiment.validation_files(experiment_dir))
+               if FLAGS.reference == 'validation' else training_records)
+  training = input_pipeline.all_tracks(training_records, window_size)
+  reference = input_pipeline.all_tracks(records, window_size)
   if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
-  length = int(np.median([len(t) for t in generated.values()]))
-  excerpts = stats.excerpts(reference, length, FLAGS.num_excerpts, np.random.default_rng(0))
-  report = compare(generated, excerpts, training, bar_steps=4 * steps_per_quarter)
+  length = int(np.median([len(t) for t, _ in generated.values()]))
+  excerpts = stats.excerpts(reference, input_pipeline.all_meters(records, window_size), length,
+                            FLAGS.num_excerpts, np.random.default_rng(0))
+  report = compare(generated, excerpts, training)
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)
-  images, wav_bytes, rendered = pictures_and_sound(generated, generated_dir, out,
-                                                   steps_per_quarter)
+  images, wav_bytes, rendered = pictures_and_sound(
+      {name: tokens for name, (tokens, _) in generated.items()}, generated_dir, out,
+      steps_per_quarter)
   experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
   with open(os.path.join(out, 'report.md'), 'w') as f:
     f.write(markdown(report, experiment_dir, images))

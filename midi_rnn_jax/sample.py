@@ -196,11 +196,15 @@ def main(argv):
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
   names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]
-  for name, primer, melody in zip(names, primers, melodies):
+  for name, primer, melody, positions in zip(names, primers, melodies, bar_positions):
     tokens = np.concatenate([primer.tokens, melody]) if FLAGS.include_primer else melody
+    # A model that knows the bars: its melody is written on them (in the primer's meter).
+    bars = dict(first_position=int(primer.positions[0] if FLAGS.include_primer
+                                   else positions[primes.shape[1]]),
+                bar_length=primer.bar_length) if model.config.get('bar_position') else {}
     midi = encoding.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
-        steps_per_quarter=model.config['steps_per_quarter'])
+        steps_per_quarter=model.config['steps_per_quarter'], **bars)
     path = os.path.join(save_dir, name)
     write_midi(midi, path)
     if FLAGS.render:

@@ -80,16 +80,17 @@ def bar_repetition(tokens: np.ndarray, bar_steps: int) -> float:
   return repeats / counted if counted else 0.0
 
 
-def excerpts(tracks: Sequence[np.ndarray], length: int, count: int,
-             rng: np.random.Generator) -> list[np.ndarray]:
-  """Up to ``count`` different random excerpts of ``length`` steps, drawn uniformly over the
-  start steps of the tracks at least that long (all the tracks when none is)."""
-  long_enough = [t for t in tracks if len(t) >= length]
-  if not long_enough:
-    return list(tracks)
-  starts = encoding.window_starts([len(t) + 1 for t in long_enough], length)
-  flat = np.concatenate([np.append(t, encoding.REST) for t in long_enough])
-  return [flat[s:s + length] for s in rng.choice(starts, min(count, len(starts)), replace=False)]
+def excerpts(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], length: int,
+             count: int, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
+  """Up to ``count`` different random excerpts of ``length`` steps that start on a bar line,
+  each with its bar length; drawn uniformly over such starts in the tracks long enough (the
+  whole tracks when none is)."""
+  starts = [(t, m, s) for t, m in zip(tracks, meters)
+            for s in np.flatnonzero(m.positions[:max(len(t) - length + 1, 0)] == 0)]
+  if not starts:
+    return [(t, int(m.bar_lengths[0])) for t, m in zip(tracks, meters)]
+  chosen = rng.choice(len(starts), min(count, len(starts)), replace=False)
+  return [(t[s:s + length], int(m.bar_lengths[s])) for t, m, s in (starts[i] for i in chosen)]
 
 
 def note_length_histogram(tokens: np.ndarray) -> np.ndarray:

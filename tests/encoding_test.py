@@ -190,3 +190,17 @@ def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4
   midi.time_signature_changes = []
   (track,), _ = encoding.encode_midi(midi)
   assert track.positions.tolist() == [i % 16 for i in range(40)]
+
+
+def test_a_melody_that_starts_mid_bar_is_written_on_its_bar_lines(tmp_path):
+  assert [encoding.time_signature(n) for n in (16, 12, 6, 10, 7)] == [
+      (4, 4), (3, 4), (3, 8), (5, 8), (7, 16)]
+  tokens = np.array([61] * 6 + [63] * 6 + [0] * 3 + [65] * 12, np.uint8)
+  midi = encoding.tokens_to_midi(tokens, first_position=9, bar_length=12)
+  midi.dump(str(tmp_path / 'mid_bar.mid'))
+  back = miditoolkit.MidiFile(str(tmp_path / 'mid_bar.mid'))
+  assert [(t.numerator, t.denominator) for t in back.time_signature_changes] == [(3, 4)]
+  assert encoding.end_marker_steps(back) == 9 + len(tokens)
+  (track,), _ = encoding.encode_midi(back)
+  np.testing.assert_array_equal(track.tokens, tokens)
+  assert track.positions.tolist() == [(9 + i) % 12 for i in range(len(tokens))]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from midi_rnn_jax import stats
+from midi_rnn_jax import encoding, stats
 
 # Notes: C4 for 2 steps, rest, E4 for 3, C4, G4, two rests.
 MELODY = np.array([61, 61, 0, 65, 65, 65, 61, 68, 0, 0], np.uint8)
@@ -92,8 +92,12 @@ def test_key_drift_and_bar_repetition_on_hand_built_melodies():
   assert stats.bar_repetition(varied, 16) == 0.5
 
 
-def test_excerpts_have_the_asked_length_and_come_from_the_tracks():
+def test_excerpts_start_on_bar_lines_and_have_the_asked_length():
   tracks = [np.arange(1, 41, dtype=np.uint8), np.arange(50, 55, dtype=np.uint8)]
-  cut = stats.excerpts(tracks, 10, 100, np.random.default_rng(0))
-  assert len(cut) == 31  # Every start of the one long-enough track, once.
-  assert all(len(e) == 10 and np.array_equal(e, np.arange(e[0], e[0] + 10)) for e in cut)
+  meters = [encoding.Meter(((np.arange(40) + 2) % 6).astype(np.uint8), np.full(40, 6, np.uint8)),
+            encoding.Meter.on_downbeat(5, 4)]
+  cut = stats.excerpts(tracks, meters, 10, 100, np.random.default_rng(0))
+  # Bar lines of the long track fall at steps 4, 10, 16, 22 and 28 (the last start that fits 10).
+  assert sorted(int(e[0]) for e, _ in cut) == [5, 11, 17, 23, 29]
+  assert all(len(e) == 10 and np.array_equal(e, np.arange(e[0], e[0] + 10)) and bar == 6
+             for e, bar in cut)
