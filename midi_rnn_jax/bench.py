@@ -107,8 +107,12 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   state, metrics = steps.train_steps(state, stacked[0], key)
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - start
+  # About the work peer_bench.py times: its window model's step count, an eighth of it for
+  # sequence chunks (as its torch_seq does), at least one jitted call.
   num_steps = max(50, 12800 // batch_size // max(1, config['rnn_size'] // 64)
-                  // config['num_layers'] * WINDOW // length)
+                  // config['num_layers'])
+  if mode.unit == 'tokens':
+    num_steps = max(training.STEPS_PER_CALL, num_steps // 8)
   num_calls = -(-num_steps // training.STEPS_PER_CALL)
   num_steps = num_calls * training.STEPS_PER_CALL
 

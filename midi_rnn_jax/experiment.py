@@ -14,6 +14,7 @@ import json
 import os
 import re
 
+import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
@@ -146,7 +147,14 @@ def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
     raise UserError(f'no checkpoint in {folder}')
   restored = manager.restore(step, args=ocp.args.Composite(
       params=ocp.args.StandardRestore(abstract_params)))
-  return restored.params
+  return check_finite(restored.params, f'the {which} checkpoint of {experiment_dir}')
+
+
+def check_finite(params, what: str):
+  """``params``, or a UserError when any of them is NaN or infinite (a diverged model)."""
+  if not all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(params)):
+    raise UserError(f'{what} holds NaN or infinite parameters: the training diverged')
+  return params
 
 
 MODEL_FORMAT = 'midi_rnn_jax.model'
@@ -183,6 +191,7 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Me
   if payload['encoding_version'] != encoding.ENCODING_VERSION:
     raise UserError(f'--model {path!r} uses encoding version {payload["encoding_version"]}; '
                     f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
+  check_finite(payload['params'], f'--model {path!r}')
   config, primes = json.loads(payload['config']), payload['primes']
   if 'prime_positions' in payload:
     meters = [encoding.Meter(p, b) for p, b in zip(payload['prime_positions'],

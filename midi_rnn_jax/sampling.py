@@ -133,7 +133,8 @@ def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
     descending = jnp.sort(logits, axis=-1)[..., ::-1]
     probabilities = jax.nn.softmax(descending, axis=-1)
     before = jnp.cumsum(probabilities, axis=-1) - probabilities
-    kept = jnp.where(before < top_p, descending, jnp.inf)
+    # The first (most likely) token stays even at top_p 0: that is greedy decoding.
+    kept = jnp.where((before < top_p) | (jnp.arange(logits.shape[-1]) == 0), descending, jnp.inf)
     logits = jnp.where(logits < jnp.min(kept, axis=-1, keepdims=True), -jnp.inf, logits)
   return logits
 

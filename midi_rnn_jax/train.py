@@ -21,6 +21,7 @@ from tensorboardX.proto import summary_pb2
 
 from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, modes, render, sampling,
                           training)
+from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
 flags.DEFINE_string('experiment_dir', None, 'Folder for checkpoints and TensorBoard logs. If omitted, '
@@ -36,7 +37,10 @@ flags.DEFINE_integer('num_epochs', 10, 'Passes over every training window.', low
 flags.DEFINE_float('dropout', 0.2, 'Fraction of each layer\'s outputs dropped during training.',
                    lower_bound=0.0, upper_bound=0.99)
 flags.DEFINE_enum('optimizer', 'adam', list(training.OPTIMIZERS), 'The optimization algorithm.')
-flags.DEFINE_float('grad_clip', 5.0, 'Clip gradients to this global norm.', lower_bound=0.0)
+flags.DEFINE_float('grad_clip', 5.0, 'Clip gradients to this global norm (0: no clipping, as in '
+                   'Keras).', lower_bound=0.0)
+flags.register_validator('learning_rate', lambda value: value is None or value > 0,
+                         message='--learning_rate must be above 0')
 flags.DEFINE_string('message', None, 'A note about the experiment, saved to message.txt in '
                     '--experiment_dir.', short_name='m')
 flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j', lower_bound=1)
@@ -107,11 +111,22 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
     state, group_metrics = steps.train_steps(state, stacked, key)
     metrics = metrics + group_metrics
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
-      progress.update(task, loss=float(group_metrics.loss / group_metrics.count))
+      loss = float(group_metrics.loss / group_metrics.count)
+      stop_if_diverged(loss, label, int(state.step))
+      progress.update(task, loss=loss)
     progress.advance(task, sum(float(b.weights.sum()) for b in group))
   means = metrics.means()  # Waits for the last step.
+  stop_if_diverged(means['loss'], label, int(state.step))
   progress.remove_task(task)
   return state, means, total / (time.perf_counter() - start)
+
+
+def stop_if_diverged(loss: float, label: str, step: int) -> None:
+  """A NaN or infinite training loss ends the run before its parameters are saved."""
+  if not np.isfinite(loss):
+    raise UserError(f'training diverged: the training loss is {loss} in {label}, by step {step}; '
+                    'the checkpoints of the earlier epochs are kept (try a lower '
+                    '--learning_rate or --grad_clip)')
 
 
 def log_epoch(writer: SummaryWriter, epoch: int, config: dict, train_metrics: dict,

@@ -37,9 +37,11 @@ def default_learning_rate(optimizer: str) -> float:
 
 
 def make_optimizer(name: str, learning_rate: float, grad_clip: float) -> optax.GradientTransformation:
-  """Clip by global norm, then the named optimizer with an adjustable learning rate."""
+  """Clip by global norm (``grad_clip`` 0: no clipping, as in Keras), then the named optimizer
+  with an adjustable learning rate."""
   optimizer = optax.inject_hyperparams(OPTIMIZERS[name][0])(learning_rate=learning_rate)
-  return optax.chain(optax.clip_by_global_norm(grad_clip), optimizer)
+  clip = optax.clip_by_global_norm(grad_clip) if grad_clip > 0 else optax.identity()
+  return optax.chain(clip, optimizer)
 
 
 class TrainState(NamedTuple):

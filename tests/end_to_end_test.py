@@ -6,12 +6,15 @@ import shutil
 import struct
 import wave
 
+import jax
 import miditoolkit
+import numpy as np
 import pytest
+from flax import nnx
 from tensorboardX.proto import event_pb2
 
 from conftest import REPO, ok, run_module as run, scale_melody, write_midi
-from midi_rnn_jax import encoding
+from midi_rnn_jax import encoding, experiment, training
 
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
 
@@ -257,3 +260,27 @@ def test_a_sequence_model_with_bar_positions_trains_exports_and_samples(tmp_path
   for name in ('01.mid', '02.mid'):  # The model file samples what the experiment samples.
     assert ((tmp_path / 'from_model' / name).read_bytes()
             == (tmp_path / 'seq' / 'generated' / 'from_experiment' / name).read_bytes())
+
+
+def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_dir):
+  data = tmp_path / 'data'
+  data.mkdir()
+  for name in sorted(os.listdir(lakh_dir))[:4]:
+    shutil.copy(lakh_dir / name, data / name)
+  common = (f'--flagfile={SMOKE}', f'--data_dir={data}', f'--cache_dir={tmp_path / "cache"}')
+  refused = run('train', *common, '--learning_rate=0', cwd=tmp_path)
+  assert refused.returncode == 1 and '--learning_rate must be above 0' in refused.stderr
+  diverged = run('train', *common, '--experiment_dir=exp', '--learning_rate=1e38',
+                 '--optimizer=sgd', '--grad_clip=0', cwd=tmp_path)
+  assert diverged.returncode == 2, diverged.stderr
+  assert 'error: training diverged' in diverged.stderr and 'epoch 1/1' in diverged.stderr
+  assert not (tmp_path / 'exp' / 'checkpoints').exists() or not os.listdir(
+      tmp_path / 'exp' / 'checkpoints')
+  config = json.loads((tmp_path / 'exp' / 'config.json').read_text())
+  graphdef, params = training.model_from_config(config)
+  broken = jax.tree.map(lambda leaf: leaf * np.nan, nnx.to_pure_dict(params))
+  experiment.write_model_file(str(tmp_path / 'nan.msgpack'), config, broken,
+                              np.zeros((0, config['window_size']), np.uint8), [])
+  result = run('sample', '--model=nan.msgpack', '--primer_notes=60', cwd=tmp_path)
+  assert result.returncode == 2
+  assert result.stderr.strip().endswith('holds NaN or infinite parameters: the training diverged')

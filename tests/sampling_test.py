@@ -98,6 +98,8 @@ def test_top_k_one_is_greedy_decoding():
   expected = np.asarray(greedy(params, primes, jax.random.key(0)).tokens)
   np.testing.assert_array_equal(top_1(params, primes, jax.random.key(7)).tokens, expected)
   np.testing.assert_array_equal(tiny_nucleus(params, primes, jax.random.key(8)).tokens, expected)
+  zero_nucleus = sampling.make_sampler(graphdef, 40, temperature=1.0, top_p=0.0)
+  np.testing.assert_array_equal(zero_nucleus(params, primes, jax.random.key(9)).tokens, expected)
 
 
 def test_filter_logits_keeps_the_top_k_and_the_nucleus():

@@ -98,6 +98,13 @@ def test_gradients_are_clipped_by_global_norm():
   assert float(optax.tree.norm(updates)) == pytest.approx(0.5)
 
 
+def test_grad_clip_zero_means_no_clipping_as_in_keras():
+  tx = training.make_optimizer('sgd', 1.0, grad_clip=0.0)
+  params = {'w': jnp.zeros(4)}
+  updates, _ = tx.update({'w': jnp.array([3.0, 4.0, 0.0, 0.0])}, tx.init(params), params)
+  np.testing.assert_allclose(updates['w'], [-3.0, -4.0, 0.0, 0.0])
+
+
 def test_learning_rate_can_be_halved_between_epochs():
   model = training.build_model(rnn_size=4, num_layers=1, dropout=0.0, seed=0)
   _, state = training.init_state(model, training.make_optimizer('adam', 0.002, 5.0))
