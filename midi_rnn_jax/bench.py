@@ -84,8 +84,8 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import input_pipeline, modes, training  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import batching, modes, training  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.batching import Batch  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
   mode = modes.MODES[mode_name]
   batch_size = config['batch_size']
@@ -100,7 +100,7 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   batches = [Batch(rng.integers(0, 129, (batch_size, length)).astype(np.uint8),
                    rng.integers(0, 129, target_shape).astype(np.uint8),
                    np.ones(target_shape, np.float32)) for _ in range(32)]
-  stacked = [input_pipeline.stack(batches[i:i + training.STEPS_PER_CALL])
+  stacked = [batching.stack(batches[i:i + training.STEPS_PER_CALL])
              for i in range(0, len(batches), training.STEPS_PER_CALL)]
   key = jax.random.key(0)
   start = time.perf_counter()

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from midi_rnn_jax import input_pipeline, sampling, training
-from midi_rnn_jax.input_pipeline import Batch, FileRecord
+from midi_rnn_jax import batching, sampling, training
+from midi_rnn_jax.batching import Batch
+from midi_rnn_jax.input_pipeline import FileRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +39,9 @@ class Mode:
     common = dict(window_size=config['window_size'], batch_size=config['batch_size'],
                   max_files_in_ram=config['max_files_in_ram'], rng=rng)
     if self.unit == 'tokens':
-      return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
+      return batching.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               **common)
-    return input_pipeline.iterate_batches(records, **common)
+    return batching.iterate_batches(records, **common)
 
   def epoch_size(self, records: Sequence[FileRecord], window_size: int) -> int:
     """Windows, or predicted tokens, in one epoch over ``records``."""

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
-from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, modes, render, sampling,
-                          training)
+from midi_rnn_jax import (batching, cli, encoding, experiment, input_pipeline, modes, render,
+                          sampling, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -105,9 +105,9 @@ def train_epoch(steps, state, records, config, rng, key, progress, label):
   start = time.perf_counter()
   epoch_batches = mode.batches(records, config, rng)
   if config['transpose']:
-    epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
+    epoch_batches = (batching.transpose(b, config['transpose'], rng) for b in epoch_batches)
   for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
-    stacked = input_pipeline.stack(group)
+    stacked = batching.stack(group)
     state, group_metrics = steps.train_steps(state, stacked, key)
     metrics = metrics + group_metrics
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.

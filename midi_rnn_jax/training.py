@@ -13,7 +13,7 @@ import optax
 from flax import nnx
 
 from midi_rnn_jax import models
-from midi_rnn_jax.input_pipeline import Batch
+from midi_rnn_jax.batching import Batch
 
 # name -> (optax constructor, the original's (Keras) default learning rate)
 OPTIMIZERS = {

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import scale_melody, write_midi
-from midi_rnn_jax import encoding, input_pipeline
+from midi_rnn_jax import batching, encoding, input_pipeline
 from midi_rnn_jax.errors import UserError
 
 WINDOW = 8
@@ -97,7 +97,7 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
   expected = sum(r.num_windows(WINDOW) for r in records)
   in_order = {}
   for group in (1, 3, 100):
-    batches = list(input_pipeline.iterate_batches(
+    batches = list(batching.iterate_batches(
         records, window_size=WINDOW, batch_size=16, max_files_in_ram=group, rng=None))
     assert all(b.inputs.shape == (16, WINDOW) for b in batches)
     assert sum(b.weights.sum() for b in batches) == expected
@@ -105,7 +105,7 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
     in_order[group] = all_windows(batches)
   np.testing.assert_array_equal(in_order[1], in_order[100])
   np.testing.assert_array_equal(in_order[3], in_order[100])
-  shuffled = all_windows(input_pipeline.iterate_batches(
+  shuffled = all_windows(batching.iterate_batches(
       records, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
       rng=np.random.default_rng(0)))
   assert not np.array_equal(shuffled, in_order[3])
@@ -118,7 +118,7 @@ def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, mo
   real_load = input_pipeline.load_tracks
   monkeypatch.setattr(input_pipeline, 'load_tracks',
                       lambda record, window: loaded.append(record.path) or real_load(record, window))
-  batches = input_pipeline.iterate_batches(records, window_size=WINDOW, batch_size=4,
+  batches = batching.iterate_batches(records, window_size=WINDOW, batch_size=4,
                                            max_files_in_ram=3, rng=None)
   next(batches)
   assert len(loaded) == 3  # Only the first group is read before the first batch.
@@ -134,8 +134,8 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   inputs[100:110] = 0  # ...and silent ones.
   targets = rng.integers(0, 129, 500).astype(np.uint8)
   targets[:100] = 0
-  batch = input_pipeline.Batch(inputs, targets, np.ones(500, np.float32))
-  shifted = input_pipeline.transpose(batch, max_semitones=12, rng=rng)
+  batch = batching.Batch(inputs, targets, np.ones(500, np.float32))
+  shifted = batching.transpose(batch, max_semitones=12, rng=rng)
   before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
   after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
   assert after.min() >= 0 and after.max() <= 128
@@ -155,7 +155,7 @@ def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_pa
   expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]))
                     for t, m in zip(tracks, meters) for i in range(1, len(t)))
   for rng in (None, np.random.default_rng(1)):
-    batches = list(input_pipeline.iterate_sequences(
+    batches = list(batching.iterate_sequences(
         records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
         rng=rng))
     assert all(b.inputs.shape == b.targets.shape == b.positions.shape == (8, 24)

@@ -7,8 +7,8 @@ import optax
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import encoding, input_pipeline, models, sampling, training
-from midi_rnn_jax.input_pipeline import Batch
+from midi_rnn_jax import batching, encoding, models, sampling, training
+from midi_rnn_jax.batching import Batch
 
 
 @pytest.mark.parametrize('num_layers', [1, 2])
@@ -205,7 +205,7 @@ def test_scanned_steps_equal_single_steps():
   for batch in batches:
     first, metrics = steps.train_step(first, batch, key)
     single = single + metrics
-  stacked = input_pipeline.stack(batches)
+  stacked = batching.stack(batches)
   second, scanned = steps.train_steps(second, stacked, key)
   assert int(second.step) == int(first.step) == 4
   np.testing.assert_allclose(np.array(scanned), np.array(single), rtol=1e-5)
@@ -253,7 +253,7 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   inputs, targets, weights, _ = encoding.sequence_chunks([tune], 32, np.array([5]))
   batch = Batch(inputs, targets, weights)
   first = steps.eval_step(state.params, batch).means()
-  stacked = input_pipeline.stack([batch] * training.STEPS_PER_CALL)
+  stacked = batching.stack([batch] * training.STEPS_PER_CALL)
   for _ in range(15):
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
   learned = steps.eval_step(state.params, batch).means()
@@ -279,7 +279,7 @@ def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
     chunks = [encoding.sequence_chunks([track], 128, rng.integers(0, 128, 1))[:3]
               for _ in range(training.STEPS_PER_CALL)]
     size = min(len(c[0]) for c in chunks)
-    stacked = input_pipeline.stack([Batch(*(field[:size] for field in c)) for c in chunks])
+    stacked = batching.stack([Batch(*(field[:size] for field in c)) for c in chunks])
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
   sample = sampling.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
   played = np.asarray(sample(state.params, tune[None, :24], jax.random.key(0)).tokens)[0]
