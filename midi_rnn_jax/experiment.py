@@ -49,12 +49,33 @@ def next_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
   return os.path.join(root, f'{max(numbers, default=0) + 1:02d}')
 
 
+def claim_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
+  """Creates and returns the next ``root/NN``; ``os.mkdir`` claims the number atomically, so
+  two trainings started at once get different folders."""
+  os.makedirs(root, exist_ok=True)
+  while True:
+    path = next_experiment_dir(root)
+    try:
+      os.mkdir(path)
+      return path
+    except FileExistsError:  # Another run took this number first: take the next.
+      continue
+
+
+def has_checkpoint(experiment_dir: str) -> bool:
+  """Whether orbax finished a checkpoint there (a folder named by its epoch)."""
+  folder = os.path.join(experiment_dir, 'checkpoints')
+  return os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder))
+
+
 def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
-  """The most recently created experiment (by its config.json) under ``root``."""
+  """The most recently created experiment (by its config.json) under ``root`` that has a
+  checkpoint (a run stopped in its first epoch has none)."""
   candidates = [os.path.join(root, n) for n in os.listdir(root)] if os.path.isdir(root) else []
-  candidates = [d for d in candidates if os.path.isfile(os.path.join(d, CONFIG_FILE))]
+  candidates = [d for d in candidates if os.path.isfile(os.path.join(d, CONFIG_FILE))
+                and has_checkpoint(d)]
   if not candidates:
-    raise UserError(f'no experiment with a {CONFIG_FILE} in {root!r}: train one first or pass '
+    raise UserError(f'no experiment with a checkpoint in {root!r}: train one first or pass '
                     '--experiment_dir')
   return max(candidates, key=lambda d: os.path.getmtime(os.path.join(d, CONFIG_FILE)))
 
@@ -71,7 +92,7 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
   (and message.txt)."""
   check_unused(experiment_dir)
   if experiment_dir is None:
-    experiment_dir = next_experiment_dir()
+    experiment_dir = claim_experiment_dir()
   os.makedirs(experiment_dir, exist_ok=True)
   write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
                         {**config, 'experiment_dir': experiment_dir, 'message': message,

@@ -121,11 +121,19 @@ def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRe
   return _record_from_npz(path, cache_file, arrays, from_cache=False)
 
 
-def _read_cached(path: str, cache_file: str) -> FileRecord | None:
+def _read_cached(path: str, cache_file: str, warn: Callable[[str], None]) -> FileRecord | None:
+  """The cached record of ``path``; None when there is none, or (with a warning) when the
+  cache file is damaged: the MIDI file is then parsed again."""
+  if not os.path.exists(cache_file):
+    return None
   try:
     with np.load(cache_file) as data:
-      return _record_from_npz(path, cache_file, data, from_cache=True)
-  except (OSError, ValueError, KeyError):
+      record = _record_from_npz(path, cache_file, data, from_cache=True)
+      for name in ('tokens', 'positions', 'bar_lengths'):  # A truncated file fails here.
+        data[name]  # pylint: disable=pointless-statement
+      return record
+  except Exception as error:  # A truncated or foreign file fails in many ways (zip, npy, keys).
+    warn(f'warning: damaged cache entry for {path} ({type(error).__name__}); parsing it again')
     return None
 
 
@@ -143,7 +151,7 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callab
     except OSError as error:  # A dangling link, or a file removed while we look.
       warn(f'warning: skipping {path}: {error.strerror}')
       continue
-    records[path] = _read_cached(path, cache_file)
+    records[path] = _read_cached(path, cache_file, warn)
     if records[path] is None:
       todo.append((path, cache_file))
   if todo and n_jobs > 1:

@@ -164,3 +164,22 @@ def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_pa
                   for i, t, p, w in zip(*(f.ravel() for f in (b.inputs, b.targets, b.positions,
                                                                b.weights))) if w == 1)
     assert seen == expected  # Each (input, target, bar position) once, as in the tracks.
+
+
+def test_a_damaged_cache_entry_is_parsed_again_with_a_warning(data_dir, tmp_path):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  truncated, foreign = records[0], records[1]
+  data = open(truncated.cache_file, 'rb').read()
+  with open(truncated.cache_file, 'wb') as f:
+    f.write(data[:len(data) // 2])
+  np.savez(foreign.cache_file.removesuffix('.npz'), unrelated=np.zeros(3))  # Wrong keys.
+  warnings = []
+  again, summary = load(data_dir, tmp_path / 'cache', warnings)
+  damaged = [w for w in warnings if 'damaged cache entry' in w]
+  assert len(damaged) == 2 and summary.endswith('2 parsed, 9 from cache')
+  for before, after in zip(records, again, strict=True):
+    np.testing.assert_array_equal(input_pipeline.load_tracks(before, WINDOW)[0],
+                                  input_pipeline.load_tracks(after, WINDOW)[0])
+  warnings = []
+  load(data_dir, tmp_path / 'cache', warnings)  # The entries were written anew.
+  assert not any('damaged cache entry' in w for w in warnings)
