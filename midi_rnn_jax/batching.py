@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from midi_rnn_jax import encoding
-from midi_rnn_jax.input_pipeline import FileRecord, all_meters, all_tracks
+from midi_rnn_jax.input_pipeline import FileRecord, all_tracks_and_meters
 
 
 class Batch(NamedTuple):
@@ -74,8 +74,8 @@ def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
     group = [records[i] for i in order[first:first + max_files_in_ram]]
-    positions = [m.positions for m in all_meters(group, window_size)]
-    yield all_tracks(group, window_size), np.concatenate(positions)
+    tracks, meters = all_tracks_and_meters(group, window_size)
+    yield tracks, np.concatenate([m.positions for m in meters])
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,

@@ -59,8 +59,8 @@ def main(argv):
     records, data_summary = input_pipeline.load_corpus(
         FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
     cli.log(data_summary)
-  tracks = input_pipeline.all_tracks(records, window_size)
-  positions = [m.positions for m in input_pipeline.all_meters(records, window_size)]
+  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
+  positions = [m.positions for m in meters]
   contexts, targets = baselines.windows_of(tracks, window_size)
   context_positions, _ = baselines.windows_of(positions, window_size)
   if not len(targets):

@@ -34,10 +34,10 @@ def main(argv):
   window_size = config['window_size']
   records = input_pipeline.read_records(experiment.validation_files(experiment_dir),
                                         FLAGS.cache_dir, 1, cli.log, config['steps_per_quarter'])
-  tracks = input_pipeline.all_tracks(records, window_size)
+  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
   if tracks and FLAGS.num_primes:
-    primers = sampling.choose_primes(tracks, input_pipeline.all_meters(records, window_size),
-                                     FLAGS.num_primes, window_size, np.random.default_rng(0))
+    primers = sampling.choose_primes(tracks, meters, FLAGS.num_primes, window_size,
+                                     np.random.default_rng(0))
   else:
     cli.log('warning: no validation files left to draw prime windows from; the model file '
             'will need --prime_file, --primer_notes or --data_dir to sample')

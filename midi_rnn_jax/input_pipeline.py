@@ -214,24 +214,28 @@ def split_files(records: Sequence[FileRecord], seed: int,
   return [records[i] for i in train], [records[i] for i in validation]
 
 
-def _usable_arrays(record: FileRecord, window_size: int, name: str) -> list[np.ndarray]:
-  """One cached per-step array (tokens, positions, bar_lengths) of each usable track."""
+def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:
+  """Cached per-step arrays (tokens, positions, bar_lengths) of each usable track, in one
+  read of the cache file: one list of tracks per name."""
   with np.load(record.cache_file) as data:
-    values = data[name]
+    values = [data[name] for name in names]
   bounds = np.cumsum(record.track_lengths)[:-1]
-  return [v for v, ok in zip(np.split(values, bounds), record.usable(window_size)) if ok]
+  usable = record.usable(window_size)
+  return [[v for v, ok in zip(np.split(array, bounds), usable) if ok] for array in values]
 
 
 def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
   """The usable tracks' tokens of one file, read from the cache."""
-  return _usable_arrays(record, window_size, 'tokens')
+  (tokens,) = _usable_arrays(record, window_size, 'tokens')
+  return tokens
 
 
-def load_meter(record: FileRecord, window_size: int) -> list[encoding.Meter]:
-  """Where the steps of each usable track of one file fall in their bars."""
-  return [encoding.Meter(p, b)
-          for p, b in zip(_usable_arrays(record, window_size, 'positions'),
-                          _usable_arrays(record, window_size, 'bar_lengths'))]
+def load_tracks_and_meters(record: FileRecord, window_size: int
+                           ) -> tuple[list[np.ndarray], list[encoding.Meter]]:
+  """The usable tracks' tokens of one file, and where their steps fall in their bars."""
+  tokens, positions, bar_lengths = _usable_arrays(record, window_size, 'tokens', 'positions',
+                                                  'bar_lengths')
+  return tokens, [encoding.Meter(p, b) for p, b in zip(positions, bar_lengths)]
 
 
 def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarray]:
@@ -239,9 +243,15 @@ def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarr
   return [t for r in records for t in load_tracks(r, window_size)]
 
 
-def all_meters(records: Sequence[FileRecord], window_size: int) -> list[encoding.Meter]:
-  """The bar positions of ``all_tracks(records, window_size)``, track by track."""
-  return [m for r in records for m in load_meter(r, window_size)]
+def all_tracks_and_meters(records: Sequence[FileRecord], window_size: int
+                          ) -> tuple[list[np.ndarray], list[encoding.Meter]]:
+  """``all_tracks`` and the tracks' meters, each cache file read once."""
+  tracks, meters = [], []
+  for record in records:
+    record_tracks, record_meters = load_tracks_and_meters(record, window_size)
+    tracks += record_tracks
+    meters += record_meters
+  return tracks, meters
 
 
 def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,

@@ -171,12 +171,12 @@ def main(argv):
     records = (records_of(experiment.validation_files(experiment_dir))
                if FLAGS.reference == 'validation' else training_records)
   training = input_pipeline.all_tracks(training_records, window_size)
-  reference = input_pipeline.all_tracks(records, window_size)
+  reference, meters = input_pipeline.all_tracks_and_meters(records, window_size)
   if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
   length = int(np.median([len(t) for t, _ in generated.values()]))
-  excerpts = stats.excerpts(reference, input_pipeline.all_meters(records, window_size), length,
-                            FLAGS.num_excerpts, np.random.default_rng(0))
+  excerpts = stats.excerpts(reference, meters, length, FLAGS.num_excerpts,
+                            np.random.default_rng(0))
   report = compare(generated, excerpts, training)
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)

@@ -135,11 +135,11 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
   else:
     records = input_pipeline.read_records(experiment.validation_files(model.experiment_dir),
                                           FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
-  tracks = input_pipeline.all_tracks(records, window_size)
+  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
   if not tracks:
     raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '
                     '--prime_file or --primer_notes')
-  return tracks, input_pipeline.all_meters(records, window_size)
+  return tracks, meters
 
 
 def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[sampling.Primer]:
@@ -179,11 +179,11 @@ def main(argv):
   allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
   seed = FLAGS.seed if FLAGS.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-  cli.log(f'{model.description} ({modes.of(model.config).name} mode), seed {seed}')
+  mode = modes.of(model.config)
+  cli.log(f'{model.description} ({mode.name} mode), seed {seed}')
 
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
-  mode = modes.of(model.config)
   primes, bar_positions = sampling.stack_primes([mode.prime(p, window_size) for p in primers],
                                                 FLAGS.file_length)
   sample = mode.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,

@@ -139,6 +139,17 @@ def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
   return logits
 
 
+def _advance(layers, state, inputs: jax.Array, reset=lambda x: x) -> tuple:
+  """One step of every layer: the first reads ``inputs`` (its projected input), each next
+  one the new output of the one below; ``reset`` maps each old state first."""
+  new_state = []
+  for layer, (cell, hidden) in zip(layers, state):
+    if new_state:
+      inputs = layer.project(new_state[-1][1])
+    new_state.append(layer.step(inputs, reset(cell), reset(hidden)))
+  return tuple(new_state)
+
+
 def _or_zeros(bar_positions: jax.Array | None, batch: int, steps: int) -> jax.Array:
   """A sampler's bar positions, or zeros for a model without them."""
   return (jnp.zeros((batch, steps), jnp.int32) if bar_positions is None
@@ -205,13 +216,7 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
       fresh = (jnp.arange(window) == position % window)[None, :, None]
       # The same for every run.
       inputs = model.project_inputs(token, bar_positions[:, position])[:, None, :]
-      new_state = []
-      for layer, (cell, hidden) in zip(layers, state):
-        if new_state:
-          inputs = layer.project(new_state[-1][1])
-        new_state.append(layer.step(inputs, jnp.where(fresh, 0.0, cell),
-                                    jnp.where(fresh, 0.0, hidden)))
-      return tuple(new_state)
+      return _advance(layers, state, inputs, lambda old: jnp.where(fresh, 0.0, old))
 
     def prime_step(state, position):
       return feed(state, primes[:, position].astype(jnp.int32), position), None
@@ -249,12 +254,8 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
 
     def feed(state, token, step):
       """One step of every layer; returns the new state and the logits of the next token."""
-      inputs, new_state = model.project_inputs(token, bar_positions[:, step]), []
-      for layer, (cell, hidden) in zip(layers, state):
-        if new_state:
-          inputs = layer.project(new_state[-1][1])
-        new_state.append(layer.step(inputs, cell, hidden))
-      return tuple(new_state), model.head(new_state[-1][1])
+      new_state = _advance(layers, state, model.project_inputs(token, bar_positions[:, step]))
+      return new_state, model.head(new_state[-1][1])
 
     def generate_step(carry, inputs):
       state, logits = carry

@@ -165,9 +165,8 @@ def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_
 def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
   """The primer (tokens and bar positions) of the melody sampled after every epoch."""
   window_size = config['window_size']
-  (primer,) = sampling.choose_primes(
-      input_pipeline.load_tracks(record, window_size), input_pipeline.load_meter(record, window_size),
-      1, window_size, np.random.default_rng(config['seed']))
+  (primer,) = sampling.choose_primes(*input_pipeline.load_tracks_and_meters(record, window_size),
+                                     1, window_size, np.random.default_rng(config['seed']))
   return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
 
 

@@ -115,11 +115,11 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
 def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, monkeypatch):
   records, _ = load(data_dir, tmp_path / 'cache', [])
   loaded = []
-  real_load = input_pipeline.load_tracks
-  monkeypatch.setattr(input_pipeline, 'load_tracks',
+  real_load = input_pipeline.load_tracks_and_meters
+  monkeypatch.setattr(input_pipeline, 'load_tracks_and_meters',
                       lambda record, window: loaded.append(record.path) or real_load(record, window))
   batches = batching.iterate_batches(records, window_size=WINDOW, batch_size=4,
-                                           max_files_in_ram=3, rng=None)
+                                     max_files_in_ram=3, rng=None)
   next(batches)
   assert len(loaded) == 3  # Only the first group is read before the first batch.
   list(batches)
@@ -150,8 +150,7 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
 
 def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
   records, _ = load(data_dir, tmp_path / 'cache', [])
-  tracks = input_pipeline.all_tracks(records, WINDOW)
-  meters = input_pipeline.all_meters(records, WINDOW)
+  tracks, meters = input_pipeline.all_tracks_and_meters(records, WINDOW)
   expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]))
                     for t, m in zip(tracks, meters) for i in range(1, len(t)))
   for rng in (None, np.random.default_rng(1)):
