@@ -14,12 +14,10 @@ import json
 import os
 import re
 
-import jax
 import numpy as np
-import orbax.checkpoint as ocp
 from flax import serialization
 
-from midi_rnn_jax import encoding, training
+from midi_rnn_jax import checkpoints, encoding, training
 from midi_rnn_jax.errors import UserError
 
 EXPERIMENTS_ROOT = 'experiments'
@@ -62,35 +60,58 @@ def claim_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
       continue
 
 
-def has_checkpoint(experiment_dir: str) -> bool:
-  """Whether orbax finished a checkpoint there (a folder named by its epoch)."""
-  folder = os.path.join(experiment_dir, 'checkpoints')
-  return os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder))
-
-
 def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
   """The most recently created experiment (by its config.json) under ``root`` that has a
   checkpoint (a run stopped in its first epoch has none)."""
   candidates = [os.path.join(root, n) for n in os.listdir(root)] if os.path.isdir(root) else []
   candidates = [d for d in candidates if os.path.isfile(os.path.join(d, CONFIG_FILE))
-                and has_checkpoint(d)]
+                and checkpoints.has_checkpoint(d)]
   if not candidates:
     raise UserError(f'no experiment with a checkpoint in {root!r}: train one first or pass '
                     '--experiment_dir')
   return max(candidates, key=lambda d: os.path.getmtime(os.path.join(d, CONFIG_FILE)))
 
 
-def check_unused(experiment_dir: str | None) -> None:
-  """An explicit folder that already holds an experiment is an error: never overwrite work."""
-  if experiment_dir is not None and os.path.exists(os.path.join(experiment_dir, CONFIG_FILE)):
-    raise UserError(f'--experiment_dir {experiment_dir!r} already holds an experiment; '
-                    'choose a new folder or leave the flag out for experiments/NN')
+# Flags that shape the model, its data or its optimizer state: a resumed run keeps them.
+FIXED_ON_RESUME = ('data_dir', 'rnn_size', 'num_layers', 'window_size', 'steps_per_quarter',
+                   'mode', 'bar_position', 'optimizer', 'seed')
+
+
+def is_experiment(experiment_dir: str | None) -> bool:
+  return experiment_dir is not None and os.path.exists(os.path.join(experiment_dir, CONFIG_FILE))
+
+
+def resumed_config(experiment_dir: str, given: dict) -> tuple[dict, dict]:
+  """The config of a run that continues ``experiment_dir``: its saved flags, overridden by
+  ``given`` (the flags set on this command line), and the flags that changed (name: [old,
+  new]). A change of a FIXED_ON_RESUME flag is refused, naming the flags."""
+  saved = load_config(experiment_dir)
+  changes = {name: [saved.get(name), value] for name, value in given.items()
+             if _comparable(name, saved.get(name)) != _comparable(name, value)}
+  fixed = [f'--{name} ({old} there, {new} now)' for name, (old, new) in changes.items()
+           if name in FIXED_ON_RESUME]
+  if fixed:
+    raise UserError(f'{experiment_dir} was trained with other values of {", ".join(fixed)}: '
+                    'resuming would change its model or data; drop those flags to resume, or '
+                    'leave out --experiment_dir for a new experiment')
+  return {**saved, **{name: new for name, (_, new) in changes.items()}}, changes
+
+
+def _comparable(name: str, value):
+  return os.path.abspath(value) if name == 'data_dir' and value is not None else value
+
+
+def record_changes(experiment_dir: str, config: dict, changes: dict, from_epoch: int) -> None:
+  """Rewrites config.json with the new values and, under ``changes``, what changed from
+  which epoch on."""
+  history = config.get('changes', []) + [{'from_epoch': from_epoch, 'flags': changes}]
+  write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
+                        {**config, 'changes': history})
 
 
 def create(experiment_dir: str | None, config: dict, message: str | None) -> str:
   """Makes the experiment folder (``experiments/NN`` when None) and writes config.json
   (and message.txt)."""
-  check_unused(experiment_dir)
   if experiment_dir is None:
     experiment_dir = claim_experiment_dir()
   os.makedirs(experiment_dir, exist_ok=True)
@@ -128,54 +149,11 @@ def validation_files(experiment_dir: str) -> list[str]:
   return _split_files(experiment_dir, 'validation')
 
 
-def checkpoint_manager(experiment_dir: str, create: bool = True) -> ocp.CheckpointManager:
-  """Keeps two checkpoints at most: the latest epoch and the best by validation loss.
-
-  Orbax writes each one into a temporary folder and renames it when complete,
-  so an interrupted save never replaces a good checkpoint.
-  """
-  policy = ocp.checkpoint_managers.AnyPreservationPolicy([
-      ocp.checkpoint_managers.LatestN(n=1),
-      ocp.checkpoint_managers.BestN(get_metric_fn=lambda m: m['val_loss'], reverse=True, n=1),
-  ])
-  options = ocp.CheckpointManagerOptions(
-      best_fn=lambda m: m['val_loss'], best_mode='min', preservation_policy=policy,
-      enable_async_checkpointing=False, create=create)
-  return ocp.CheckpointManager(os.path.abspath(os.path.join(experiment_dir, 'checkpoints')),
-                               options=options)
-
-
-def save_checkpoint(manager: ocp.CheckpointManager, epoch: int, params, opt_state,
-                    val_loss: float) -> None:
-  manager.save(epoch, args=ocp.args.Composite(params=ocp.args.StandardSave(params),
-                                              opt_state=ocp.args.StandardSave(opt_state)),
-               metrics={'val_loss': float(val_loss)})
-
-
 def load_model(experiment_dir: str, which: str = 'best'):
   """(config, graphdef, params) of an experiment's best or latest checkpoint."""
   config = load_config(experiment_dir)
   graphdef, abstract_params = training.model_from_config(config)
-  return config, graphdef, restore_params(experiment_dir, abstract_params, which)
-
-
-def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
-  """The parameters of the best (lowest validation loss) or latest checkpoint."""
-  folder = os.path.join(experiment_dir, 'checkpoints')
-  manager = checkpoint_manager(experiment_dir, create=False) if os.path.isdir(folder) else None
-  step = manager and (manager.best_step() if which == 'best' else manager.latest_step())
-  if step is None:
-    raise UserError(f'no checkpoint in {folder}')
-  restored = manager.restore(step, args=ocp.args.Composite(
-      params=ocp.args.StandardRestore(abstract_params)))
-  return check_finite(restored.params, f'the {which} checkpoint of {experiment_dir}')
-
-
-def check_finite(params, what: str):
-  """``params``, or a UserError when any of them is NaN or infinite (a diverged model)."""
-  if not all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(params)):
-    raise UserError(f'{what} holds NaN or infinite parameters: the training diverged')
-  return params
+  return config, graphdef, checkpoints.restore_params(experiment_dir, abstract_params, which)
 
 
 MODEL_FORMAT = 'midi_rnn_jax.model'
@@ -212,7 +190,7 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Me
   if payload['encoding_version'] != encoding.ENCODING_VERSION:
     raise UserError(f'--model {path!r} uses encoding version {payload["encoding_version"]}; '
                     f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
-  check_finite(payload['params'], f'--model {path!r}')
+  checkpoints.check_finite(payload['params'], f'--model {path!r}')
   config, primes = json.loads(payload['config']), payload['primes']
   if 'prime_positions' in payload:
     meters = [encoding.Meter(p, b) for p, b in zip(payload['prime_positions'],

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 
 import miditoolkit
@@ -137,6 +138,11 @@ def _read_cached(path: str, cache_file: str, warn: Callable[[str], None]) -> Fil
     return None
 
 
+def _ignore_interrupts() -> None:
+  """In parse workers: Ctrl-C reaches the whole process group; only the main process answers."""
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callable[[str], None],
                  steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> list[FileRecord]:
   """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes."""
@@ -156,11 +162,15 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callab
       todo.append((path, cache_file))
   if todo and n_jobs > 1:
     # spawn, not fork: forking a process that may have started JAX threads can deadlock.
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn'),
+        initializer=_ignore_interrupts)
+    try:
       paths_todo, cache_files = zip(*todo)
       parsed = list(pool.map(parse_to_cache, paths_todo, cache_files,
                              [steps_per_quarter] * len(todo), chunksize=4))
+    finally:  # On Ctrl-C, drop the files not started rather than parse them all first.
+      pool.shutdown(cancel_futures=True)
   else:
     parsed = [parse_to_cache(p, c, steps_per_quarter) for p, c in todo]
   for (path, _), result in zip(todo, parsed):
@@ -201,17 +211,28 @@ def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
   return usable, summarize(len(paths), records, window_size)
 
 
-def split_files(records: Sequence[FileRecord], seed: int,
+def split_files(records: Sequence[FileRecord], data_dir: str, seed: int,
                 validation_fraction: float = 0.2) -> tuple[list[FileRecord], list[FileRecord]]:
-  """(train, validation) split by file, deterministic for a given seed.
+  """(train, validation) split by file: a file is held out when a hash of its path under
+  ``data_dir`` (and the seed) falls below ``validation_fraction``.
 
-  With a single file there is nothing to hold out and validation is empty.
+  So a file's side never depends on the other files (adding files moves none) or on
+  --window_size. With two files or more at least one is held out, and one is trained on;
+  a single file leaves validation empty.
   """
-  order = np.random.default_rng(seed).permutation(len(records))
-  num_validation = 0 if len(records) < 2 else max(1, round(validation_fraction * len(records)))
-  validation = sorted(order[:num_validation])
-  train = sorted(order[num_validation:])
-  return [records[i] for i in train], [records[i] for i in validation]
+  def draw(record: FileRecord) -> float:
+    name = os.path.relpath(record.path, data_dir).replace(os.sep, '/')
+    digest = hashlib.sha256(f'{seed}|{name}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'big') / 2**64
+
+  draws = np.array([draw(r) for r in records])
+  held_out = draws < validation_fraction
+  if len(records) >= 2 and not held_out.any():
+    held_out[np.argmin(draws)] = True
+  if held_out.all():
+    held_out[np.argmax(draws)] = False
+  return ([r for r, out in zip(records, held_out) if not out],
+          [r for r, out in zip(records, held_out) if out])
 
 
 def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
-from midi_rnn_jax import (batching, cli, encoding, experiment, input_pipeline, modes, render,
-                          sampling, training)
+from midi_rnn_jax import (batching, checkpoints, cli, encoding, experiment, input_pipeline, modes,
+                          render, sampling, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -91,34 +91,48 @@ def in_groups(items, size: int):
     yield group
 
 
-def train_epoch(steps, state, records, config, rng, key, progress, label):
-  """One pass over the training windows (or tokens); returns the state, metrics and
-  windows (or tokens) per second.
+def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
+                resume_at: checkpoints.Progress | None = None):
+  """One pass over the training windows (or tokens).
 
   Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
-  the epoch's last, shorter group compiles once more, then is reused every epoch.
+  the epoch's last, shorter group compiles once more, then is reused every epoch. A resumed
+  epoch (``resume_at``) replays the data stream up to where the checkpoint was written, without
+  training, so it continues with the very batches the interrupted run would have trained.
+  ``stop.received`` (a signal) ends the epoch early, after the current group of steps.
+
+  Returns the state, the epoch's metrics, windows (or tokens) trained per second, and how many
+  batches are done (None when the epoch is complete).
   """
   mode = modes.of(config)
-  total = mode.epoch_size(records, config['window_size'])
-  task = progress.add_task(label, total=total, loss=float('nan'))
-  metrics = training.Metrics.zero()
-  start = time.perf_counter()
+  task = progress.add_task(label, total=mode.epoch_size(records, config['window_size']),
+                           loss=float('nan'))
+  skip = resume_at.batches_done if resume_at else 0
+  metrics = training.Metrics(*map(np.float32, resume_at.metric_sums if resume_at else (0, 0, 0)))
+  trained, start = 0.0, time.perf_counter()
   epoch_batches = mode.batches(records, config, rng)
   if config['transpose']:
     epoch_batches = (batching.transpose(b, config['transpose'], rng) for b in epoch_batches)
+  batches_done = 0
   for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
-    stacked = batching.stack(group)
-    state, group_metrics = steps.train_steps(state, stacked, key)
-    metrics = metrics + group_metrics
+    examples = sum(float(b.weights.sum()) for b in group)
+    batches_done += len(group)
+    progress.advance(task, examples)
+    if batches_done <= skip:
+      continue
+    state, group_metrics = steps.train_steps(state, batching.stack(group), key)
+    metrics, trained = metrics + group_metrics, trained + examples
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
       loss = float(group_metrics.loss / group_metrics.count)
       stop_if_diverged(loss, label, int(state.step))
       progress.update(task, loss=loss)
-    progress.advance(task, sum(float(b.weights.sum()) for b in group))
-  means = metrics.means()  # Waits for the last step.
-  stop_if_diverged(means['loss'], label, int(state.step))
+    if stop.received:
+      break
+  else:
+    batches_done = None
+  stop_if_diverged(metrics.means()['loss'], label, int(state.step))  # Waits for the last step.
   progress.remove_task(task)
-  return state, means, total / (time.perf_counter() - start)
+  return state, metrics, trained / (time.perf_counter() - start), batches_done
 
 
 def stop_if_diverged(loss: float, label: str, step: int) -> None:
@@ -170,20 +184,35 @@ def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
   return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
 
 
-def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None) -> str:
-  """Trains per ``config`` (the flag values); returns the experiment folder."""
-  experiment.check_unused(experiment_dir)  # Before the slow parse, not after.
+def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
+                       given: set[str], stop: cli.StopSignals) -> str:
+  """Trains per ``config`` (the flag values; ``given``: the flags set on the command line) in a
+  new experiment, or continues the one in ``experiment_dir``. Returns the experiment folder."""
+  resumed, changes, progress = None, {}, None
+  if experiment.is_experiment(experiment_dir):  # Checked before the slow parse, not after.
+    config, changes = experiment.resumed_config(experiment_dir, {n: config[n] for n in given})
+    progress = checkpoints.latest_progress(experiment_dir)
+    if progress and progress.epochs_done >= config['num_epochs'] and not progress.batches_done:
+      cli.log(f'{experiment_dir} has finished its {progress.epochs_done} epochs (best val loss '
+              f'{progress.plateau.best:.4f}); pass a larger --num_epochs to train more')
+      return experiment_dir
+  else:
+    cli.check_output_folder(experiment_dir or experiment.EXPERIMENTS_ROOT, '--experiment_dir')
   records, summary = input_pipeline.load_corpus(
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
       config['steps_per_quarter'])
   cli.log(summary)
-  train_records, val_records = input_pipeline.split_files(records, config['seed'])
+  train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
+                                                          config['seed'])
   if not val_records:
     cli.log('warning: a single usable file leaves nothing to validate on; '
             'the best checkpoint is chosen by training loss')
   if config['learning_rate'] is None:
     config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
-  experiment_dir = experiment.create(experiment_dir, config, message)
+  # From here on, a signal lets the run save a checkpoint after its next steps.
+  stop.deferring = True
+  if not experiment.is_experiment(experiment_dir):
+    experiment_dir = experiment.create(experiment_dir, config, message)
   experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
       'train': [os.path.abspath(r.path) for r in train_records],
       'validation': [os.path.abspath(r.path) for r in val_records]})
@@ -194,52 +223,83 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
                                config['seed'], config['bar_position'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
+  if progress:
+    state, resumed = checkpoints.restore_training(experiment_dir, state)
+    if 'learning_rate' in changes:
+      state = training.with_learning_rate(state, config['learning_rate'])
+    where = (f', {resumed.batches_done} batches into it' if resumed.batches_done else '')
+    cli.log(f'resuming from epoch {resumed.epochs_done + 1} of {config["num_epochs"]}{where}')
+  if changes:
+    experiment.record_changes(experiment_dir, config, changes,
+                              from_epoch=(resumed.epochs_done if resumed else 0) + 1)
+  run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
+             resumed or checkpoints.Progress.start(config['seed']), stop)
+  return experiment_dir
+
+
+def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
+               resume_at: checkpoints.Progress, stop: cli.StopSignals) -> None:
+  """Trains from ``resume_at`` to ``config['num_epochs']``, checkpointing every epoch, and on a
+  signal in the middle of one."""
   mode = modes.of(config)
   steps = training.make_steps(graphdef, tx, mode.logits_fn)
   sample_melody = mode.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
   melody_prime = tensorboard_prime((val_records or train_records)[0], config)
-  manager = experiment.checkpoint_manager(experiment_dir)
+  manager = checkpoints.manager(experiment_dir)
   writer = SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
-  rng = np.random.default_rng(config['seed'])
+  rng = np.random.default_rng()
+  rng.bit_generator.state = resume_at.rng_state
   key = jax.random.key(config['seed'])
-  plateau = training.Plateau()
+  plateau = resume_at.plateau
   progress = Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
                       TextColumn('loss {task.fields[loss]:.3f}'), TimeRemainingColumn(),
                       transient=True, disable=not sys.stderr.isatty())
+  resume_command = f'python -m midi_rnn_jax.train --experiment_dir {experiment_dir}'
   with progress:
-    for epoch in range(1, config['num_epochs'] + 1):
-      started = time.perf_counter()
-      state, train_metrics, per_second = train_epoch(
-          steps, state, train_records, config, rng, key, progress,
-          label=f'epoch {epoch}/{config["num_epochs"]}')
+    for epoch in range(resume_at.epochs_done + 1, config['num_epochs'] + 1):
+      started, epoch_rng_state = time.perf_counter(), rng.bit_generator.state
+      label = f'epoch {epoch}/{config["num_epochs"]}'
+      state, metrics, per_second, batches_done = train_epoch(
+          steps, state, train_records, config, rng, key, progress, label, stop,
+          resume_at if epoch == resume_at.epochs_done + 1 and resume_at.batches_done else None)
+      if batches_done is not None:  # Stopped by a signal in the middle of the epoch.
+        checkpoints.save(manager, state, checkpoints.Progress(
+            epoch - 1, batches_done, int(state.step), plateau, epoch_rng_state,
+            tuple(float(v) for v in metrics)), val_loss=float('inf'))
+        raise cli.Interrupted(stop.received, f'stopped in {label} after {batches_done} batches; '
+                              f'checkpoint saved: resume with {resume_command}')
+      train_metrics = metrics.means()
       val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
       lr = training.learning_rate(state)
-      experiment.save_checkpoint(manager, epoch, state.params, state.opt_state, val_metrics['loss'])
+      plateau, reduce = plateau.update(val_metrics['loss'])
+      if reduce:
+        state = training.with_learning_rate(state, lr * plateau.factor)
+      checkpoints.save(manager, state, checkpoints.Progress(
+          epoch, 0, int(state.step), plateau, rng.bit_generator.state), val_metrics['loss'])
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
+      if reduce:
+        cli.log(f'validation loss stalled for {plateau.patience} epochs: '
+                f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
       log_melody(writer, epoch, np.asarray(sample_melody(
           state.params, melody_prime[0], jax.random.key(config['seed']),
           melody_prime[1]).tokens)[0],
           config['steps_per_quarter'])
-      plateau, reduce = plateau.update(val_metrics['loss'])
-      if reduce:
-        state = training.with_learning_rate(state, lr * plateau.factor)
-        cli.log(f'validation loss stalled for {plateau.patience} epochs: '
-                f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
+      if stop.received and epoch < config['num_epochs']:
+        raise cli.Interrupted(stop.received, f'stopped after {label}; checkpoint saved: '
+                              f'resume with {resume_command}')
+  stop.deferring = False
   writer.close()
   manager.close()
   cli.log(f'done: best val loss {plateau.best:.4f}; checkpoints in {experiment_dir}/checkpoints')
-  return experiment_dir
 
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   config = {name: FLAGS[name].value for name in TRAIN_FLAGS}
-  try:
-    train_and_evaluate(config, FLAGS.experiment_dir, FLAGS.message)
-  except KeyboardInterrupt:
-    cli.log('interrupted: checkpoints of the finished epochs are kept')
-    sys.exit(130)
+  config['data_dir'] = os.path.abspath(config['data_dir'])
+  given = {name for name in TRAIN_FLAGS if FLAGS[name].present}
+  train_and_evaluate(config, FLAGS.experiment_dir, FLAGS.message, given, cli.StopSignals())
 
 
 if __name__ == '__main__':

@@ -56,8 +56,9 @@ def test_training_writes_a_complete_experiment(trained, lakh_dir):
   assert config['learning_rate'] == 0.01 and config['optimizer'] == 'adam'
   assert (experiment_dir / 'message.txt').read_text() == 'smoke test\n'
   split = json.loads((experiment_dir / 'split.json').read_text())
-  assert len(split['validation']) == round(0.2 * (len(split['train']) + len(split['validation'])))
-  assert os.listdir(experiment_dir / 'checkpoints') == ['1']
+  assert 0.1 < len(split['validation']) / (len(split['train']) + len(split['validation'])) < 0.3
+  (checkpoint,) = os.listdir(experiment_dir / 'checkpoints')  # Named by its optimizer step.
+  assert checkpoint.isdigit()
   assert {'loss/train', 'loss/validation', 'accuracy/train', 'accuracy/validation',
           'learning_rate', 'windows_per_second', 'melody/piano_roll',
           'melody/audio'} <= summary_tags(experiment_dir / 'tensorboard-logs')
@@ -129,7 +130,7 @@ def test_a_corrupt_file_is_skipped_and_training_still_succeeds(tmp_path, lakh_di
   (warning,) = [line for line in stderr.splitlines() if 'broken.mid' in line]
   assert warning.startswith('warning: skipping unreadable MIDI file')
   assert '(1 unreadable' in stderr and 'epoch 1/1' in stderr
-  assert os.listdir(tmp_path / 'exp' / 'checkpoints') == ['1']
+  assert len(os.listdir(tmp_path / 'exp' / 'checkpoints')) == 1
 
 
 def one_line_error(result, *fragments):
@@ -147,12 +148,13 @@ def test_bad_input_is_one_clear_line(tmp_path):
   one_line_error(run('sample', '--midi_instrument=Kazoo', cwd=tmp_path), '--midi_instrument')
 
 
-def test_an_existing_experiment_is_never_overwritten(trained, workdir, lakh_dir):
+def test_rerunning_a_finished_experiment_changes_nothing(trained, workdir, lakh_dir):
   experiment_dir, _ = trained
   before = (experiment_dir / 'config.json').read_bytes()
-  one_line_error(run('train', f'--flagfile={SMOKE}', f'--data_dir={lakh_dir}',
-                     f'--experiment_dir={experiment_dir}', f'--cache_dir={workdir / "cache"}',
-                     cwd=workdir), 'already holds an experiment')
+  stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={lakh_dir}',
+                  f'--experiment_dir={experiment_dir}', f'--cache_dir={workdir / "cache"}',
+                  cwd=workdir))
+  assert 'has finished its 1 epochs' in stderr
   assert (experiment_dir / 'config.json').read_bytes() == before
 
 

@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
   for folder, pitches in (('same', TUNE), ('other', OTHER)):
     (root / folder).mkdir()
     for i in range(5):
-      write_midi(root / folder / f'{i}.mid', [(melody(pitches, 12 + i), False)])
+      write_midi(root / folder / f'tune{i}.mid', [(melody(pitches, 12 + i), False)])
   ok(run_module('train', f'--data_dir={root / "same"}', '--experiment_dir=exp', '--rnn_size=32',
                 '--window_size=8', '--num_epochs=6', '--learning_rate=0.01', '--dropout=0',
                 '--batch_size=16', f'--cache_dir={root / "cache"}', cwd=root))
@@ -58,7 +58,7 @@ def test_without_data_dir_the_validation_files_are_scored(trained):
   ok_stdout(evaluate(trained))
   validation = json.loads((trained / 'exp' / 'eval' / 'validation.json').read_text())
   (held_out,) = json.loads((trained / 'exp' / 'split.json').read_text())['validation']
-  repeats = 12 + int(held_out[-5])  # Files are named 0.mid .. 4.mid.
+  repeats = 12 + int(held_out[-5])  # Files are named tune0.mid .. tune4.mid.
   assert validation['lstm']['all']['windows'] == 16 * repeats - 8
   figures = validation['lstm']['all']
   assert figures['nll_bits'] == pytest.approx(figures['nll_nats'] / 0.6931471805599453)

@@ -1,5 +1,8 @@
 """Folder reading, the parse cache, the split and the batches."""
 
+import dataclasses
+import os
+
 import miditoolkit
 import numpy as np
 import pytest
@@ -73,17 +76,29 @@ def test_no_usable_data_is_a_clear_error(tmp_path):
     load(tmp_path / 'missing', tmp_path / 'cache', [])
 
 
-def test_split_is_by_file_deterministic_and_twenty_percent(data_dir, tmp_path):
-  records, _ = load(data_dir, tmp_path / 'cache', [])
-  train, validation = input_pipeline.split_files(records, seed=3)
-  assert len(validation) == 2 and len(train) == 8
+def test_split_is_by_file_stable_when_files_are_added(tmp_path):
+  data = tmp_path / 'data'
+  data.mkdir()
+  for i in range(101):
+    write_midi(data / f'tune{i:03d}.mid', [(scale_melody(WINDOW + 2, 120), False)])
+  records, _ = load(data, tmp_path / 'cache', [])
+  first_100 = [r for r in records if not r.path.endswith('tune100.mid')]
+  train, validation = input_pipeline.split_files(first_100, str(data), seed=3)
+  assert 10 <= len(validation) <= 30 and len(train) + len(validation) == 100
   assert not {r.path for r in train} & {r.path for r in validation}
-  again = input_pipeline.split_files(records, seed=3)
-  assert [r.path for r in again[1]] == [r.path for r in validation]
-  other_seeds = {tuple(r.path for r in input_pipeline.split_files(records, seed=s)[1])
-                 for s in range(10)}
-  assert len(other_seeds) > 1
-  assert input_pipeline.split_files(records[:1], seed=0) == (records[:1], [])
+  # One more file moves no other file; the same folder elsewhere splits the same way.
+  more_train, more_validation = input_pipeline.split_files(records, str(data), seed=3)
+  assert {r.path for r in validation} <= {r.path for r in more_validation}
+  assert {r.path for r in train} <= {r.path for r in more_train}
+  moved = [dataclasses.replace(r, path=r.path.replace(str(data), str(tmp_path / 'elsewhere')))
+           for r in first_100]
+  assert ([os.path.basename(r.path) for r in input_pipeline.split_files(
+      moved, str(tmp_path / 'elsewhere'), seed=3)[1]] == [os.path.basename(r.path) for r in validation])
+  other_seed = input_pipeline.split_files(first_100, str(data), seed=4)[1]
+  assert {r.path for r in other_seed} != {r.path for r in validation}
+  # Small folders still hold one file out, and a single file trains.
+  assert [len(part) for part in input_pipeline.split_files(records[:2], str(data), 0)] == [1, 1]
+  assert input_pipeline.split_files(records[:1], str(data), 0) == (records[:1], [])
 
 
 def all_windows(batches):

@@ -1,0 +1,143 @@
+"""Orbax checkpoints of a training run: what a run saves, and what sample, evaluate, export
+and a resumed run read back.
+
+Each checkpoint is the parameters, the optimizer state and a small JSON ``Progress`` (epoch,
+position in the epoch, plateau rule, the data stream's random state), so a resumed run
+continues exactly where the saved one stopped. Checkpoints are named by the optimizer step.
+Orbax writes each into a temporary folder and renames it when complete, so a run killed
+while saving never replaces a good checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+
+from midi_rnn_jax import training
+from midi_rnn_jax.errors import UserError
+
+FOLDER = 'checkpoints'
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+  """Where a run stands when a checkpoint is written.
+
+  ``epochs_done`` epochs are complete; ``batches_done`` batches of the next one are trained
+  (0 at an epoch's end). ``rng_state`` is the data stream's numpy generator state at the start
+  of that next epoch, and ``metric_sums`` its training metrics so far (loss, correct, count).
+  """
+  epochs_done: int
+  batches_done: int
+  step: int
+  plateau: training.Plateau
+  rng_state: dict
+  metric_sums: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+  @classmethod
+  def start(cls, seed: int) -> 'Progress':
+    """A run's start: nothing done, the data stream seeded with ``seed``."""
+    return cls(0, 0, 0, training.Plateau(), np.random.default_rng(seed).bit_generator.state)
+
+  def to_json(self) -> dict:
+    return {**dataclasses.asdict(self), 'metric_sums': list(self.metric_sums)}
+
+  @classmethod
+  def from_json(cls, value: dict) -> 'Progress':
+    return cls(**{**value, 'plateau': training.Plateau(**value['plateau']),
+                  'metric_sums': tuple(value['metric_sums'])})
+
+
+def folder(experiment_dir: str) -> str:
+  return os.path.join(experiment_dir, FOLDER)
+
+
+def has_checkpoint(experiment_dir: str) -> bool:
+  """Whether orbax finished a checkpoint there (a folder named by its step)."""
+  path = folder(experiment_dir)
+  return os.path.isdir(path) and any(name.isdigit() for name in os.listdir(path))
+
+
+def manager(experiment_dir: str, create: bool = True) -> ocp.CheckpointManager:
+  """Keeps two checkpoints at most: the latest and the best by validation loss (a checkpoint
+  written in the middle of an epoch has no validation loss: +inf)."""
+  policy = ocp.checkpoint_managers.AnyPreservationPolicy([
+      ocp.checkpoint_managers.LatestN(n=1),
+      ocp.checkpoint_managers.BestN(get_metric_fn=lambda m: m['val_loss'], reverse=True, n=1),
+  ])
+  options = ocp.CheckpointManagerOptions(
+      best_fn=lambda m: m['val_loss'], best_mode='min', preservation_policy=policy,
+      enable_async_checkpointing=False, create=create)
+  return ocp.CheckpointManager(os.path.abspath(folder(experiment_dir)), options=options)
+
+
+def save(checkpoints: ocp.CheckpointManager, state: training.TrainState, progress: Progress,
+         val_loss: float) -> None:
+  checkpoints.save(progress.step, args=ocp.args.Composite(
+      params=ocp.args.StandardSave(state.params),
+      opt_state=ocp.args.StandardSave(state.opt_state),
+      progress=ocp.args.JsonSave(progress.to_json())),
+      metrics={'val_loss': float(val_loss)})
+
+
+def _restore(experiment_dir: str, which: str, **items):
+  """The named items of the best or latest checkpoint; one clear error when there is none
+  or it is damaged."""
+  path = folder(experiment_dir)
+  checkpoints = manager(experiment_dir, create=False) if os.path.isdir(path) else None
+  step = checkpoints and (checkpoints.best_step() if which == 'best' else checkpoints.latest_step())
+  if step is None:
+    raise UserError(f'no checkpoint in {path}')
+  try:
+    return checkpoints.restore(step, args=ocp.args.Composite(**items))
+  except Exception as error:  # TensorStore, JSON and orbax's own errors on damaged files.
+    reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ''
+    raise UserError(f'the checkpoint {os.path.join(path, str(step))} is damaged or incomplete '
+                    f'({type(error).__name__}: {reason})') from None
+
+
+def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
+  """The parameters of the best (lowest validation loss) or latest checkpoint."""
+  restored = _restore(experiment_dir, which, params=ocp.args.StandardRestore(abstract_params))
+  return check_finite(restored.params, f'the {which} checkpoint of {experiment_dir}')
+
+
+def _check_resumable(experiment_dir: str) -> None:
+  latest = os.path.join(folder(experiment_dir), str(manager(experiment_dir).latest_step()))
+  if not os.path.exists(os.path.join(latest, 'progress')):
+    raise UserError(f'the checkpoint {latest} was written by an older midi_rnn_jax that kept '
+                    'no resume data: start a new experiment')
+
+
+def restore_training(experiment_dir: str, state: training.TrainState
+                     ) -> tuple[training.TrainState, Progress]:
+  """The latest checkpoint's training state (shaped like ``state``) and progress."""
+  _check_resumable(experiment_dir)
+  restored = _restore(experiment_dir, 'latest', params=ocp.args.StandardRestore(state.params),
+                      opt_state=ocp.args.StandardRestore(state.opt_state),
+                      progress=ocp.args.JsonRestore())
+  progress = Progress.from_json(restored.progress)
+  params = check_finite(restored.params, f'the latest checkpoint of {experiment_dir}')
+  step = jnp.asarray(progress.step, jnp.int32)
+  return training.TrainState(step, params, restored.opt_state), progress
+
+
+def latest_progress(experiment_dir: str) -> Progress | None:
+  """The progress saved in the latest checkpoint; None without a checkpoint."""
+  if not has_checkpoint(experiment_dir):
+    return None
+  _check_resumable(experiment_dir)
+  restored = _restore(experiment_dir, 'latest', progress=ocp.args.JsonRestore())
+  return Progress.from_json(restored.progress)
+
+
+def check_finite(params, what: str):
+  """``params``, or a UserError when any of them is NaN or infinite (a diverged model)."""
+  if not all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(params)):
+    raise UserError(f'{what} holds NaN or infinite parameters: the training diverged')
+  return params
