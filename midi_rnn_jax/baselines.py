@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from midi_rnn_jax import encoding
+from midi_rnn_jax.errors import UserError
 
 V = encoding.NUM_CLASSES
 
@@ -100,19 +101,29 @@ class WittenBell:
 
 
 def choose_order(train: Sequence[np.ndarray], validation: Sequence[np.ndarray],
-                 window_size: int) -> tuple[WittenBell, dict[int, float]]:
+                 window_size: int) -> tuple[WittenBell, dict[int, float], str]:
   """The order (1..window_size + 1) with the lowest validation NLL; stops once two longer
-  orders in a row do no better. Returns the model and the NLL of each order tried."""
+  orders in a row do no better. Returns the model (fitted on ``train``), the NLL of each
+  order tried, and what the order was chosen on: the validation tracks, or, when they hold
+  no window, every fifth training track (left out of the fit while choosing)."""
   contexts, targets = windows_of(validation, window_size)
-  tried, best = {}, None
+  fit_on, chosen_on = train, 'validation tracks'
+  if not len(targets):
+    fit_on = [t for i, t in enumerate(train) if i % 5]
+    contexts, targets = windows_of(train[::5], window_size)
+    chosen_on = 'every fifth training track (no validation window)'
+  if not len(targets) or not fit_on:
+    raise UserError('too few tracks to choose the n-gram order on: it needs a validation '
+                    'track, or two training tracks')
+  tried, best_order = {}, None
   for order in range(1, window_size + 2):
-    model = WittenBell.fit(train, order)
+    model = WittenBell.fit(fit_on, order)
     tried[order] = float(-np.mean(np.log(model.probabilities(contexts, targets))))
-    if best is None or tried[order] < tried[best.order]:
-      best = model
-    elif order - best.order >= 2:
+    if best_order is None or tried[order] < tried[best_order]:
+      best_order = order
+    elif order - best_order >= 2:
       break
-  return best, tried
+  return WittenBell.fit(train, best_order), tried, chosen_on
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,6 +65,7 @@ class TrackEncoding:
   notes_lost: int  # notes that win no step on the grid
   positions: np.ndarray  # uint8, (steps,): each step's index in its bar
   bar_lengths: np.ndarray  # uint8, (steps,): the steps of each step's bar
+  track: int = 1  # its number among the file's tracks (instruments), from 1
 
 
 def note_arrays(notes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -161,25 +162,29 @@ def encode_track(notes, ticks_per_beat: int, steps_per_quarter: int = STEPS_PER_
   return TrackEncoding(tokens, len(start), notes_lost, positions, bar_lengths)
 
 
-def encode_midi(midi: miditoolkit.MidiFile,
-                steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[list[TrackEncoding], dict]:
+SKIP_REASONS = ('drum', 'polyphonic', 'too_long', 'empty')
+
+
+def encode_midi(midi: miditoolkit.MidiFile, steps_per_quarter: int = STEPS_PER_QUARTER
+                ) -> tuple[list[TrackEncoding], dict[str, list[int]]]:
   """Encodes every monophonic, non-drum track of a parsed MIDI file.
 
-  Returns the encodings and counts of the tracks skipped and why.
+  Returns the encodings and, for each of SKIP_REASONS, the numbers of the tracks skipped
+  for it (tracks are numbered from 1 in the file's order).
   """
   if midi.ticks_per_beat <= 0:
     raise ValueError(f'ticks per beat is {midi.ticks_per_beat}')
-  encodings, skipped = [], {'drum': 0, 'polyphonic': 0, 'too_long': 0, 'empty': 0}
+  encodings, skipped = [], {reason: [] for reason in SKIP_REASONS}
   meters = [(ts.time, ts.numerator, ts.denominator) for ts in midi.time_signature_changes]
-  for instrument in midi.instruments:
+  for number, instrument in enumerate(midi.instruments, start=1):
     encoding = ('drum' if instrument.is_drum else
                 encode_track(instrument.notes, midi.ticks_per_beat, steps_per_quarter, meters))
     if isinstance(encoding, str):
-      skipped[encoding] += 1
+      skipped[encoding].append(number)
     elif len(encoding.tokens) == 0:
-      skipped['empty'] += 1
+      skipped['empty'].append(number)
     else:
-      encodings.append(encoding)
+      encodings.append(dataclasses.replace(encoding, track=number))
   return encodings, skipped
 
 
@@ -213,7 +218,10 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
   the file's length.
   """
   tokens = np.asarray(tokens, dtype=np.int64)
-  ticks_per_step = ticks_per_beat // steps_per_quarter  # 480 divides by every allowed grid.
+
+  def tick(step) -> int:  # The nearest tick: no drift when a step is not a whole number of them.
+    return (2 * int(step) * ticks_per_beat + steps_per_quarter) // (2 * steps_per_quarter)
+
   midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
   midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
   midi.time_signature_changes = [miditoolkit.TimeSignature(
@@ -225,10 +233,9 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
     if tokens[first] != REST:
       instrument.notes.append(miditoolkit.Note(
           velocity=velocity, pitch=int(tokens[first]) - 1,
-          start=int(first + first_position) * ticks_per_step,
-          end=int(stop + first_position) * ticks_per_step))
+          start=tick(first + first_position), end=tick(stop + first_position)))
   midi.instruments = [instrument]
-  midi.markers = [miditoolkit.Marker('end', (len(tokens) + first_position) * ticks_per_step)]
+  midi.markers = [miditoolkit.Marker('end', tick(len(tokens) + first_position))]
   return midi
 
 

@@ -54,11 +54,17 @@ def main(argv):
       experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log,
       steps_per_quarter)
   validation_tracks = input_pipeline.all_tracks(validation_records, window_size)
-  records = validation_records
+  records, training_files_scored = validation_records, 0
   if FLAGS.data_dir:
-    records, data_summary = input_pipeline.load_corpus(
+    records, data_summary, _ = input_pipeline.load_corpus(
         FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
     cli.log(data_summary)
+    training_files_scored = len(
+        {os.path.realpath(r.path) for r in records}
+        & {os.path.realpath(p) for p in experiment.training_files(experiment_dir)})
+    if training_files_scored:
+      cli.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
+              f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
   positions = [m.positions for m in meters]
   contexts, targets = baselines.windows_of(tracks, window_size)
@@ -73,7 +79,11 @@ def main(argv):
   if not train_tracks:
     raise UserError(f'the training files of {experiment_dir} are gone: the baselines are '
                     'fitted on them')
-  ngram, orders_tried = baselines.choose_order(train_tracks, validation_tracks, window_size)
+  ngram, orders_tried, order_chosen_on = baselines.choose_order(train_tracks, validation_tracks,
+                                                                window_size)
+  if not validation_tracks:
+    cli.log(f'warning: {experiment_dir} has no validation files left: the n-gram order is '
+            f'chosen on {order_chosen_on}')
   repeat = baselines.RepeatPrevious.fit(train_tracks)
 
   previous = contexts[:, -1]
@@ -100,9 +110,11 @@ def main(argv):
       'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
       'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
       'steps_per_quarter': steps_per_quarter, 'mode': mode.name,
+      'training_files_scored': training_files_scored,
       'lstm': lstm_result,
       **({'lstm_whole_track': results['lstm (whole track)']} if mode.scores_whole_tracks else {}),
       'ngram': {**ngram_result, 'order': ngram.order,
+                'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
       'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},
   })

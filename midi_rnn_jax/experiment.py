@@ -1,10 +1,12 @@
-"""An experiment folder on disk: numbering, config.json, and orbax checkpoints.
+"""An experiment folder on disk: numbering, config.json and what a resumed run may change,
+the split, skipped.tsv.
 
 Also the single-file model format of ``python -m midi_rnn_jax.export``.
 
 Layout of ``experiments/NN/``: ``config.json`` (every flag and the encoding
 version, enough to rebuild the model), ``split.json`` (the training and
-validation files), ``message.txt``, ``checkpoints/`` (best by validation loss
+validation files), ``skipped.tsv`` (the files and tracks not used, and why),
+``message.txt``, ``checkpoints/`` (best by validation loss
 and latest), ``tensorboard-logs/``, ``generated/``.
 """
 
@@ -23,6 +25,7 @@ from midi_rnn_jax.errors import UserError
 EXPERIMENTS_ROOT = 'experiments'
 CONFIG_FILE = 'config.json'
 SPLIT_FILE = 'split.json'
+SKIPPED_FILE = 'skipped.tsv'
 
 
 def write_json_atomically(path: str, value) -> None:
@@ -30,6 +33,16 @@ def write_json_atomically(path: str, value) -> None:
   with open(temporary, 'w') as f:
     json.dump(value, f, indent=2, sort_keys=True)
     f.write('\n')
+  os.replace(temporary, path)
+
+
+def write_skipped(path: str, rows) -> None:
+  """A tab-separated table of (path, track, reason), with a header."""
+  temporary = f'{path}.tmp'
+  with open(temporary, 'w', encoding='utf-8') as f:
+    f.write('path\ttrack\treason\n')
+    for row in rows:
+      f.write('\t'.join(' '.join(str(field).split()) for field in row) + '\n')
   os.replace(temporary, path)
 
 

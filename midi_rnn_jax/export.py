@@ -29,6 +29,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
+  cli.check_output_file(FLAGS.out, '--out')  # Before the slow work, not after.
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']

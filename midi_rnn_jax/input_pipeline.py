@@ -8,6 +8,7 @@ files at a time while windows or chunks are drawn).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import hashlib
@@ -15,6 +16,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import miditoolkit
 import numpy as np
@@ -34,8 +36,10 @@ class FileRecord:
   cache_file: str
   track_lengths: np.ndarray  # steps of each monophonic track
   track_notes: np.ndarray  # notes of each monophonic track
+  track_numbers: np.ndarray  # each monophonic track's number in the file, from 1
   notes_lost: int  # notes of the monophonic tracks that no grid step kept
-  tracks_skipped: int  # drum, polyphonic or empty tracks
+  skipped_tracks: np.ndarray  # numbers of the drum, polyphonic, too long or empty tracks
+  skipped_reasons: np.ndarray  # why each was skipped: an index into encoding.SKIP_REASONS
   from_cache: bool
 
   def usable(self, window_size: int) -> np.ndarray:
@@ -56,8 +60,9 @@ def find_midi_files(data_dir: str) -> list[str]:
   return sorted(paths)
 
 
-# Bump when the arrays a cache entry holds change (2: bar positions added).
-CACHE_FORMAT = 2
+# Bump when the arrays a cache entry holds change (2: bar positions added; 3: skipped tracks
+# and their reasons, zero-length notes no longer make a track polyphonic).
+CACHE_FORMAT = 3
 
 
 def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
@@ -70,19 +75,59 @@ def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
 def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> FileRecord:
   return FileRecord(path=path, cache_file=cache_file,
                     track_lengths=data['track_lengths'], track_notes=data['track_notes'],
-                    notes_lost=int(data['notes_lost']), tracks_skipped=int(data['tracks_skipped']),
-                    from_cache=from_cache)
+                    track_numbers=data['track_numbers'], notes_lost=int(data['notes_lost']),
+                    skipped_tracks=data['skipped_tracks'],
+                    skipped_reasons=data['skipped_reasons'], from_cache=from_cache)
 
 
 def _unreadable(path: str, error: Exception) -> UserError:
-  reason = f'{type(error).__name__}: {error}'.strip().splitlines()[0]
-  return UserError(f'unreadable MIDI file {path}: {reason}')
+  details = str(error).strip().splitlines()[0] if str(error).strip() else ''
+  if not details:  # mido raises a bare EOFError on a file cut short.
+    details = 'the file ends early' if isinstance(error, EOFError) else 'no details given'
+  return UserError(f'unreadable MIDI file {path}: {type(error).__name__}: {details}')
+
+
+def _without_zero_length_notes(events: list) -> list:
+  """``events`` (one track, absolute ticks) less each zero-length note: a note-off with no
+  note of its pitch sounding, then a note-on of that pitch at the same tick (how miditoolkit
+  writes a note whose end is its start). Paired first-in first-out as miditoolkit pairs
+  them, that note-on would hold until the next note-off of its pitch, overlapping the notes
+  between and making a monophonic track look polyphonic."""
+  sounding, dropped = collections.Counter(), set()
+  for i, event in enumerate(events):
+    if event.type not in ('note_on', 'note_off') or i in dropped:
+      continue
+    key = (event.channel, event.note)
+    if event.type == 'note_on' and event.velocity > 0:
+      sounding[key] += 1
+    elif sounding[key]:
+      sounding[key] -= 1
+    else:
+      for j in range(i + 1, len(events)):
+        later = events[j]
+        if later.time != event.time:
+          break
+        if (later.type == 'note_on' and later.velocity > 0 and j not in dropped
+            and (later.channel, later.note) == key):
+          dropped.update((i, j))
+          break
+  return [event for i, event in enumerate(events) if i not in dropped]
+
+
+class _MidiReader(miditoolkit.MidiFile):
+  """miditoolkit's reader, with zero-length notes removed before notes are paired."""
+
+  @staticmethod
+  def _convert_delta_to_cumulative(mido_obj):
+    miditoolkit.MidiFile._convert_delta_to_cumulative(mido_obj)  # pylint: disable=protected-access
+    for track in mido_obj.tracks:
+      track[:] = _without_zero_length_notes(track)
 
 
 def read_midi(path: str) -> miditoolkit.MidiFile:
   """Parses one MIDI file; a UserError naming the file when it is unreadable."""
   try:
-    return miditoolkit.MidiFile(path)
+    return _MidiReader(path)
   except Exception as error:  # Files in the wild fail in every way mido can.
     raise _unreadable(path, error) from None
 
@@ -110,12 +155,16 @@ def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRe
     return (np.concatenate([getattr(t, field) for t in tracks]) if tracks
             else np.zeros(0, np.uint8))
 
+  skips = sorted((track, encoding.SKIP_REASONS.index(reason))
+                 for reason, numbers in skipped.items() for track in numbers)
   arrays = dict(
       tokens=joined('tokens'), positions=joined('positions'), bar_lengths=joined('bar_lengths'),
       track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
       track_notes=np.array([t.num_notes for t in tracks], np.int64),
+      track_numbers=np.array([t.track for t in tracks], np.int64),
       notes_lost=np.int64(sum(t.notes_lost for t in tracks)),
-      tracks_skipped=np.int64(sum(skipped.values())))
+      skipped_tracks=np.array([t for t, _ in skips], np.int64).reshape(-1),
+      skipped_reasons=np.array([r for _, r in skips], np.int64).reshape(-1))
   temporary = f'{cache_file}.{os.getpid()}.tmp.npz'
   np.savez(temporary, **arrays)
   os.replace(temporary, cache_file)  # Atomic: a crash never leaves half a cache entry.
@@ -145,17 +194,27 @@ def _ignore_interrupts() -> None:
 
 def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callable[[str], None],
                  steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> list[FileRecord]:
-  """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes."""
+  """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes;
+  ``warn`` is told about each unreadable one."""
+  records, _ = _read_records_and_failures(paths, cache_dir, n_jobs, warn, steps_per_quarter)
+  return records
+
+
+def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int,
+                               warn: Callable[[str], None], steps_per_quarter: int
+                               ) -> tuple[list[FileRecord], dict[str, str]]:
+  """``read_records``, and why each file that gave no record could not be read."""
   try:
     os.makedirs(cache_dir, exist_ok=True)
   except OSError as error:
     raise UserError(f'--cache_dir {cache_dir!r} cannot be created: {error.strerror}') from None
-  records, todo = {}, []
+  records, todo, failures = {}, [], {}
   for path in paths:
     try:
       cache_file = cache_file_for(path, cache_dir, steps_per_quarter)
     except OSError as error:  # A dangling link, or a file removed while we look.
       warn(f'warning: skipping {path}: {error.strerror}')
+      failures[path] = f'unreadable: {error.strerror}'
       continue
     records[path] = _read_cached(path, cache_file, warn)
     if records[path] is None:
@@ -176,10 +235,11 @@ def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callab
   for (path, _), result in zip(todo, parsed):
     if isinstance(result, str):
       warn(f'warning: skipping {result}')
+      failures[path] = 'unreadable: ' + result.split(f'{path}: ', 1)[-1]
       del records[path]
     else:
       records[path] = result
-  return [records[p] for p in paths if p in records]
+  return [records[p] for p in paths if p in records], failures
 
 
 def summarize(num_files: int, records: Sequence[FileRecord], window_size: int) -> str:
@@ -197,18 +257,51 @@ def summarize(num_files: int, records: Sequence[FileRecord], window_size: int) -
           f'{parsed} parsed, {len(records) - parsed} from cache')
 
 
+SKIP_EXPLANATIONS = {
+    'drum': 'drum track',
+    'polyphonic': 'polyphonic: notes overlap',
+    'too_long': f'too long: over {encoding.MAX_TRACK_STEPS} steps',
+    'empty': 'empty: no note covers a grid step',
+}
+
+
+def skipped_tracks(records: Sequence[FileRecord], failures: dict[str, str], window_size: int
+                   ) -> list[tuple[str, str, str]]:
+  """(path, track number or '', reason) of every file and track that gives no training data."""
+  rows = [(path, '', reason) for path, reason in failures.items()]
+  for record in records:
+    rows += [(record.path, str(track), SKIP_EXPLANATIONS[encoding.SKIP_REASONS[reason]])
+             for track, reason in zip(record.skipped_tracks, record.skipped_reasons)]
+    short = ~record.usable(window_size)
+    rows += [(record.path, str(track), f'too short: {notes} notes over {steps} steps, and a '
+              f'track needs more than --window_size={window_size} of each')
+             for track, notes, steps in zip(record.track_numbers[short],
+                                            record.track_notes[short],
+                                            record.track_lengths[short])]
+  return sorted(rows)
+
+
+class Corpus(NamedTuple):
+  records: list[FileRecord]  # the files with a usable track
+  summary: str  # one line for the console
+  skipped: list[tuple[str, str, str]]  # (path, track, reason) of all that is not used
+
+
 def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
                 warn: Callable[[str], None],
-                steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> tuple[list[FileRecord], str]:
-  """Usable files of ``data_dir`` and the summary line; UserError when there are none."""
+                steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> Corpus:
+  """Usable files of ``data_dir``, the summary line, and what was skipped; UserError when
+  nothing is usable."""
   paths = find_midi_files(data_dir)
-  records = read_records(paths, cache_dir, n_jobs, warn, steps_per_quarter)
+  records, failures = _read_records_and_failures(paths, cache_dir, n_jobs, warn,
+                                                 steps_per_quarter)
   usable = [r for r in records if r.usable(window_size).any()]
   if not usable:
     raise UserError(f'no usable MIDI track in --data_dir {data_dir!r} ({len(paths)} .mid/.midi '
                     f'files; a usable track is monophonic, not drums, with more than '
                     f'--window_size={window_size} notes)')
-  return usable, summarize(len(paths), records, window_size)
+  return Corpus(usable, summarize(len(paths), records, window_size),
+                skipped_tracks(records, failures, window_size))
 
 
 def split_files(records: Sequence[FileRecord], data_dir: str, seed: int,

@@ -165,8 +165,8 @@ def main(argv):
 
   training_records = records_of(experiment.training_files(experiment_dir))
   if FLAGS.data_dir:
-    records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
-                                            cli.log, steps_per_quarter)
+    records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
+                                            cli.log, steps_per_quarter).records
   else:
     records = (records_of(experiment.validation_files(experiment_dir))
                if FLAGS.reference == 'validation' else training_records)

@@ -125,8 +125,8 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
     return ([t.tokens for t in tracks],
             [encoding.Meter(t.positions, t.bar_lengths) for t in tracks])
   if FLAGS.data_dir:
-    records, _ = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
-                                            1, cli.log, steps_per_quarter)
+    records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
+                                            1, cli.log, steps_per_quarter).records
   elif model.stored_primes is not None:
     if len(model.stored_primes[0]) == 0:
       raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
@@ -182,6 +182,9 @@ def main(argv):
   mode = modes.of(model.config)
   cli.log(f'{model.description} ({mode.name} mode), seed {seed}')
 
+  save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
+                                if model.experiment_dir else 'generated')
+  cli.check_output_folder(save_dir, '--save_dir')  # Before sampling, not after.
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
   primes, bar_positions = sampling.stack_primes([mode.prime(p, window_size) for p in primers],
@@ -191,8 +194,6 @@ def main(argv):
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies = np.asarray(sampled.tokens)
 
-  save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
-                                if model.experiment_dir else 'generated')
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
   names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]

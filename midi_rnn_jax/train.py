@@ -190,6 +190,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   new experiment, or continues the one in ``experiment_dir``. Returns the experiment folder."""
   resumed, changes, progress = None, {}, None
   if experiment.is_experiment(experiment_dir):  # Checked before the slow parse, not after.
+    cli.check_output_folder(experiment_dir, '--experiment_dir')
     config, changes = experiment.resumed_config(experiment_dir, {n: config[n] for n in given})
     progress = checkpoints.latest_progress(experiment_dir)
     if progress and progress.epochs_done >= config['num_epochs'] and not progress.batches_done:
@@ -198,11 +199,11 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       return experiment_dir
   else:
     cli.check_output_folder(experiment_dir or experiment.EXPERIMENTS_ROOT, '--experiment_dir')
-  records, summary = input_pipeline.load_corpus(
+  corpus = input_pipeline.load_corpus(
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
       config['steps_per_quarter'])
-  cli.log(summary)
-  train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
+  cli.log(corpus.summary)
+  train_records, val_records = input_pipeline.split_files(corpus.records, config['data_dir'],
                                                           config['seed'])
   if not val_records:
     cli.log('warning: a single usable file leaves nothing to validate on; '
@@ -218,6 +219,10 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       'validation': [os.path.abspath(r.path) for r in val_records]})
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
           f'{len(val_records)} validation files)')
+  if corpus.skipped:
+    skipped_file = os.path.join(experiment_dir, experiment.SKIPPED_FILE)
+    experiment.write_skipped(skipped_file, corpus.skipped)
+    cli.log(f'{len(corpus.skipped)} files or tracks skipped: {skipped_file} says which and why')
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
                                config['seed'], config['bar_position'])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from midi_rnn_jax import baselines
+from midi_rnn_jax.errors import UserError
 
 V = 129
 TRACK = np.array([1, 2, 1, 2, 1, 3], np.uint8)
@@ -36,15 +37,26 @@ def test_witten_bell_is_a_distribution():
 def test_choose_order_finds_the_history_the_data_needs():
   # After "9 5" comes 7 or 3: only four tokens of history (order 5) tell which.
   pattern = np.array([5, 9, 5, 7, 5, 9, 5, 3], np.uint8)
-  model, tried = baselines.choose_order([np.tile(pattern, 30)], [np.tile(pattern, 5)],
-                                        window_size=8)
+  model, tried, chosen_on = baselines.choose_order([np.tile(pattern, 30)],
+                                                   [np.tile(pattern, 5)], window_size=8)
+  assert chosen_on == 'validation tracks'
   assert model.order >= 5 and tried[model.order] == min(tried.values())
   assert tried[5] < 0.5 * tried[4]
   # Tokens drawn independently: history only overfits, and the unigram wins.
   rng = np.random.default_rng(0)
   noise = [rng.integers(0, 40, 400).astype(np.uint8) for _ in range(2)]
-  model, tried = baselines.choose_order(noise[:1], noise[1:], window_size=8)
+  model, tried, _ = baselines.choose_order(noise[:1], noise[1:], window_size=8)
   assert model.order == 1 and set(tried) == {1, 2, 3}  # Stopped after two worse orders.
+
+
+def test_without_validation_windows_the_order_is_chosen_on_held_out_training_tracks():
+  pattern = np.array([5, 9, 5, 7, 5, 9, 5, 3], np.uint8)
+  model, tried, chosen_on = baselines.choose_order([np.tile(pattern, 30)] * 5, [],
+                                                   window_size=8)
+  assert chosen_on.startswith('every fifth training track')
+  assert model.order >= 5 and all(np.isfinite(v) for v in tried.values())
+  with pytest.raises(UserError, match='too few tracks'):
+    baselines.choose_order([np.tile(pattern, 30)], [], window_size=8)
 
 
 def test_repeat_previous_is_a_distribution_with_the_training_repeat_rate():

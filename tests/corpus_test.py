@@ -73,7 +73,7 @@ def test_corpus_command_on_a_subset_writes_monophonic_midi_and_resumes(tmp_path)
     (track,) = midi.instruments
     assert not track.is_drum and track.name
     tracks, skipped = encoding.encode_midi(midi)
-    assert len(tracks) == 1 and skipped['polyphonic'] == 0  # Monophonic by construction.
+    assert len(tracks) == 1 and skipped['polyphonic'] == []  # Monophonic by construction.
   # Resumable: finished sources are not converted again; an unfinished one is.
   assert 'converting 0 with' in ok(run_module('corpus', *args, cwd=tmp_path))
   marker = next((out / 'essen' / corpus.DONE_DIR).iterdir())

@@ -41,14 +41,15 @@ def test_polyphonic_and_drum_tracks_are_skipped(tmp_path):
                                              (melody, True)])
   tracks, skipped = encode_file(path)
   assert [t.tokens.tolist() for t in tracks] == [PHRASE_TOKENS]
-  assert skipped == {'drum': 1, 'polyphonic': 2, 'too_long': 0, 'empty': 0}
+  assert skipped == {'drum': [4], 'polyphonic': [2, 3], 'too_long': [], 'empty': []}
+  assert [t.track for t in tracks] == [1]
 
 
 def test_broken_tracks_are_skipped_not_fatal():
   huge = build_midi([([(60, 0, 120), (62, 120, 120 * (encoding.MAX_TRACK_STEPS + 5))], False),
                      ([(60, 0, 0)], False)])  # A zero-length note is dropped, leaving nothing.
   tracks, skipped = encoding.encode_midi(huge)
-  assert tracks == [] and skipped['too_long'] == 1 and skipped['empty'] == 1
+  assert tracks == [] and skipped['too_long'] == [1] and skipped['empty'] == [2]
   with pytest.raises(ValueError, match='ticks per beat'):
     encoding.encode_midi(build_midi([(phrase_notes(120), False)], ticks_per_beat=0))
 
@@ -204,3 +205,19 @@ def test_a_melody_that_starts_mid_bar_is_written_on_its_bar_lines(tmp_path):
   (track,), _ = encoding.encode_midi(back)
   np.testing.assert_array_equal(track.tokens, tokens)
   assert track.positions.tolist() == [(9 + i) % 12 for i in range(len(tokens))]
+
+
+@pytest.mark.parametrize('ticks_per_beat', [100, 96, 220, 384, 480, 1000])
+@pytest.mark.parametrize('steps_per_quarter', encoding.ALLOWED_STEPS_PER_QUARTER)
+def test_written_steps_fall_on_the_nearest_tick_and_never_drift(ticks_per_beat, steps_per_quarter):
+  rng = np.random.default_rng(ticks_per_beat + steps_per_quarter)
+  tokens = np.repeat(rng.integers(0, 40, 300), rng.integers(1, 4, 300)).astype(np.uint8)
+  tokens[0] = 61  # A note first, so the encoder trims nothing.
+  midi = encoding.tokens_to_midi(tokens, ticks_per_beat=ticks_per_beat,
+                                 steps_per_quarter=steps_per_quarter)
+  steps_to_ticks = ticks_per_beat / steps_per_quarter
+  for note in midi.instruments[0].notes:  # Within half a tick of the exact time, step after step.
+    assert abs(note.start - round(note.start / steps_to_ticks) * steps_to_ticks) <= 0.5
+  assert abs(midi.markers[-1].time - len(tokens) * steps_to_ticks) <= 0.5
+  (track,), _ = encoding.encode_midi(midi, steps_per_quarter)
+  np.testing.assert_array_equal(track.tokens, np.trim_zeros(tokens, 'b'))

@@ -1,6 +1,7 @@
 """python -m midi_rnn_jax.evaluate on a model that learned one melody."""
 
 import json
+import shutil
 
 import jax
 import numpy as np
@@ -37,9 +38,12 @@ def evaluate(root, *args):
 
 
 def test_scores_are_high_on_the_learned_melody_and_low_on_another(trained):
-  stdout = ok_stdout(evaluate(trained, f'--data_dir={trained / "same"}'))
-  assert stdout.splitlines()[1].startswith('lstm')
+  result = evaluate(trained, f'--data_dir={trained / "same"}')
+  assert ok_stdout(result).splitlines()[1].startswith('lstm')
+  # That folder holds the training files: the figures say so.
+  assert 'warning: 4 of the 5 files scored are training files of exp' in result.stderr
   same = json.loads((trained / 'exp' / 'eval' / 'same.json').read_text())
+  assert same['training_files_scored'] == 4
   assert same['lstm']['all']['accuracy'] > 0.95
   assert same['lstm']['all']['windows'] == sum(16 * (12 + i) - 8 for i in range(5))
   # Every step of this tune changes pitch: "change" steps are all the steps.
@@ -50,6 +54,7 @@ def test_scores_are_high_on_the_learned_melody_and_low_on_another(trained):
   assert same['ngram']['all']['accuracy'] > 0.95 and same['ngram']['order'] >= 2
   ok_stdout(evaluate(trained, f'--data_dir={trained / "other"}'))
   other = json.loads((trained / 'exp' / 'eval' / 'other.json').read_text())
+  assert other['training_files_scored'] == 0
   assert other['lstm']['all']['accuracy'] < 0.5
   assert other['lstm']['all']['nll_nats'] > same['lstm']['all']['nll_nats'] + 1.0
 
@@ -153,3 +158,17 @@ def test_evaluate_scores_both_modes_on_identical_targets(trained):
     assert (window['lstm'][part]['windows'] == sequence['lstm'][part]['windows']
             == sequence['lstm_whole_track'][part]['windows'] == window['ngram'][part]['windows'])
   assert window['ngram'] == sequence['ngram']  # Same training files, same targets.
+
+
+def test_with_the_validation_files_gone_the_ngram_order_is_still_chosen(trained, tmp_path):
+  moved = tmp_path / 'exp'
+  shutil.copytree(trained / 'exp', moved)
+  split = json.loads((moved / 'split.json').read_text())
+  split['validation'] = [str(tmp_path / 'deleted.mid')]
+  (moved / 'split.json').write_text(json.dumps(split))
+  result = run_module('evaluate', f'--experiment_dir={moved}', f'--data_dir={trained / "other"}',
+                      f'--cache_dir={trained / "cache"}', cwd=tmp_path)
+  assert 'n-gram order is chosen on every fifth training track' in ok(result)
+  scores = json.loads((moved / 'eval' / 'other.json').read_text(), parse_constant=float)
+  assert all(np.isfinite(v) for v in scores['ngram']['validation_nll_by_order'].values())
+  assert np.isfinite(scores['ngram']['all']['nll_nats'])

@@ -7,7 +7,7 @@ import miditoolkit
 import numpy as np
 import pytest
 
-from conftest import scale_melody, write_midi
+from conftest import build_midi, scale_melody, write_midi
 from midi_rnn_jax import batching, encoding, input_pipeline
 from midi_rnn_jax.errors import UserError
 
@@ -29,7 +29,10 @@ def data_dir(tmp_path):
 
 
 def load(data_dir, cache_dir, warnings, n_jobs=1):
-  return input_pipeline.load_corpus(str(data_dir), WINDOW, str(cache_dir), n_jobs, warnings.append)
+  """(records, summary) of ``load_corpus``."""
+  corpus = input_pipeline.load_corpus(str(data_dir), WINDOW, str(cache_dir), n_jobs,
+                                      warnings.append)
+  return corpus.records, corpus.summary
 
 
 def test_reads_recursively_skips_bad_files_and_caches(data_dir, tmp_path):
@@ -48,6 +51,36 @@ def test_reads_recursively_skips_bad_files_and_caches(data_dir, tmp_path):
     (tokens,) = input_pipeline.load_tracks(record, WINDOW)
     (direct,), _ = encoding.encode_midi(miditoolkit.MidiFile(record.path))
     np.testing.assert_array_equal(tokens, direct.tokens)
+
+
+def test_every_skipped_file_and_track_is_named_with_its_reason(data_dir, tmp_path):
+  write_midi(data_dir / 'mixed.mid', [(scale_melody(30, 120), False),
+                                      ([(60, 0, 480), (64, 0, 480)], False),  # A chord.
+                                      (scale_melody(WINDOW, 120), False)])  # Too short.
+  (data_dir / 'cut.mid').write_bytes((data_dir / 'tune3.mid').read_bytes()[:40])
+  for cached in (False, True):
+    corpus = input_pipeline.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
+                                        lambda _: None)
+    rows = {(os.path.basename(path), track): reason for path, track, reason in corpus.skipped}
+    assert set(rows) == {('corrupt.mid', ''), ('cut.mid', ''), ('drums.mid', '1'),
+                         ('mixed.mid', '2'), ('mixed.mid', '3')}, cached
+    assert rows[('cut.mid', '')] == 'unreadable: EOFError: the file ends early'
+    assert rows[('corrupt.mid', '')].startswith('unreadable: ')
+    assert rows[('drums.mid', '1')] == 'drum track'
+    assert rows[('mixed.mid', '2')] == 'polyphonic: notes overlap'
+    assert rows[('mixed.mid', '3')].startswith(f'too short: {WINDOW} notes over {WINDOW} steps')
+
+
+def test_zero_length_notes_leave_a_melody_monophonic(tmp_path):
+  """miditoolkit writes a zero-length note as note-off then note-on; read back first-in
+  first-out, that note-on would sound until the next note-off of its pitch."""
+  melody = scale_melody(24, 120)
+  zero_length = [(64, 240, 240), (64, 1200, 1200), (70, 600, 600)]
+  path = write_midi(tmp_path / 'zero.mid', [(melody + zero_length, False)])
+  (track,), skipped = input_pipeline.encode_file(str(path))
+  assert not any(skipped.values())
+  (expected,), _ = encoding.encode_midi(build_midi([(melody, False)]))
+  np.testing.assert_array_equal(track.tokens, expected.tokens)
 
 
 def test_parallel_parse_matches_serial(data_dir, tmp_path):
