@@ -66,6 +66,28 @@ def _batched(groups: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
     yield Batch(*(np.pad(f, [(0, padding)] + [(0, 0)] * (f.ndim - 1)) for f in pending))
 
 
+# Examples (windows or chunks) mixed across file groups before batching: with
+# --max_files_in_ram 1, a batch still draws on several files (a window is ~40 bytes, a
+# 128-step chunk ~400: a few MB at most).
+SHUFFLE_BUFFER = 16384
+
+
+def _shuffle_buffer(groups: Iterator[Batch], size: int, rng: np.random.Generator
+                    ) -> Iterator[Batch]:
+  """The examples of ``groups`` in a mixed order: each group joins a buffer, from which
+  random examples leave until ``size`` remain (all of them after the last group)."""
+  buffer = None
+  for group in groups:
+    buffer = group if buffer is None else Batch(*map(np.concatenate, zip(buffer, group)))
+    leaving = rng.permutation(len(buffer.targets))
+    staying, leaving = leaving[:size], leaving[size:]
+    if len(leaving):
+      yield Batch(*(field[leaving] for field in buffer))
+    buffer = Batch(*(field[staying] for field in buffer))
+  if buffer is not None:
+    yield buffer
+
+
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
                       rng: np.random.Generator | None
                       ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
@@ -96,8 +118,9 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
     window_positions, _ = encoding.gather_windows(positions, starts, window_size)
     return Batch(inputs, targets, np.ones(len(targets), np.float32), window_positions)
 
-  groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
-  return _batched(map(windows, groups), batch_size)
+  examples = map(windows, _tracks_in_groups(records, window_size, max_files_in_ram, rng))
+  return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
+                  batch_size)
 
 
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
@@ -120,5 +143,6 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
     order = rng.permutation(len(chunked.targets))
     return Batch(*(field[order] for field in chunked))
 
-  groups = _tracks_in_groups(records, window_size, max_files_in_ram, rng)
-  return _batched(map(chunks, groups), batch_size)
+  examples = map(chunks, _tracks_in_groups(records, window_size, max_files_in_ram, rng))
+  return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
+                  batch_size)

@@ -45,7 +45,8 @@ flags.DEFINE_string('message', None, 'A note about the experiment, saved to mess
                     '--experiment_dir.', short_name='m')
 flags.DEFINE_integer('n_jobs', 1, 'Processes used to parse MIDI files.', short_name='j', lower_bound=1)
 flags.DEFINE_integer('max_files_in_ram', 25, 'Files whose tokens are held in memory at once while '
-                     'training windows are drawn.', lower_bound=1)
+                     'training windows are drawn; a shuffle buffer of 16,384 windows (or chunks) '
+                     'mixes groups, so each batch still draws on many files.', lower_bound=1)
 flags.DEFINE_integer('transpose', 0, 'Augmentation: shift each training window by a random number '
                      'of semitones within +-N, drawn anew every epoch (0: off).',
                      lower_bound=0, upper_bound=127)

@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import batching, encoding, models, sampling, training
+from midi_rnn_jax import batching, encoding, input_pipeline, models, modes, sampling, training
 from midi_rnn_jax.batching import Batch
 
 
@@ -284,3 +284,32 @@ def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
   sample = sampling.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
   played = np.asarray(sample(state.params, tune[None, :24], jax.random.key(0)).tokens)[0]
   np.testing.assert_array_equal(played, np.tile(tune, 4)[24:24 + 3 * len(tune)])
+
+
+def validation_loss_after_one_epoch(train_records, val_records, max_files_in_ram: int) -> float:
+  config = dict(window_size=20, batch_size=32, max_files_in_ram=max_files_in_ram,
+                mode='window', transpose=0)
+  tx = training.make_optimizer('adam', 0.003, 5.0)
+  graphdef, state = training.init_state(training.build_model(32, 1, 0.0, seed=0), tx)
+  steps = training.make_steps(graphdef, tx)
+  mode = modes.of(config)
+  for batch in mode.batches(train_records, config, np.random.default_rng(0)):
+    state, _ = steps.train_step(state, batch, jax.random.key(0))
+  metrics = training.Metrics.zero()
+  for batch in mode.batches(val_records, config, rng=None):
+    metrics = metrics + steps.eval_step(state.params, batch)
+  return metrics.means()['loss']
+
+
+def test_one_file_in_ram_trains_about_as_well_as_all_of_them(lakh_dir, tmp_path, monkeypatch):
+  """Files are read a group at a time; the shuffle buffer still mixes windows of many files
+  into each batch, so --max_files_in_ram trades memory, not quality."""
+  paths = [str(p) for p in sorted(lakh_dir.glob('*.mid'))[:40]]
+  records = [r for r in input_pipeline.read_records(paths, str(tmp_path), 1, print)
+             if r.usable(20).any()]
+  train_records, val_records = input_pipeline.split_files(records, str(lakh_dir), seed=0)
+  all_in_ram = validation_loss_after_one_epoch(train_records, val_records, len(records))
+  one_at_a_time = validation_loss_after_one_epoch(train_records, val_records, 1)
+  assert one_at_a_time == pytest.approx(all_in_ram, rel=0.05)
+  monkeypatch.setattr(batching, 'SHUFFLE_BUFFER', 0)  # Each batch from one file: far worse.
+  assert validation_loss_after_one_epoch(train_records, val_records, 1) > 1.1 * all_in_ram
