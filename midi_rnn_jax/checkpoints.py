@@ -11,6 +11,8 @@ while saving never replaces a good checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 
 import jax
@@ -83,6 +85,43 @@ def save(checkpoints: ocp.CheckpointManager, state: training.TrainState, progres
       opt_state=ocp.args.StandardSave(state.opt_state),
       progress=ocp.args.JsonSave(progress.to_json())),
       metrics={'val_loss': float(val_loss)})
+  step_folder = os.path.join(checkpoints.directory, str(progress.step))
+  temporary = os.path.join(step_folder, f'{DIGESTS}.tmp')
+  with open(temporary, 'w') as f:
+    json.dump(_digests(step_folder), f, indent=0, sort_keys=True)
+  os.replace(temporary, os.path.join(step_folder, DIGESTS))
+
+
+# Beside each checkpoint's files: their SHA-256 digests, so a file damaged on disk is named
+# in one line before TensorStore reads it (it may otherwise read garbage, or fail in pages).
+DIGESTS = 'digests.json'
+
+
+def _digests(step_folder: str) -> dict[str, str]:
+  digests = {}
+  for root, _, names in os.walk(step_folder):
+    for name in names:
+      path = os.path.join(root, name)
+      if name.startswith(DIGESTS):
+        continue
+      with open(path, 'rb') as f:
+        digests[os.path.relpath(path, step_folder)] = hashlib.sha256(f.read()).hexdigest()
+  return digests
+
+
+def _check_digests(step_folder: str) -> None:
+  """A UserError naming the first file of a checkpoint that changed since it was written
+  (checkpoints written before digests existed are not checked)."""
+  manifest = os.path.join(step_folder, DIGESTS)
+  if not os.path.exists(manifest):
+    return
+  with open(manifest) as f:
+    expected = json.load(f)
+  found = _digests(step_folder)
+  for name, digest in sorted(expected.items()):
+    if found.get(name) != digest:
+      state = 'is missing' if name not in found else 'has changed since it was written'
+      raise UserError(f'the checkpoint {step_folder} is damaged: its file {name} {state}')
 
 
 def _restore(experiment_dir: str, which: str, **items):
@@ -93,12 +132,15 @@ def _restore(experiment_dir: str, which: str, **items):
   step = checkpoints and (checkpoints.best_step() if which == 'best' else checkpoints.latest_step())
   if step is None:
     raise UserError(f'no checkpoint in {path}')
+  _check_digests(os.path.join(path, str(step)))
   try:
     return checkpoints.restore(step, args=ocp.args.Composite(**items))
   except Exception as error:  # TensorStore, JSON and orbax's own errors on damaged files.
-    reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ''
+    reason = (str(error).strip() or 'no details').splitlines()[0].split('. See ')[0][:160]
     raise UserError(f'the checkpoint {os.path.join(path, str(step))} is damaged or incomplete '
                     f'({type(error).__name__}: {reason})') from None
+  finally:
+    checkpoints.close()
 
 
 def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):

@@ -15,6 +15,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -127,7 +128,7 @@ class _MidiReader(miditoolkit.MidiFile):
 def read_midi(path: str) -> miditoolkit.MidiFile:
   """Parses one MIDI file; a UserError naming the file when it is unreadable."""
   try:
-    return _MidiReader(path)
+    return _MidiReader(path, clip=True)  # clip: a data byte over 127 is clipped, not fatal.
   except Exception as error:  # Files in the wild fail in every way mido can.
     raise _unreadable(path, error) from None
 
@@ -142,15 +143,40 @@ def encode_file(path: str, steps_per_quarter: int = encoding.STEPS_PER_QUARTER
     raise _unreadable(path, error) from None
 
 
+# A file that takes longer than this to parse and encode is pathological: it is skipped.
+PARSE_SECONDS_LIMIT = 60
+
+
+class _TookTooLong(BaseException):
+  """A BaseException, so that the readers' ``except Exception`` does not take it for a
+  damaged file."""
+
+
+def _time_limit_reached(signum, frame):
+  del signum, frame
+  raise _TookTooLong
+
+
 def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRecord | str:
-  """Parses and encodes one file into ``cache_file``; the error text on failure.
+  """Parses and encodes one file into ``cache_file``; the error text on failure (or when it
+  takes over PARSE_SECONDS_LIMIT seconds).
 
   Runs in worker processes, so it returns only small metadata, never tokens.
   """
+  timed = threading.current_thread() is threading.main_thread()  # Where signals work.
+  if timed:
+    previous = signal.signal(signal.SIGALRM, _time_limit_reached)
+    signal.setitimer(signal.ITIMER_REAL, PARSE_SECONDS_LIMIT)
   try:
     tracks, skipped = encode_file(path, steps_per_quarter)
   except UserError as error:
     return str(error)
+  except _TookTooLong:
+    return f'unreadable MIDI file {path}: took over {PARSE_SECONDS_LIMIT} s to parse'
+  finally:
+    if timed:
+      signal.setitimer(signal.ITIMER_REAL, 0)
+      signal.signal(signal.SIGALRM, previous)
   def joined(field):
     return (np.concatenate([getattr(t, field) for t in tracks]) if tracks
             else np.zeros(0, np.uint8))

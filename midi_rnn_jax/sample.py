@@ -178,13 +178,13 @@ def main(argv):
   program = instruments.program_number(FLAGS.midi_instrument)
   allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
+  save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
+                                if model.experiment_dir else 'generated')
+  cli.check_output_folder(save_dir, '--save_dir')  # Before sampling, not after.
   seed = FLAGS.seed if FLAGS.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
   mode = modes.of(model.config)
   cli.log(f'{model.description} ({mode.name} mode), seed {seed}')
 
-  save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
-                                if model.experiment_dir else 'generated')
-  cli.check_output_folder(save_dir, '--save_dir')  # Before sampling, not after.
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
   primes, bar_positions = sampling.stack_primes([mode.prime(p, window_size) for p in primers],

@@ -286,3 +286,25 @@ def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_
   result = run('sample', '--model=nan.msgpack', '--primer_notes=60', cwd=tmp_path)
   assert result.returncode == 2
   assert result.stderr.strip().endswith('holds NaN or infinite parameters: the training diverged')
+
+
+def test_bad_output_paths_and_a_truncated_checkpoint_are_one_line_before_slow_work(
+    trained, workdir, tmp_path):
+  experiment_dir, _ = trained
+  (tmp_path / 'a_file').write_text('')
+  one_line_error(run('train', f'--experiment_dir={tmp_path / "a_file"}', '--data_dir=missing',
+                     cwd=tmp_path), '--experiment_dir', 'is a file')
+  one_line_error(run('train', f'--experiment_dir={tmp_path / "a_file" / "exp"}',
+                     '--data_dir=missing', cwd=tmp_path), 'cannot be made', 'is a file')
+  one_line_error(run('sample', f'--experiment_dir={experiment_dir}',
+                     f'--save_dir={tmp_path / "a_file"}', cwd=tmp_path), '--save_dir', 'is a file')
+  one_line_error(run('export', f'--experiment_dir={experiment_dir}',
+                     f'--out={tmp_path / "missing" / "m.msgpack"}', cwd=tmp_path),
+                 '--out', 'does not exist')
+  damaged = tmp_path / 'damaged'
+  shutil.copytree(experiment_dir, damaged)
+  largest = max((p for p in (damaged / 'checkpoints').glob('*/params/**/*') if p.is_file()),
+                key=lambda p: p.stat().st_size)
+  largest.write_bytes(largest.read_bytes()[:largest.stat().st_size // 2])
+  one_line_error(run('sample', f'--experiment_dir={damaged}', cwd=tmp_path),
+                 'is damaged: its file', 'has changed since it was written')
