@@ -173,16 +173,24 @@ def whole_prefix_sampler(model, num_steps, temperature):
   """The straightforward sequence sampler: re-run the model over the whole prefix (primer and
   everything generated so far) for every token."""
 
+  graphdef, params = nnx.split(model)
+
+  @jax.jit
+  def last_logits(tokens, positions, last):
+    # The LSTM is causal: the steps after ``last`` (padding, so one compiled shape serves
+    # every prefix) cannot change its logits.
+    logits = nnx.merge(graphdef, params).every_step(tokens, positions=positions)
+    return jax.lax.dynamic_index_in_dim(logits, last, axis=1, keepdims=False)
+
   def sample(primes, key, bar_positions=None):
-    tokens = np.asarray(primes, np.int64)
-    generated = []
-    for step_key in jax.random.split(key, num_steps):
-      positions = None if bar_positions is None else bar_positions[:, :tokens.shape[1]]
-      logits = model.every_step(jax.numpy.asarray(tokens), positions=positions)[:, -1]
-      token = np.asarray(jax.random.categorical(step_key, logits / temperature))
-      generated.append(token)
-      tokens = np.concatenate([tokens, token[:, None]], axis=1)
-    return np.stack(generated, axis=1)
+    primer_steps = primes.shape[1]
+    tokens = np.zeros((len(primes), primer_steps + num_steps), np.int32)
+    tokens[:, :primer_steps] = primes
+    positions = None if bar_positions is None else bar_positions[:, :tokens.shape[1]]
+    for i, step_key in enumerate(jax.random.split(key, num_steps)):
+      logits = last_logits(tokens, positions, primer_steps + i - 1)
+      tokens[:, primer_steps + i] = jax.random.categorical(step_key, logits / temperature)
+    return tokens[:, primer_steps:]
 
   return sample
 
