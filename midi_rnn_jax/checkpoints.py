@@ -85,6 +85,8 @@ def save(checkpoints: ocp.CheckpointManager, state: training.TrainState, progres
       opt_state=ocp.args.StandardSave(state.opt_state),
       progress=ocp.args.JsonSave(progress.to_json())),
       metrics={'val_loss': float(val_loss)})
+  if jax.process_index():  # Process 0 writes the digests of a multi-process run's files.
+    return
   step_folder = os.path.join(checkpoints.directory, str(progress.step))
   temporary = os.path.join(step_folder, f'{DIGESTS}.tmp')
   with open(temporary, 'w') as f:

@@ -24,8 +24,14 @@ def define_checkpoint_flag() -> None:
                     'best by validation loss, or the last epoch.')
 
 
+# Set in the processes of a multi-process run other than process 0.
+quiet = False
+
+
 def log(message: str) -> None:
-  print(message, file=sys.stderr, flush=True)
+  """A line on the console (stderr), unless this process is ``quiet``."""
+  if not quiet:
+    print(message, file=sys.stderr, flush=True)
 
 
 class Interrupted(BaseException):
@@ -100,7 +106,7 @@ def run(main) -> None:
     try:
       return main(argv)
     except UserError as error:
-      log(f'error: {error}')
+      print(f'error: {error}', file=sys.stderr, flush=True)
       sys.exit(2)
     except Interrupted as interrupted:
       log(str(interrupted) or f'interrupted by {signal.Signals(interrupted.signum).name}')

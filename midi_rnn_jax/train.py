@@ -20,7 +20,7 @@ from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
 from midi_rnn_jax import (batching, checkpoints, cli, encoding, experiment, input_pipeline, modes,
-                          render, sampling, training)
+                          parallel, render, sampling, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -64,13 +64,23 @@ flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training 
 flags.DEFINE_boolean('bar_position', False, 'Also feed the model each step\'s position in its '
                      'bar (from the MIDI time signatures; 4/4 without one).')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
+flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
+                    'coordinates jax.distributed (on a Slurm cluster, or with '
+                    'JAX_COORDINATOR_ADDRESS set, JAX finds it by itself).')
+flags.DEFINE_integer('num_processes', 1, 'Several hosts: how many processes take part.',
+                     lower_bound=1)
+flags.DEFINE_integer('process_id', 0, 'Several hosts: this process\'s number, 0 to '
+                     '--num_processes - 1; process 0 writes the experiment.', lower_bound=0)
+flags.DEFINE_integer('num_devices', 0, 'Local devices (GPUs, or CPU devices) to train on, data '
+                     'parallel: each takes an equal share of every batch (--batch_size stays the '
+                     'whole batch and must divide by it). 0: all of them.', lower_bound=0)
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
-               'bar_position')
+               'bar_position', 'num_devices')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -125,15 +135,19 @@ def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
     metrics, trained = metrics + group_metrics, trained + examples
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
       loss = float(group_metrics.loss / group_metrics.count)
-      stop_if_diverged(loss, label, int(state.step))
+      stop_if_diverged(loss, label, current_step(state))
       progress.update(task, loss=loss)
     if stop.received:
       break
   else:
     batches_done = None
-  stop_if_diverged(metrics.means()['loss'], label, int(state.step))  # Waits for the last step.
+  stop_if_diverged(metrics.means()['loss'], label, current_step(state))  # Waits for the last step.
   progress.remove_task(task)
   return state, metrics, trained / (time.perf_counter() - start), batches_done
+
+
+def current_step(state: training.TrainState) -> int:
+  return int(parallel.local(state.step))
 
 
 def stop_if_diverged(loss: float, label: str, step: int) -> None:
@@ -144,15 +158,16 @@ def stop_if_diverged(loss: float, label: str, step: int) -> None:
                     '--learning_rate or --grad_clip)')
 
 
-def log_epoch(writer: SummaryWriter, epoch: int, config: dict, train_metrics: dict,
+def log_epoch(writer: SummaryWriter | None, epoch: int, config: dict, train_metrics: dict,
               val_metrics: dict, lr: float, per_second: float, seconds: float) -> None:
   unit = modes.of(config).unit
   scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
              'loss/validation': val_metrics['loss'], 'accuracy/validation': val_metrics['accuracy'],
              'learning_rate': lr, f'{unit}_per_second': per_second}
-  for name, value in scalars.items():
-    writer.add_scalar(name, value, epoch)
-  writer.flush()
+  if writer:  # Only process 0 of a multi-process run writes logs.
+    for name, value in scalars.items():
+      writer.add_scalar(name, value, epoch)
+    writer.flush()
   cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
           f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
           f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
@@ -185,6 +200,20 @@ def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
   return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
 
 
+def write_experiment_files(experiment_dir: str | None, config: dict, message: str | None,
+                           skipped, train_records, val_records) -> str:
+  """config.json and message.txt (for a new experiment, in experiments/NN when
+  ``experiment_dir`` is None), split.json and skipped.tsv; returns the folder."""
+  if not experiment.is_experiment(experiment_dir):
+    experiment_dir = experiment.create(experiment_dir, config, message)
+  experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
+      'train': [os.path.abspath(r.path) for r in train_records],
+      'validation': [os.path.abspath(r.path) for r in val_records]})
+  if skipped:
+    experiment.write_skipped(os.path.join(experiment_dir, experiment.SKIPPED_FILE), skipped)
+  return experiment_dir
+
+
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
                        given: set[str], stop: cli.StopSignals) -> str:
   """Trains per ``config`` (the flag values; ``given``: the flags set on the command line) in a
@@ -200,6 +229,16 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       return experiment_dir
   else:
     cli.check_output_folder(experiment_dir or experiment.EXPERIMENTS_ROOT, '--experiment_dir')
+    if jax.process_count() > 1 and experiment_dir is None:
+      raise UserError('a run over several processes needs --experiment_dir (a folder every '
+                      'process sees)')
+  mesh = parallel.data_mesh(config.get('num_devices', 0), config['batch_size'])
+  parallel.barrier('every process has checked the experiment folder')
+  if jax.process_count() > 1:  # Each process parses its share into the cache; all read it.
+    input_pipeline.read_records(parallel.share(input_pipeline.find_midi_files(
+        config['data_dir'])), config['cache_dir'], config['n_jobs'], lambda _: None,
+        config['steps_per_quarter'])
+    parallel.barrier('every file is parsed')
   corpus = input_pipeline.load_corpus(
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
       config['steps_per_quarter'])
@@ -213,17 +252,14 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
   # From here on, a signal lets the run save a checkpoint after its next steps.
   stop.deferring = True
-  if not experiment.is_experiment(experiment_dir):
-    experiment_dir = experiment.create(experiment_dir, config, message)
-  experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
-      'train': [os.path.abspath(r.path) for r in train_records],
-      'validation': [os.path.abspath(r.path) for r in val_records]})
+  if parallel.is_primary():  # The others were given the folder: --experiment_dir.
+    experiment_dir = write_experiment_files(experiment_dir, config, message, corpus.skipped,
+                                            train_records, val_records)
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
           f'{len(val_records)} validation files)')
   if corpus.skipped:
-    skipped_file = os.path.join(experiment_dir, experiment.SKIPPED_FILE)
-    experiment.write_skipped(skipped_file, corpus.skipped)
-    cli.log(f'{len(corpus.skipped)} files or tracks skipped: {skipped_file} says which and why')
+    cli.log(f'{len(corpus.skipped)} files or tracks skipped: '
+            f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why')
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
                                config['seed'], config['bar_position'])
@@ -235,24 +271,29 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       state = training.with_learning_rate(state, config['learning_rate'])
     where = (f', {resumed.batches_done} batches into it' if resumed.batches_done else '')
     cli.log(f'resuming from epoch {resumed.epochs_done + 1} of {config["num_epochs"]}{where}')
-  if changes:
+  if changes and parallel.is_primary():
     experiment.record_changes(experiment_dir, config, changes,
                               from_epoch=(resumed.epochs_done if resumed else 0) + 1)
+  cli.log(parallel.describe(mesh, config['batch_size']))
   run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
-             resumed or checkpoints.Progress.start(config['seed']), stop)
+             resumed or checkpoints.Progress.start(config['seed']), stop, mesh)
   return experiment_dir
 
 
 def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
-               resume_at: checkpoints.Progress, stop: cli.StopSignals) -> None:
+               resume_at: checkpoints.Progress, stop: cli.StopSignals,
+               mesh: jax.sharding.Mesh | None) -> None:
   """Trains from ``resume_at`` to ``config['num_epochs']``, checkpointing every epoch, and on a
-  signal in the middle of one."""
+  signal in the middle of one; data parallel over ``mesh``, under a watchdog, when given."""
   mode = modes.of(config)
-  steps = training.make_steps(graphdef, tx, mode.logits_fn)
+  steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
+  if mesh is not None:
+    steps = parallel.across_processes(parallel.Watchdog().steps(steps), mesh)
   sample_melody = mode.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
   melody_prime = tensorboard_prime((val_records or train_records)[0], config)
   manager = checkpoints.manager(experiment_dir)
-  writer = SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
+  writer = (SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
+            if parallel.is_primary() else None)
   rng = np.random.default_rng()
   rng.bit_generator.state = resume_at.rng_state
   key = jax.random.key(config['seed'])
@@ -270,38 +311,42 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
           resume_at if epoch == resume_at.epochs_done + 1 and resume_at.batches_done else None)
       if batches_done is not None:  # Stopped by a signal in the middle of the epoch.
         checkpoints.save(manager, state, checkpoints.Progress(
-            epoch - 1, batches_done, int(state.step), plateau, epoch_rng_state,
+            epoch - 1, batches_done, current_step(state), plateau, epoch_rng_state,
             tuple(float(v) for v in metrics)), val_loss=float('inf'))
         raise cli.Interrupted(stop.received, f'stopped in {label} after {batches_done} batches; '
                               f'checkpoint saved: resume with {resume_command}')
       train_metrics = metrics.means()
       val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
-      lr = training.learning_rate(state)
+      lr = training.learning_rate(parallel.local(state))
       plateau, reduce = plateau.update(val_metrics['loss'])
       if reduce:
         state = training.with_learning_rate(state, lr * plateau.factor)
       checkpoints.save(manager, state, checkpoints.Progress(
-          epoch, 0, int(state.step), plateau, rng.bit_generator.state), val_metrics['loss'])
+          epoch, 0, current_step(state), plateau, rng.bit_generator.state), val_metrics['loss'])
       log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       if reduce:
         cli.log(f'validation loss stalled for {plateau.patience} epochs: '
                 f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
-      log_melody(writer, epoch, np.asarray(sample_melody(
-          state.params, melody_prime[0], jax.random.key(config['seed']),
-          melody_prime[1]).tokens)[0],
-          config['steps_per_quarter'])
+      if writer:
+        log_melody(writer, epoch, np.asarray(sample_melody(
+            parallel.local(state.params), melody_prime[0], jax.random.key(config['seed']),
+            melody_prime[1]).tokens)[0],
+            config['steps_per_quarter'])
       if stop.received and epoch < config['num_epochs']:
         raise cli.Interrupted(stop.received, f'stopped after {label}; checkpoint saved: '
                               f'resume with {resume_command}')
   stop.deferring = False
-  writer.close()
+  if writer:
+    writer.close()
   manager.close()
   cli.log(f'done: best val loss {plateau.best:.4f}; checkpoints in {experiment_dir}/checkpoints')
 
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
+  parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+  cli.quiet = not parallel.is_primary()  # Process 0 speaks for the run; errors still show.
   config = {name: FLAGS[name].value for name in TRAIN_FLAGS}
   config['data_dir'] = os.path.abspath(config['data_dir'])
   given = {name for name in TRAIN_FLAGS if FLAGS[name].present}

@@ -123,34 +123,61 @@ def every_step_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | N
   return model.every_step(batch.inputs.astype(jnp.int32), rng, batch.positions)
 
 
-def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
-               logits_fn: LogitsFn = window_logits) -> Steps:
-  """``logits_fn(model, batch, dropout_rng)``: the logits for ``batch.targets``, the last
-  step's (``window_logits``, the default) or every step's (``every_step_logits``)."""
+# The mesh axis a data-parallel batch is split along.
+DATA_AXIS = 'data'
 
-  def loss_fn(params, batch: Batch, rng):
+
+def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
+               logits_fn: LogitsFn = window_logits, mesh: jax.sharding.Mesh | None = None
+               ) -> Steps:
+  """``logits_fn(model, batch, dropout_rng)``: the logits for ``batch.targets``, the last
+  step's (``window_logits``, the default) or every step's (``every_step_logits``).
+
+  With a ``mesh`` (a DATA_AXIS over several devices) the steps run data parallel under
+  ``shard_map``: each device takes its share of every batch, and the gradient and metric sums
+  are added across devices (``lax.psum``) before the optimizer update, which every device
+  applies to its replica of the parameters; the step divides by the whole batch's weight, so
+  it computes the one-device step (up to the order of float sums; each device draws its own
+  dropout masks). Without a mesh no collective is compiled.
+  """
+
+  def total(tree):
+    return jax.tree.map(lambda x: jax.lax.psum(x, DATA_AXIS), tree) if mesh else tree
+
+  def loss_fn(params, batch: Batch, rng, batch_weight):
     logits = logits_fn(nnx.merge(graphdef, params), batch, rng)
     metrics = batch_metrics(logits, batch)
-    return metrics.loss / jnp.maximum(metrics.count, 1.0), metrics
+    return metrics.loss / jnp.maximum(batch_weight, 1.0), metrics
 
   def step(state: TrainState, batch: Batch, rng: jax.Array):
     step_rng = jax.random.fold_in(rng, state.step)
-    grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch, step_rng)
+    if mesh:
+      step_rng = jax.random.fold_in(step_rng, jax.lax.axis_index(DATA_AXIS))
+    batch_weight = total(jnp.sum(batch.weights))
+    grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch, step_rng,
+                                                     batch_weight)
+    grads, metrics = total(grads), total(metrics)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     return TrainState(state.step + 1, params, opt_state), metrics
 
-  @functools.partial(jax.jit, donate_argnums=0)
-  def train_steps(state: TrainState, batches: Batch, rng: jax.Array):
+  def steps(state: TrainState, batches: Batch, rng: jax.Array):
     state, metrics = jax.lax.scan(lambda s, b: step(s, b, rng), state, batches)
     return state, jax.tree.map(functools.partial(jnp.sum, axis=0), metrics)
 
-  @jax.jit
-  def eval_step(params, batch: Batch) -> Metrics:
-    logits = logits_fn(nnx.merge(graphdef, params), batch, None)
-    return batch_metrics(logits, batch)
+  def evaluation(params, batch: Batch) -> Metrics:
+    return total(batch_metrics(logits_fn(nnx.merge(graphdef, params), batch, None), batch))
 
-  return Steps(jax.jit(step, donate_argnums=0), train_steps, eval_step)
+  def data_parallel(fn, in_specs):
+    """``fn`` with its batch split across the mesh and all else replicated."""
+    if not mesh:
+      return fn
+    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=P(), check_vma=False)
+
+  P = jax.sharding.PartitionSpec
+  return Steps(jax.jit(data_parallel(step, (P(), P(DATA_AXIS), P())), donate_argnums=0),
+               jax.jit(data_parallel(steps, (P(), P(None, DATA_AXIS), P())), donate_argnums=0),
+               jax.jit(data_parallel(evaluation, (P(), P(DATA_AXIS)))))
 
 
 def init_state(model: models.MelodyLSTM, tx: optax.GradientTransformation) -> tuple[nnx.GraphDef, TrainState]:

@@ -1,0 +1,179 @@
+"""Data parallel training over every device, on one host or several, and a watchdog for steps
+that never end.
+
+One device: no mesh, and no collective is compiled. Several: a mesh over the DATA_AXIS;
+``training.make_steps`` splits each batch across it and sums gradients with ``lax.psum``.
+Several hosts: ``initialize`` starts JAX's distributed runtime; each process parses its own
+share of the files into the cache (``share``), draws the same stream of batches as the others
+and feeds its own rows of each (``global_batch``), so every process makes the same steps and
+the run trains as one process with the same global batch would; only process 0 writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+
+from midi_rnn_jax import cli, training
+from midi_rnn_jax.batching import Batch
+from midi_rnn_jax.errors import UserError
+
+# A step (16 of them per call, or one evaluation batch) that takes this long is stuck, e.g.
+# in a collective whose devices never meet; compiling the first one takes seconds to minutes.
+WATCHDOG_SECONDS = 1800
+
+
+def initialize(coordinator_address: str | None, num_processes: int, process_id: int) -> None:
+  """Starts ``jax.distributed`` when the run spans several processes: from the flags, or from
+  a cluster's environment that JAX detects (Slurm, Open MPI, ...; JAX_COORDINATOR_ADDRESS).
+  Must run before anything else touches JAX. CPU collectives between processes use gloo."""
+  cluster = 'JAX_COORDINATOR_ADDRESS' in os.environ or int(os.environ.get('SLURM_NTASKS', 1)) > 1
+  if coordinator_address is None and num_processes == 1 and not cluster:
+    return
+  jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  try:
+    if coordinator_address is None:
+      jax.distributed.initialize()
+    else:
+      jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  except Exception as error:  # A coordinator that never answers, a bad address.
+    raise UserError(f'jax.distributed could not start (--coordinator_address '
+                    f'{coordinator_address}, process {process_id} of {num_processes}): '
+                    f'{str(error).strip().splitlines()[0][:200]}') from None
+
+
+def is_primary() -> bool:
+  """Whether this process writes files and logs: process 0 (the only one on one host)."""
+  return jax.process_index() == 0
+
+
+def share(items: list) -> list:
+  """This process's share of ``items`` (all of them in a single-process run)."""
+  return items[jax.process_index()::jax.process_count()]
+
+
+def global_batch(batch: Batch, mesh: jax.sharding.Mesh | None, stacked: bool) -> Batch:
+  """Several processes: every process holds the whole batch (all draw the same stream) and
+  contributes its own rows to one global array per field (``stacked``: batches along a
+  leading axis). Within one process numpy arrays are split by jit itself."""
+  if jax.process_count() == 1:
+    return batch
+  axis = 1 if stacked else 0
+  spec = jax.sharding.PartitionSpec(*((None,) if stacked else ()), training.DATA_AXIS)
+  sharding = jax.sharding.NamedSharding(mesh, spec)
+
+  def rows(field):
+    size = field.shape[axis] // jax.process_count()
+    return np.take(field, range(jax.process_index() * size, (jax.process_index() + 1) * size),
+                   axis=axis)
+
+  return Batch(*(None if field is None else
+                 jax.make_array_from_process_local_data(sharding, rows(field))
+                 for field in batch))
+
+
+def local(tree):
+  """``tree`` with each array this process cannot read whole (a value replicated over every
+  process's devices) replaced by its local copy."""
+  return jax.tree.map(lambda x: x.addressable_data(0) if isinstance(x, jax.Array)
+                      and not x.is_fully_addressable else x, tree)
+
+
+def across_processes(steps: training.Steps, mesh: jax.sharding.Mesh | None) -> training.Steps:
+  """Several processes: ``steps`` taking whole numpy batches (each process feeds its rows) and
+  returning metrics this process can read; the training state stays global. Else ``steps``."""
+  if jax.process_count() == 1:
+    return steps
+
+  def train(fn, stacked):
+    def call(state, batch, key):
+      state, metrics = fn(state, global_batch(batch, mesh, stacked), key)
+      return state, local(metrics)
+    return call
+
+  return training.Steps(
+      train(steps.train_step, stacked=False), train(steps.train_steps, stacked=True),
+      lambda params, batch: local(steps.eval_step(params, global_batch(batch, mesh, False))))
+
+
+def barrier(name: str) -> None:
+  """Waits for every process (a no-op in a single-process run)."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(name)
+
+
+def data_mesh(num_devices: int, batch_size: int) -> jax.sharding.Mesh | None:
+  """A mesh over ``num_devices`` local devices (0: all of them), or over every process's
+  devices in a multi-process run; None for one device. The batch is split evenly, so
+  ``batch_size`` must divide by the device count."""
+  devices = jax.local_devices()
+  if num_devices > len(devices):
+    raise UserError(f'--num_devices {num_devices}: only {len(devices)} '
+                    f'{devices[0].platform} devices are visible')
+  if jax.process_count() > 1:
+    if num_devices not in (0, len(devices)):
+      raise UserError('--num_devices: a run over several processes uses every device of each')
+    devices = jax.devices()
+  devices = devices[:num_devices or len(devices)]
+  if len(devices) == 1:
+    return None
+  if batch_size % len(devices):
+    raise UserError(f'--batch_size {batch_size} does not split evenly over {len(devices)} '
+                    f'devices: use a multiple of {len(devices)}, or --num_devices')
+  return jax.sharding.Mesh(np.array(devices), (training.DATA_AXIS,))
+
+
+def describe(mesh: jax.sharding.Mesh | None, batch_size: int) -> str:
+  """The console line that says what the run trains on."""
+  devices = jax.local_devices()[:1] if mesh is None else list(mesh.devices.ravel())
+  kind = devices[0].platform
+  if devices[0].device_kind.lower() != kind:
+    kind += f' ({devices[0].device_kind})'
+  if mesh is None:
+    return f'device: 1 {kind}'
+  hosts = f' in {jax.process_count()} processes' if jax.process_count() > 1 else ''
+  return (f'devices: {len(devices)} {kind}{hosts}, data parallel, {batch_size // len(devices)} '
+          f'of each batch of {batch_size} on each')
+
+
+class Watchdog:
+  """Ends the process with one ``error:`` line when a watched call runs over ``seconds``: a
+  step stuck in XLA cannot be interrupted from Python, and must not hang a user's run."""
+
+  def __init__(self, seconds: float = WATCHDOG_SECONDS):
+    self.seconds = seconds
+    self._deadline: float | None = None
+    threading.Thread(target=self._watch, daemon=True).start()
+
+  def _watch(self):
+    while True:
+      time.sleep(min(1.0, self.seconds / 4))
+      deadline = self._deadline
+      if deadline is not None and time.monotonic() > deadline:
+        cli.log(f'error: a training step has not finished in {self.seconds:.0f} s (a collective '
+                'across devices that never completes?); the checkpoints written so far are '
+                'kept: resume with the same command, or try --num_devices 1')
+        os._exit(2)  # pylint: disable=protected-access
+
+  def watched(self, fn):
+    """``fn``, waiting for its result under the deadline (and so keeping at most one call
+    with collectives in flight: XLA's CPU all-reduce was seen to deadlock with more)."""
+
+    def call(*args):
+      self._deadline = time.monotonic() + self.seconds
+      try:
+        return jax.block_until_ready(fn(*args))
+      finally:
+        self._deadline = None
+
+    return call
+
+  def steps(self, steps: training.Steps) -> training.Steps:
+    return dataclasses.replace(steps, **{f.name: self.watched(getattr(steps, f.name))
+                                         for f in dataclasses.fields(steps)})
