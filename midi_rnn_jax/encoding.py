@@ -68,14 +68,24 @@ class TrackEncoding:
   track: int = 1  # its number among the file's tracks (instruments), from 1
 
 
+class NoteArrays(NamedTuple):
+  """A track's notes as arrays (what a fast reader gives), in place of a list of notes."""
+  start: np.ndarray
+  end: np.ndarray
+  pitch: np.ndarray
+
+
 def note_arrays(notes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(start, end, pitch) int64 arrays of the valid notes, sorted by onset."""
-  valid = [n for n in notes if n.end > n.start and 0 <= n.pitch <= 127]
-  valid.sort(key=lambda n: (n.start, n.end, n.pitch))
-  start = np.array([n.start for n in valid], dtype=np.int64)
-  end = np.array([n.end for n in valid], dtype=np.int64)
-  pitch = np.array([n.pitch for n in valid], dtype=np.int64)
-  return start, end, pitch
+  """(start, end, pitch) int64 arrays of the valid notes (a list of miditoolkit notes, or
+  NoteArrays), sorted by onset, then end, then pitch."""
+  if not isinstance(notes, NoteArrays):
+    notes = NoteArrays(*(np.array([getattr(n, field) for n in notes], np.int64).reshape(-1)
+                         for field in NoteArrays._fields))
+  start, end, pitch = (np.asarray(a, np.int64) for a in notes)
+  valid = (end > start) & (pitch >= 0) & (pitch <= 127)
+  start, end, pitch = start[valid], end[valid], pitch[valid]
+  order = np.lexsort((pitch, end, start))
+  return start[order], end[order], pitch[order]
 
 
 def ragged_arange(lengths: np.ndarray) -> np.ndarray:

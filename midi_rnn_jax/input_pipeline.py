@@ -8,7 +8,6 @@ files at a time while windows or chunks are drawn).
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import dataclasses
 import hashlib
@@ -19,10 +18,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-import miditoolkit
 import numpy as np
 
-from midi_rnn_jax import encoding
+from midi_rnn_jax import encoding, readers
 from midi_rnn_jax.errors import UserError
 
 MIDI_SUFFIXES = ('.mid', '.midi')
@@ -69,7 +67,7 @@ CACHE_FORMAT = 3
 def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
   stat = os.stat(path)
   key = (f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|'
-         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}|{CACHE_FORMAT}')
+         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}|{CACHE_FORMAT}|{readers.NAME}')
   return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + '.npz')
 
 
@@ -81,66 +79,14 @@ def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> File
                     skipped_reasons=data['skipped_reasons'], from_cache=from_cache)
 
 
-def _unreadable(path: str, error: Exception) -> UserError:
-  details = str(error).strip().splitlines()[0] if str(error).strip() else ''
-  if not details:  # mido raises a bare EOFError on a file cut short.
-    details = 'the file ends early' if isinstance(error, EOFError) else 'no details given'
-  return UserError(f'unreadable MIDI file {path}: {type(error).__name__}: {details}')
-
-
-def _without_zero_length_notes(events: list) -> list:
-  """``events`` (one track, absolute ticks) less each zero-length note: a note-off with no
-  note of its pitch sounding, then a note-on of that pitch at the same tick (how miditoolkit
-  writes a note whose end is its start). Paired first-in first-out as miditoolkit pairs
-  them, that note-on would hold until the next note-off of its pitch, overlapping the notes
-  between and making a monophonic track look polyphonic."""
-  sounding, dropped = collections.Counter(), set()
-  for i, event in enumerate(events):
-    if event.type not in ('note_on', 'note_off') or i in dropped:
-      continue
-    key = (event.channel, event.note)
-    if event.type == 'note_on' and event.velocity > 0:
-      sounding[key] += 1
-    elif sounding[key]:
-      sounding[key] -= 1
-    else:
-      for j in range(i + 1, len(events)):
-        later = events[j]
-        if later.time != event.time:
-          break
-        if (later.type == 'note_on' and later.velocity > 0 and j not in dropped
-            and (later.channel, later.note) == key):
-          dropped.update((i, j))
-          break
-  return [event for i, event in enumerate(events) if i not in dropped]
-
-
-class _MidiReader(miditoolkit.MidiFile):
-  """miditoolkit's reader, with zero-length notes removed before notes are paired."""
-
-  @staticmethod
-  def _convert_delta_to_cumulative(mido_obj):
-    miditoolkit.MidiFile._convert_delta_to_cumulative(mido_obj)  # pylint: disable=protected-access
-    for track in mido_obj.tracks:
-      track[:] = _without_zero_length_notes(track)
-
-
-def read_midi(path: str) -> miditoolkit.MidiFile:
-  """Parses one MIDI file; a UserError naming the file when it is unreadable."""
-  try:
-    return _MidiReader(path, clip=True)  # clip: a data byte over 127 is clipped, not fatal.
-  except Exception as error:  # Files in the wild fail in every way mido can.
-    raise _unreadable(path, error) from None
-
-
 def encode_file(path: str, steps_per_quarter: int = encoding.STEPS_PER_QUARTER
                 ) -> tuple[list[encoding.TrackEncoding], dict]:
   """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
-  midi = read_midi(path)
+  midi = readers.read_midi(path)
   try:
     return encoding.encode_midi(midi, steps_per_quarter)
   except Exception as error:  # A header or track that parses but makes no sense.
-    raise _unreadable(path, error) from None
+    raise readers.unreadable(path, error) from None
 
 
 # A file that takes longer than this to parse and encode is pathological: it is skipped.

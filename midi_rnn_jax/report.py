@@ -17,7 +17,7 @@ import os
 import numpy as np
 from absl import flags
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, render, stats
+from midi_rnn_jax import cli, encoding, experiment, input_pipeline, readers, render, stats
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to report on (default: the most recent '
@@ -41,7 +41,7 @@ def generated_melodies(folder: str, steps_per_quarter: int
   before its first note and, up to its end marker (as sample wrote it), after its last."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
-    midi = input_pipeline.read_midi(path)
+    midi = readers.read_with_miditoolkit(path)
     tracks, _ = encoding.encode_midi(midi, steps_per_quarter)
     if tracks:
       tokens = tracks[0].tokens
