@@ -40,6 +40,10 @@ class FileRecord:
   skipped_tracks: np.ndarray  # numbers of the drum, polyphonic, too long or empty tracks
   skipped_reasons: np.ndarray  # why each was skipped: an index into encoding.SKIP_REASONS
   from_cache: bool
+  # When set (token_store.stored): the arrays of all tracks, back to back, from this offset
+  # of these memmaps, instead of the cache file.
+  store: dict[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+  store_offset: int = 0
 
   def usable(self, window_size: int) -> np.ndarray:
     """Mask of the tracks that hold at least one training window."""
@@ -303,8 +307,12 @@ def split_files(records: Sequence[FileRecord], data_dir: str, seed: int,
 def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:
   """Cached per-step arrays (tokens, positions, bar_lengths) of each usable track, in one
   read of the cache file: one list of tracks per name."""
-  with np.load(record.cache_file) as data:
-    values = [data[name] for name in names]
+  if record.store is not None:
+    end = record.store_offset + int(np.sum(record.track_lengths))
+    values = [record.store[name][record.store_offset:end] for name in names]
+  else:
+    with np.load(record.cache_file) as data:
+      values = [data[name] for name in names]
   bounds = np.cumsum(record.track_lengths)[:-1]
   usable = record.usable(window_size)
   return [[v for v, ok in zip(np.split(array, bounds), usable) if ok] for array in values]

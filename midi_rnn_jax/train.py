@@ -20,7 +20,7 @@ from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
 from midi_rnn_jax import (batching, checkpoints, cli, encoding, experiment, input_pipeline, modes,
-                          parallel, render, sampling, training)
+                          parallel, render, sampling, token_store, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -243,7 +243,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
       config['steps_per_quarter'])
   cli.log(corpus.summary)
-  train_records, val_records = input_pipeline.split_files(corpus.records, config['data_dir'],
+  records, _ = token_store.stored(corpus.records, config['cache_dir'])
+  train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
                                                           config['seed'])
   if not val_records:
     cli.log('warning: a single usable file leaves nothing to validate on; '

@@ -1,0 +1,89 @@
+"""One on-disk store of a corpus's tokens: every file's per-step arrays (tokens, bar positions,
+bar lengths) back to back in three flat uint8 files, read as numpy memmaps, with an index of
+where each file starts.
+
+Training reads its tracks from here rather than from one parse-cache file per MIDI file: a
+slice of a memmap costs no open() and only the pages read come into memory, so memory stays
+bounded whatever the corpus size (``--max_files_in_ram`` files' tracks at a time, then the
+shuffle buffer). The store is built once from the parse cache, one file at a time, and is
+found again by the cache files it holds; tokens are the same, so results do not change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+
+import numpy as np
+
+from midi_rnn_jax.input_pipeline import FileRecord
+
+ARRAYS = ('tokens', 'positions', 'bar_lengths')
+STORE_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TokenStore:
+  folder: str
+  arrays: dict[str, np.ndarray]  # name -> every file's steps, read-only
+  offsets: dict[str, int]  # cache file name -> the step where that file's arrays start
+
+  def bytes_on_disk(self) -> int:
+    return sum(os.path.getsize(os.path.join(self.folder, f)) for f in os.listdir(self.folder))
+
+
+def folder_for(records: Sequence[FileRecord], cache_dir: str) -> str:
+  """Where the store of exactly these cache files lives (they are keyed by content)."""
+  names = sorted(os.path.basename(r.cache_file) for r in records)
+  key = hashlib.sha1('|'.join([str(STORE_FORMAT), *names]).encode()).hexdigest()
+  return os.path.join(cache_dir, 'stores', key)
+
+
+def build(records: Sequence[FileRecord], folder: str) -> None:
+  """Writes the store of ``records`` into ``folder``, reading one cache file at a time; a
+  temporary folder is renamed when complete, so a killed build leaves no half store."""
+  temporary = f'{folder}.{os.getpid()}.tmp'
+  os.makedirs(temporary, exist_ok=True)
+  names, offsets, total = [], [], 0
+  outputs = {name: open(os.path.join(temporary, f'{name}.u8'), 'wb') for name in ARRAYS}
+  try:
+    for record in records:
+      with np.load(record.cache_file) as data:
+        for name in ARRAYS:
+          outputs[name].write(np.ascontiguousarray(data[name], np.uint8).tobytes())
+      names.append(os.path.basename(record.cache_file))
+      offsets.append(total)
+      total += int(np.sum(record.track_lengths))
+  finally:
+    for output in outputs.values():
+      output.close()
+  np.savez(os.path.join(temporary, 'index.npz'), names=np.array(names, dtype=str),
+           offsets=np.array(offsets, np.int64), total=np.int64(total))
+  try:
+    os.replace(temporary, folder)
+  except OSError:  # Another run finished the same store first.
+    shutil.rmtree(temporary, ignore_errors=True)
+
+
+def open_store(folder: str) -> TokenStore:
+  with np.load(os.path.join(folder, 'index.npz')) as index:
+    names, offsets, total = index['names'], index['offsets'], int(index['total'])
+  arrays = {name: (np.memmap(os.path.join(folder, f'{name}.u8'), np.uint8, 'r', shape=(total,))
+                   if total else np.zeros(0, np.uint8)) for name in ARRAYS}
+  return TokenStore(folder, arrays, dict(zip(names.tolist(), offsets.tolist())))
+
+
+def stored(records: Sequence[FileRecord], cache_dir: str) -> tuple[list[FileRecord], TokenStore]:
+  """``records`` reading their arrays from the store of them (built when there is none yet),
+  and the store."""
+  folder = folder_for(records, cache_dir)
+  if not os.path.exists(os.path.join(folder, 'index.npz')):
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    build(records, folder)
+  store = open_store(folder)
+  return [dataclasses.replace(r, store=store.arrays,
+                              store_offset=store.offsets[os.path.basename(r.cache_file)])
+          for r in records], store

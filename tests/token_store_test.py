@@ -1,0 +1,54 @@
+"""The on-disk token store: the same tracks and batches as the per-file cache, built once."""
+
+import os
+
+import numpy as np
+
+from conftest import scale_melody, write_midi
+from midi_rnn_jax import batching, input_pipeline, token_store
+
+WINDOW = 8
+
+
+def corpus(tmp_path, count=12):
+  data = tmp_path / 'data'
+  data.mkdir(exist_ok=True)
+  for i in range(count):
+    write_midi(data / f'tune{i:02d}.mid', [(scale_melody(20 + 7 * i, 120, 48 + i), False),
+                                           (scale_melody(5, 120), False)])  # Too short.
+  return input_pipeline.load_corpus(str(data), WINDOW, str(tmp_path / 'cache'), 1,
+                                    lambda _: None).records
+
+
+def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
+  records = corpus(tmp_path)
+  stored, store = token_store.stored(records, str(tmp_path / 'cache'))
+  assert store.bytes_on_disk() > 3 * sum(int(r.track_lengths.sum()) for r in records)
+  for plain, from_store in zip(records, stored):
+    tracks, meters = input_pipeline.load_tracks_and_meters(plain, WINDOW)
+    stored_tracks, stored_meters = input_pipeline.load_tracks_and_meters(from_store, WINDOW)
+    assert isinstance(stored_tracks[0], np.memmap)  # Read from the store, not a cache file.
+    for a, b in zip(tracks + [m.positions for m in meters] + [m.bar_lengths for m in meters],
+                    stored_tracks + [m.positions for m in stored_meters]
+                    + [m.bar_lengths for m in stored_meters], strict=True):
+      np.testing.assert_array_equal(a, b)
+  for iterate in (batching.iterate_batches, batching.iterate_sequences):
+    extra = {'sequence_length': 16} if iterate is batching.iterate_sequences else {}
+    plain = list(iterate(records, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
+                         rng=np.random.default_rng(4), **extra))
+    from_store = list(iterate(stored, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
+                              rng=np.random.default_rng(4), **extra))
+    for a, b in zip(plain, from_store, strict=True):
+      for field_a, field_b in zip(a, b):
+        np.testing.assert_array_equal(field_a, field_b)
+
+
+def test_the_store_is_found_again_and_follows_the_files(tmp_path):
+  records = corpus(tmp_path)
+  _, store = token_store.stored(records, str(tmp_path / 'cache'))
+  built = os.stat(store.folder).st_mtime_ns
+  _, again = token_store.stored(records, str(tmp_path / 'cache'))
+  assert again.folder == store.folder and os.stat(again.folder).st_mtime_ns == built
+  _, fewer = token_store.stored(records[:-1], str(tmp_path / 'cache'))
+  assert fewer.folder != store.folder
+  assert not [name for name in os.listdir(tmp_path / 'cache' / 'stores') if 'tmp' in name]
