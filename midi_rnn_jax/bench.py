@@ -3,6 +3,7 @@ and model FLOPs utilization, printed as one JSON line per figure.
 
   python -m midi_rnn_jax.bench                        # everything (about 3 min on 2 cores)
   python -m midi_rnn_jax.bench --parts train,sample --configs B --modes window,sequence
+  python -m midi_rnn_jax.bench --parts ingest_scale   # 20,000 synthetic files (--ingest_dir)
 
 Config A is the original's default (rnn_size 64, 1 layer, window 20, batch 32), config B a
 bigger model (256 units, 2 layers, batch 128); both train with adam 1e-3, global-norm clip 5
@@ -41,6 +42,10 @@ flags.DEFINE_list('modes', ['window'], 'Model modes to measure for train and sam
                   'and/or sequence.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
 flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
+flags.DEFINE_integer('ingest_files', 20000, 'ingest_scale: synthetic MIDI files to generate.',
+                     lower_bound=1)
+flags.DEFINE_string('ingest_dir', None, 'ingest_scale: a real MIDI folder instead of synthetic '
+                    'files.')
 
 FLAGS = flags.FLAGS
 
@@ -202,6 +207,84 @@ def measure_ingest(data_dir: str) -> list[dict]:
   return rows
 
 
+# miditoolkit parses ~40 files/s: time it on this many files at most.
+MIDITOOLKIT_SAMPLE = 1000
+
+
+def write_synthetic_corpus(folder: str, count: int) -> None:
+  """``count`` one-track MIDI files of 48-160 steps: a random walk of notes held 1-4 steps,
+  with rests, written by the project's own writer."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import encoding  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  for i in range(count):
+    notes = np.clip(60 + np.cumsum(rng.integers(-4, 5, 80)), 36, 96) + 1
+    notes[rng.random(80) < 0.1] = encoding.REST
+    tokens = np.repeat(notes, rng.integers(1, 5, 80))[:rng.integers(48, 161)]
+    tokens[0] = 61
+    encoding.tokens_to_midi(tokens).dump(os.path.join(folder, f'{i:06d}.mid'))
+
+
+def measure_ingest_scale(data_dir: str | None, count: int) -> list[dict]:
+  """Reading a large corpus: files/s of each reader, the whole parse with two processes, the
+  token store's size, and peak memory while training one epoch (window mode, config A) from
+  the store."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax import (batching, encoding, input_pipeline, modes, readers,  # pylint: disable=import-outside-toplevel
+                            token_store, training)
+  rows = []
+  with tempfile.TemporaryDirectory() as scratch:
+    if data_dir is None:
+      data_dir = os.path.join(scratch, 'midi')
+      os.makedirs(data_dir)
+      start = time.perf_counter()
+      write_synthetic_corpus(data_dir, count)
+      rows.append({'figure': 'ingest_scale_generated_files', 'value': count,
+                   'seconds': round(time.perf_counter() - start, 1)})
+    paths = input_pipeline.find_midi_files(data_dir)
+    sample = paths[::max(1, len(paths) // MIDITOOLKIT_SAMPLE)]
+    fast = [] if readers.symusic is None else [('symusic', readers.read_midi, paths)]
+    for name, read, files in [('miditoolkit', readers.read_with_miditoolkit, sample)] + fast:
+      start = time.perf_counter()
+      for path in files:
+        try:
+          encoding.encode_midi(read(path))
+        except UserError:
+          pass
+      rows.append({'figure': f'ingest_scale_files_per_s_{name}', 'files': len(files),
+                   'value': round(len(files) / (time.perf_counter() - start), 1)})
+    cache_dir = os.path.join(scratch, 'cache')
+    start = time.perf_counter()
+    corpus = input_pipeline.load_corpus(data_dir, WINDOW, cache_dir, 2, lambda _: None)
+    rows.append({'figure': 'ingest_scale_parse_files_per_s', 'reader': readers.NAME,
+                 'n_jobs': 2, 'files': len(paths),
+                 'value': round(len(paths) / (time.perf_counter() - start), 1)})
+    start = time.perf_counter()
+    records, store = token_store.stored(corpus.records, cache_dir)
+    rows.append({'figure': 'ingest_scale_store_mb', 'value': round(store.bytes_on_disk() / 1e6, 1),
+                 'steps': int(sum(r.track_lengths.sum() for r in records)),
+                 'build_s': round(time.perf_counter() - start, 1)})
+    config = {**CONFIGS['A'], 'window_size': WINDOW, 'max_files_in_ram': 25}
+    tx = training.make_optimizer('adam', 1e-3, 5.0)
+    graphdef, state = training.init_state(
+        training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0), tx)
+    steps = training.make_steps(graphdef, tx)
+    batches = modes.MODES['window'].batches(records, config, np.random.default_rng(0))
+    start, windows, key, group = time.perf_counter(), 0, jax.random.key(0), []
+    for batch in batches:  # The epoch's last, shorter group is left out: it would compile.
+      group.append(batch)
+      if len(group) == training.STEPS_PER_CALL:
+        state, _ = steps.train_steps(state, batching.stack(group), key)
+        windows += sum(int(b.weights.sum()) for b in group)
+        group = []
+    jax.block_until_ready(state)
+    rows.append({'figure': 'ingest_scale_epoch_windows_per_s', 'windows': windows,
+                 'value': round(windows / (time.perf_counter() - start), 1)})
+  rows.append({'figure': 'ingest_scale_peak_rss_mb', 'value': round(peak_rss_mb(), 1)})
+  return rows
+
+
 def run_part(part: str, argument, repeats: int) -> list[dict]:
   if part == 'train':
     return measure_train(*argument, repeats)
@@ -209,6 +292,8 @@ def run_part(part: str, argument, repeats: int) -> list[dict]:
     return measure_sample(*argument, repeats)
   if part == 'ingest':
     return measure_ingest(argument)
+  if part == 'ingest_scale':
+    return measure_ingest_scale(*argument)
   return [{'figure': 'matmul_peak_flops_per_s', 'value': round(matmul_peak_flops() / 1e9, 1),
            'unit': 'GFLOP/s'}]
 
@@ -221,10 +306,13 @@ def main(argv):
       jobs += [(part, (name, mode)) for mode in FLAGS.modes for name in FLAGS.configs]
     elif part == 'ingest':
       jobs.append((part, FLAGS.data_dir))
+    elif part == 'ingest_scale':
+      jobs.append((part, (FLAGS.ingest_dir, FLAGS.ingest_files)))
     elif part == 'peak':
       jobs.append((part, None))
     else:
-      raise UserError(f'--parts: unknown {part!r}; choose from peak, train, sample, ingest')
+      raise UserError(f'--parts: unknown {part!r}; choose from peak, train, sample, ingest, '
+                      'ingest_scale')
   context = multiprocessing.get_context('spawn')
   for part, argument in jobs:
     # One fresh process per part: thread pools, caches and peak memory stay its own.
