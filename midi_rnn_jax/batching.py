@@ -11,7 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from midi_rnn_jax import encoding
-from midi_rnn_jax.input_pipeline import FileRecord, all_tracks_and_meters
+from midi_rnn_jax.cached_tracks import all_tracks_and_meters
+from midi_rnn_jax.input_pipeline import FileRecord
 
 
 class Batch(NamedTuple):

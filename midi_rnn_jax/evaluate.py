@@ -19,7 +19,7 @@ import os
 
 from absl import flags
 
-from midi_rnn_jax import baselines, cli, experiment, input_pipeline, modes, scoring
+from midi_rnn_jax import baselines, cached_tracks, cli, experiment, input_pipeline, modes, scoring
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
@@ -53,7 +53,7 @@ def main(argv):
   validation_records = input_pipeline.read_records(
       experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log,
       steps_per_quarter)
-  validation_tracks = input_pipeline.all_tracks(validation_records, window_size)
+  validation_tracks = cached_tracks.all_tracks(validation_records, window_size)
   records, training_files_scored = validation_records, 0
   if FLAGS.data_dir:
     records, data_summary, _ = input_pipeline.load_corpus(
@@ -65,7 +65,7 @@ def main(argv):
     if training_files_scored:
       cli.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
               f'training files of {experiment_dir}: their figures are not held out')
-  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
+  tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   positions = [m.positions for m in meters]
   contexts, targets = baselines.windows_of(tracks, window_size)
   context_positions, _ = baselines.windows_of(positions, window_size)
@@ -73,7 +73,7 @@ def main(argv):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
                     'pass --data_dir')
 
-  train_tracks = input_pipeline.usable_tracks(
+  train_tracks = cached_tracks.usable_tracks(
       experiment.training_files(experiment_dir), window_size, FLAGS.cache_dir,
       steps_per_quarter, cli.log)
   if not train_tracks:

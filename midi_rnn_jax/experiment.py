@@ -138,6 +138,20 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
   return experiment_dir
 
 
+def write_files(experiment_dir: str | None, config: dict, message: str | None,
+                skipped, train_records, val_records) -> str:
+  """config.json and message.txt (for a new experiment, in experiments/NN when
+  ``experiment_dir`` is None), split.json and skipped.tsv; returns the folder."""
+  if not is_experiment(experiment_dir):
+    experiment_dir = create(experiment_dir, config, message)
+  write_json_atomically(os.path.join(experiment_dir, SPLIT_FILE), {
+      'train': [os.path.abspath(r.path) for r in train_records],
+      'validation': [os.path.abspath(r.path) for r in val_records]})
+  if skipped:
+    write_skipped(os.path.join(experiment_dir, SKIPPED_FILE), skipped)
+  return experiment_dir
+
+
 def load_config(experiment_dir: str) -> dict:
   config = read_json(os.path.join(experiment_dir, CONFIG_FILE))
   if config.get('encoding_version') != encoding.ENCODING_VERSION:

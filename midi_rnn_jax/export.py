@@ -14,7 +14,7 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, sampling
+from midi_rnn_jax import cached_tracks, cli, encoding, experiment, input_pipeline, sampling
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
                     'experiments/).')
@@ -35,7 +35,7 @@ def main(argv):
   window_size = config['window_size']
   records = input_pipeline.read_records(experiment.validation_files(experiment_dir),
                                         FLAGS.cache_dir, 1, cli.log, config['steps_per_quarter'])
-  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
+  tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if tracks and FLAGS.num_primes:
     primers = sampling.choose_primes(tracks, meters, FLAGS.num_primes, window_size,
                                      np.random.default_rng(0))

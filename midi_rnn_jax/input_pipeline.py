@@ -163,9 +163,31 @@ def _read_cached(path: str, cache_file: str, warn: Callable[[str], None]) -> Fil
     return None
 
 
-def _ignore_interrupts() -> None:
-  """In parse workers: Ctrl-C reaches the whole process group; only the main process answers."""
-  signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, steps_per_quarter: int
+                        ) -> list[FileRecord | str]:
+  """``parse_to_cache`` over ``todo`` in ``n_jobs`` worker processes.
+
+  Ctrl-C reaches the whole process group, and only the main process should answer it: the
+  workers are started with SIGINT ignored (a disposition they inherit from their very first
+  instruction, before Python's own handler could print a traceback)."""
+  # spawn, not fork: forking a process that may have started JAX threads can deadlock.
+  pool = concurrent.futures.ProcessPoolExecutor(
+      max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn'))
+  in_main_thread = threading.current_thread() is threading.main_thread()
+  handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+  try:
+    paths, cache_files = zip(*todo)
+    # map submits every file at once, which starts the workers, with SIGINT ignored.
+    results = pool.map(parse_to_cache, paths, cache_files, [steps_per_quarter] * len(todo),
+                       chunksize=4)
+    if in_main_thread:
+      signal.signal(signal.SIGINT, handler)
+      handler = None
+    return list(results)
+  finally:  # On Ctrl-C, drop the files not started rather than parse them all first.
+    if handler is not None:
+      signal.signal(signal.SIGINT, handler)
+    pool.shutdown(cancel_futures=True)
 
 
 def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callable[[str], None],
@@ -196,16 +218,7 @@ def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int
     if records[path] is None:
       todo.append((path, cache_file))
   if todo and n_jobs > 1:
-    # spawn, not fork: forking a process that may have started JAX threads can deadlock.
-    pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn'),
-        initializer=_ignore_interrupts)
-    try:
-      paths_todo, cache_files = zip(*todo)
-      parsed = list(pool.map(parse_to_cache, paths_todo, cache_files,
-                             [steps_per_quarter] * len(todo), chunksize=4))
-    finally:  # On Ctrl-C, drop the files not started rather than parse them all first.
-      pool.shutdown(cancel_futures=True)
+    parsed = _parse_in_processes(todo, n_jobs, steps_per_quarter)
   else:
     parsed = [parse_to_cache(p, c, steps_per_quarter) for p, c in todo]
   for (path, _), result in zip(todo, parsed):
@@ -302,53 +315,3 @@ def split_files(records: Sequence[FileRecord], data_dir: str, seed: int,
     held_out[np.argmax(draws)] = False
   return ([r for r, out in zip(records, held_out) if not out],
           [r for r, out in zip(records, held_out) if out])
-
-
-def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:
-  """Cached per-step arrays (tokens, positions, bar_lengths) of each usable track, in one
-  read of the cache file: one list of tracks per name."""
-  if record.store is not None:
-    end = record.store_offset + int(np.sum(record.track_lengths))
-    values = [record.store[name][record.store_offset:end] for name in names]
-  else:
-    with np.load(record.cache_file) as data:
-      values = [data[name] for name in names]
-  bounds = np.cumsum(record.track_lengths)[:-1]
-  usable = record.usable(window_size)
-  return [[v for v, ok in zip(np.split(array, bounds), usable) if ok] for array in values]
-
-
-def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
-  """The usable tracks' tokens of one file, read from the cache."""
-  (tokens,) = _usable_arrays(record, window_size, 'tokens')
-  return tokens
-
-
-def load_tracks_and_meters(record: FileRecord, window_size: int
-                           ) -> tuple[list[np.ndarray], list[encoding.Meter]]:
-  """The usable tracks' tokens of one file, and where their steps fall in their bars."""
-  tokens, positions, bar_lengths = _usable_arrays(record, window_size, 'tokens', 'positions',
-                                                  'bar_lengths')
-  return tokens, [encoding.Meter(p, b) for p, b in zip(positions, bar_lengths)]
-
-
-def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarray]:
-  """The usable tracks' tokens of every record, read from the cache."""
-  return [t for r in records for t in load_tracks(r, window_size)]
-
-
-def all_tracks_and_meters(records: Sequence[FileRecord], window_size: int
-                          ) -> tuple[list[np.ndarray], list[encoding.Meter]]:
-  """``all_tracks`` and the tracks' meters, each cache file read once."""
-  tracks, meters = [], []
-  for record in records:
-    record_tracks, record_meters = load_tracks_and_meters(record, window_size)
-    tracks += record_tracks
-    meters += record_meters
-  return tracks, meters
-
-
-def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
-                  steps_per_quarter: int, warn: Callable[[str], None]) -> list[np.ndarray]:
-  """Tokens of every usable track of ``paths``, through the cache."""
-  return all_tracks(read_records(paths, cache_dir, 1, warn, steps_per_quarter), window_size)

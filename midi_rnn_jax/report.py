@@ -17,7 +17,7 @@ import os
 import numpy as np
 from absl import flags
 
-from midi_rnn_jax import cli, encoding, experiment, input_pipeline, readers, render, stats
+from midi_rnn_jax import cached_tracks, cli, encoding, experiment, input_pipeline, readers, render, stats
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to report on (default: the most recent '
@@ -170,8 +170,8 @@ def main(argv):
   else:
     records = (records_of(experiment.validation_files(experiment_dir))
                if FLAGS.reference == 'validation' else training_records)
-  training = input_pipeline.all_tracks(training_records, window_size)
-  reference, meters = input_pipeline.all_tracks_and_meters(records, window_size)
+  training = cached_tracks.all_tracks(training_records, window_size)
+  reference, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
   length = int(np.median([len(t) for t, _ in generated.values()]))

@@ -23,8 +23,8 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import (cli, encoding, experiment, input_pipeline, instruments, modes,
-                          render, sampling, stats, training)
+from midi_rnn_jax import (cached_tracks, cli, encoding, experiment, input_pipeline, instruments,
+                          modes, render, sampling, stats, training)
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -135,7 +135,7 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
   else:
     records = input_pipeline.read_records(experiment.validation_files(model.experiment_dir),
                                           FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
-  tracks, meters = input_pipeline.all_tracks_and_meters(records, window_size)
+  tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not tracks:
     raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '
                     '--prime_file or --primer_notes')

@@ -17,10 +17,9 @@ import numpy as np
 from absl import flags
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
-from tensorboardX.proto import summary_pb2
 
 from midi_rnn_jax import (batching, checkpoints, cli, encoding, experiment, input_pipeline, modes,
-                          parallel, render, sampling, token_store, training)
+                          parallel, token_store, train_logs, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -158,62 +157,6 @@ def stop_if_diverged(loss: float, label: str, step: int) -> None:
                     '--learning_rate or --grad_clip)')
 
 
-def log_epoch(writer: SummaryWriter | None, epoch: int, config: dict, train_metrics: dict,
-              val_metrics: dict, lr: float, per_second: float, seconds: float) -> None:
-  unit = modes.of(config).unit
-  scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
-             'loss/validation': val_metrics['loss'], 'accuracy/validation': val_metrics['accuracy'],
-             'learning_rate': lr, f'{unit}_per_second': per_second}
-  if writer:  # Only process 0 of a multi-process run writes logs.
-    for name, value in scalars.items():
-      writer.add_scalar(name, value, epoch)
-    writer.flush()
-  cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
-          f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
-          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
-          f'| {seconds:.1f} s')
-
-
-MELODY_STEPS = 64  # The melody sampled for TensorBoard after every epoch.
-
-
-def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_quarter: int):
-  """The epoch's sampled melody as a piano-roll image and as audio in TensorBoard."""
-  writer.add_figure('melody/piano_roll', render.piano_roll_figure(
-      tokens, f'epoch {epoch}', steps_per_quarter=steps_per_quarter), epoch)
-  samples = render.synthesize(tokens, steps_per_quarter=steps_per_quarter)
-  # tensorboardX's add_audio needs the soundfile package; the WAV is written here instead.
-  audio = summary_pb2.Summary.Audio(
-      sample_rate=render.SAMPLE_RATE, num_channels=1, length_frames=len(samples),
-      encoded_audio_string=render.wav_bytes(samples), content_type='audio/wav')
-  writer._get_file_writer().add_summary(  # pylint: disable=protected-access
-      summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag='melody/audio', audio=audio)]),
-      epoch)
-  writer.flush()
-
-
-def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
-  """The primer (tokens and bar positions) of the melody sampled after every epoch."""
-  window_size = config['window_size']
-  (primer,) = sampling.choose_primes(*input_pipeline.load_tracks_and_meters(record, window_size),
-                                     1, window_size, np.random.default_rng(config['seed']))
-  return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
-
-
-def write_experiment_files(experiment_dir: str | None, config: dict, message: str | None,
-                           skipped, train_records, val_records) -> str:
-  """config.json and message.txt (for a new experiment, in experiments/NN when
-  ``experiment_dir`` is None), split.json and skipped.tsv; returns the folder."""
-  if not experiment.is_experiment(experiment_dir):
-    experiment_dir = experiment.create(experiment_dir, config, message)
-  experiment.write_json_atomically(os.path.join(experiment_dir, experiment.SPLIT_FILE), {
-      'train': [os.path.abspath(r.path) for r in train_records],
-      'validation': [os.path.abspath(r.path) for r in val_records]})
-  if skipped:
-    experiment.write_skipped(os.path.join(experiment_dir, experiment.SKIPPED_FILE), skipped)
-  return experiment_dir
-
-
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
                        given: set[str], stop: cli.StopSignals) -> str:
   """Trains per ``config`` (the flag values; ``given``: the flags set on the command line) in a
@@ -254,7 +197,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   # From here on, a signal lets the run save a checkpoint after its next steps.
   stop.deferring = True
   if parallel.is_primary():  # The others were given the folder: --experiment_dir.
-    experiment_dir = write_experiment_files(experiment_dir, config, message, corpus.skipped,
+    experiment_dir = experiment.write_files(experiment_dir, config, message, corpus.skipped,
                                             train_records, val_records)
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
           f'{len(val_records)} validation files)')
@@ -290,8 +233,8 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
   if mesh is not None:
     steps = parallel.across_processes(parallel.Watchdog().steps(steps), mesh)
-  sample_melody = mode.make_sampler(graphdef, MELODY_STEPS, temperature=1.0)
-  melody_prime = tensorboard_prime((val_records or train_records)[0], config)
+  sample_melody = mode.make_sampler(graphdef, train_logs.MELODY_STEPS, temperature=1.0)
+  melody_prime = train_logs.tensorboard_prime((val_records or train_records)[0], config)
   manager = checkpoints.manager(experiment_dir)
   writer = (SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
             if parallel.is_primary() else None)
@@ -324,13 +267,13 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
         state = training.with_learning_rate(state, lr * plateau.factor)
       checkpoints.save(manager, state, checkpoints.Progress(
           epoch, 0, current_step(state), plateau, rng.bit_generator.state), val_metrics['loss'])
-      log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
+      train_logs.log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       if reduce:
         cli.log(f'validation loss stalled for {plateau.patience} epochs: '
                 f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
       if writer:
-        log_melody(writer, epoch, np.asarray(sample_melody(
+        train_logs.log_melody(writer, epoch, np.asarray(sample_melody(
             parallel.local(state.params), melody_prime[0], jax.random.key(config['seed']),
             melody_prime[1]).tokens)[0],
             config['steps_per_quarter'])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import build_midi, scale_melody, write_midi
-from midi_rnn_jax import batching, encoding, input_pipeline
+from midi_rnn_jax import batching, cached_tracks, encoding, input_pipeline
 from midi_rnn_jax.errors import UserError
 
 WINDOW = 8
@@ -48,7 +48,7 @@ def test_reads_recursively_skips_bad_files_and_caches(data_dir, tmp_path):
   assert len(warnings) == 2  # An unreadable file is not cached: it is tried, and named, again.
   assert [r.path for r in again] == [r.path for r in records]
   for record in again:
-    (tokens,) = input_pipeline.load_tracks(record, WINDOW)
+    (tokens,) = cached_tracks.load_tracks(record, WINDOW)
     (direct,), _ = encoding.encode_midi(miditoolkit.MidiFile(record.path))
     np.testing.assert_array_equal(tokens, direct.tokens)
 
@@ -88,8 +88,8 @@ def test_parallel_parse_matches_serial(data_dir, tmp_path):
   parallel, _ = load(data_dir, tmp_path / 'parallel', [], n_jobs=2)
   for a, b in zip(serial, parallel, strict=True):
     assert a.path == b.path
-    np.testing.assert_array_equal(input_pipeline.load_tracks(a, WINDOW)[0],
-                                  input_pipeline.load_tracks(b, WINDOW)[0])
+    np.testing.assert_array_equal(cached_tracks.load_tracks(a, WINDOW)[0],
+                                  cached_tracks.load_tracks(b, WINDOW)[0])
 
 
 def test_a_changed_file_is_parsed_again(data_dir, tmp_path):
@@ -163,8 +163,8 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
 def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, monkeypatch):
   records, _ = load(data_dir, tmp_path / 'cache', [])
   loaded = []
-  real_load = input_pipeline.load_tracks_and_meters
-  monkeypatch.setattr(input_pipeline, 'load_tracks_and_meters',
+  real_load = cached_tracks.load_tracks_and_meters
+  monkeypatch.setattr(cached_tracks, 'load_tracks_and_meters',
                       lambda record, window: loaded.append(record.path) or real_load(record, window))
   batches = batching.iterate_batches(records, window_size=WINDOW, batch_size=4,
                                      max_files_in_ram=3, rng=None)
@@ -198,7 +198,7 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
 
 def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
   records, _ = load(data_dir, tmp_path / 'cache', [])
-  tracks, meters = input_pipeline.all_tracks_and_meters(records, WINDOW)
+  tracks, meters = cached_tracks.all_tracks_and_meters(records, WINDOW)
   expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]))
                     for t, m in zip(tracks, meters) for i in range(1, len(t)))
   for rng in (None, np.random.default_rng(1)):
@@ -225,8 +225,8 @@ def test_a_damaged_cache_entry_is_parsed_again_with_a_warning(data_dir, tmp_path
   damaged = [w for w in warnings if 'damaged cache entry' in w]
   assert len(damaged) == 2 and summary.endswith('2 parsed, 9 from cache')
   for before, after in zip(records, again, strict=True):
-    np.testing.assert_array_equal(input_pipeline.load_tracks(before, WINDOW)[0],
-                                  input_pipeline.load_tracks(after, WINDOW)[0])
+    np.testing.assert_array_equal(cached_tracks.load_tracks(before, WINDOW)[0],
+                                  cached_tracks.load_tracks(after, WINDOW)[0])
   warnings = []
   load(data_dir, tmp_path / 'cache', warnings)  # The entries were written anew.
   assert not any('damaged cache entry' in w for w in warnings)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from conftest import scale_melody, write_midi
-from midi_rnn_jax import batching, input_pipeline, token_store
+from midi_rnn_jax import batching, cached_tracks, input_pipeline, token_store
 
 WINDOW = 8
 
@@ -25,8 +25,8 @@ def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
   stored, store = token_store.stored(records, str(tmp_path / 'cache'))
   assert store.bytes_on_disk() > 3 * sum(int(r.track_lengths.sum()) for r in records)
   for plain, from_store in zip(records, stored):
-    tracks, meters = input_pipeline.load_tracks_and_meters(plain, WINDOW)
-    stored_tracks, stored_meters = input_pipeline.load_tracks_and_meters(from_store, WINDOW)
+    tracks, meters = cached_tracks.load_tracks_and_meters(plain, WINDOW)
+    stored_tracks, stored_meters = cached_tracks.load_tracks_and_meters(from_store, WINDOW)
     assert isinstance(stored_tracks[0], np.memmap)  # Read from the store, not a cache file.
     for a, b in zip(tracks + [m.positions for m in meters] + [m.bar_lengths for m in meters],
                     stored_tracks + [m.positions for m in stored_meters]
