@@ -1,6 +1,7 @@
-"""One on-disk store of a corpus's tokens: every file's per-step arrays (tokens, bar positions,
+"""An on-disk store of a corpus's tokens: every file's per-step arrays (tokens, bar positions,
 bar lengths) back to back in three flat uint8 files, read as numpy memmaps, with an index of
-where each file starts.
+where each file starts; in SHARDS shards, a file's shard fixed by its parse-cache name, so a
+file added, changed or removed rebuilds one shard, not the store.
 
 Training reads its tracks from here rather than from one parse-cache file per MIDI file: a
 slice of a memmap costs no open() and only the pages read come into memory, so memory stays
@@ -23,6 +24,7 @@ from midi_rnn_jax.input_pipeline import FileRecord
 
 ARRAYS = ('tokens', 'positions', 'bar_lengths')
 STORE_FORMAT = 1
+SHARDS = 16
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -76,14 +78,29 @@ def open_store(folder: str) -> TokenStore:
   return TokenStore(folder, arrays, dict(zip(names.tolist(), offsets.tolist())))
 
 
-def stored(records: Sequence[FileRecord], cache_dir: str) -> tuple[list[FileRecord], TokenStore]:
-  """``records`` reading their arrays from the store of them (built when there is none yet),
-  and the store."""
-  folder = folder_for(records, cache_dir)
-  if not os.path.exists(os.path.join(folder, 'index.npz')):
-    os.makedirs(os.path.dirname(folder), exist_ok=True)
-    build(records, folder)
-  store = open_store(folder)
-  return [dataclasses.replace(r, store=store.arrays,
-                              store_offset=store.offsets[os.path.basename(r.cache_file)])
-          for r in records], store
+def shard_of(record: FileRecord) -> int:
+  """The cache file's name is a SHA-1 of the file's path, size, time and encoding."""
+  return int(os.path.basename(record.cache_file)[:8], 16) % SHARDS
+
+
+def stored(records: Sequence[FileRecord], cache_dir: str
+           ) -> tuple[list[FileRecord], list[TokenStore]]:
+  """``records`` reading their arrays from the stores of their shards (each built when there
+  is none yet for exactly its files), and those stores."""
+  by_shard = {}
+  for record in records:
+    by_shard.setdefault(shard_of(record), []).append(record)
+  stores = {}
+  for shard, shard_records in by_shard.items():
+    folder = folder_for(shard_records, cache_dir)
+    if not os.path.exists(os.path.join(folder, 'index.npz')):
+      os.makedirs(os.path.dirname(folder), exist_ok=True)
+      build(shard_records, folder)
+    stores[shard] = open_store(folder)
+
+  def from_store(record):
+    store = stores[shard_of(record)]
+    return dataclasses.replace(record, store=store.arrays,
+                               store_offset=store.offsets[os.path.basename(record.cache_file)])
+
+  return [from_store(r) for r in records], list(stores.values())

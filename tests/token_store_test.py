@@ -22,8 +22,9 @@ def corpus(tmp_path, count=12):
 
 def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
   records = corpus(tmp_path)
-  stored, store = token_store.stored(records, str(tmp_path / 'cache'))
-  assert store.bytes_on_disk() > 3 * sum(int(r.track_lengths.sum()) for r in records)
+  stored, stores = token_store.stored(records, str(tmp_path / 'cache'))
+  assert (sum(store.bytes_on_disk() for store in stores)
+          > 3 * sum(int(r.track_lengths.sum()) for r in records))
   for plain, from_store in zip(records, stored):
     tracks, meters = cached_tracks.load_tracks_and_meters(plain, WINDOW)
     stored_tracks, stored_meters = cached_tracks.load_tracks_and_meters(from_store, WINDOW)
@@ -43,12 +44,13 @@ def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
         np.testing.assert_array_equal(field_a, field_b)
 
 
-def test_the_store_is_found_again_and_follows_the_files(tmp_path):
-  records = corpus(tmp_path)
-  _, store = token_store.stored(records, str(tmp_path / 'cache'))
-  built = os.stat(store.folder).st_mtime_ns
-  _, again = token_store.stored(records, str(tmp_path / 'cache'))
-  assert again.folder == store.folder and os.stat(again.folder).st_mtime_ns == built
-  _, fewer = token_store.stored(records[:-1], str(tmp_path / 'cache'))
-  assert fewer.folder != store.folder
+def test_the_store_is_found_again_and_a_new_file_rebuilds_one_shard(tmp_path):
+  records = corpus(tmp_path, count=30)
+  _, stores = token_store.stored(records[:-1], str(tmp_path / 'cache'))
+  assert 1 < len(stores) <= token_store.SHARDS
+  built = {store.folder: os.stat(store.folder).st_mtime_ns for store in stores}
+  _, again = token_store.stored(records[:-1], str(tmp_path / 'cache'))
+  assert {store.folder: os.stat(store.folder).st_mtime_ns for store in again} == built
+  _, more = token_store.stored(records, str(tmp_path / 'cache'))  # One file more.
+  assert len({store.folder for store in more} - set(built)) == 1
   assert not [name for name in os.listdir(tmp_path / 'cache' / 'stores') if 'tmp' in name]
