@@ -102,6 +102,18 @@ def across_processes(steps: training.Steps, mesh: jax.sharding.Mesh | None) -> t
       lambda params, batch: local(steps.eval_step(params, global_batch(batch, mesh, False))))
 
 
+def replicate(tree, mesh: jax.sharding.Mesh | None):
+  """``tree`` placed whole on every device of ``mesh`` (a restored state comes back on one
+  device, which a computation over the mesh refuses)."""
+  if mesh is None:
+    return tree
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree)
+
+
 def barrier(name: str) -> None:
   """Waits for every process (a no-op in a single-process run)."""
   if jax.process_count() > 1:

@@ -233,6 +233,7 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
   if mesh is not None:
     steps = parallel.across_processes(parallel.Watchdog().steps(steps), mesh)
+    state = parallel.replicate(state, mesh)
   sample_melody = mode.make_sampler(graphdef, train_logs.MELODY_STEPS, temperature=1.0)
   melody_prime = train_logs.tensorboard_prime((val_records or train_records)[0], config)
   manager = checkpoints.manager(experiment_dir)

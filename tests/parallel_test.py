@@ -110,19 +110,13 @@ def free_port():
     return s.getsockname()[1]
 
 
-def test_two_processes_train_in_step_to_the_parameters_of_one(tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:4]:
-    shutil.copy(lakh_dir / name, data / name)
-  common = (f'--flagfile={REPO / "configs" / "smoke.cfg"}', f'--data_dir={data}',
-            f'--cache_dir={tmp_path / "cache"}', '--learning_rate=0.003', '--n_jobs=1')
-  ok(run_module('train', *common, '--experiment_dir=one', cwd=tmp_path))
+def train_in_two_processes(tmp_path, *args):
+  """Runs ``train args`` as processes 0 and 1 on 127.0.0.1; returns their stderr."""
   address = f'127.0.0.1:{free_port()}'
   env = {**os.environ, 'PYTHONPATH': str(REPO), 'JAX_PLATFORMS': 'cpu'}
   processes = [subprocess.Popen(
-      [sys.executable, '-m', 'midi_rnn_jax.train', *common, '--experiment_dir=two',
-       f'--coordinator_address={address}', '--num_processes=2', f'--process_id={i}'],
+      [sys.executable, '-m', 'midi_rnn_jax.train', *args, f'--coordinator_address={address}',
+       '--num_processes=2', f'--process_id={i}'],
       cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
       for i in range(2)]
   try:
@@ -133,8 +127,24 @@ def test_two_processes_train_in_step_to_the_parameters_of_one(tmp_path, lakh_dir
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
   assert [p.returncode for p in processes] == [0, 0], stderrs
-  assert 'devices: 2 cpu in 2 processes, data parallel, 128 of each batch of 256' in stderrs[0]
-  assert 'epoch 1/1' in stderrs[0] and 'epoch' not in stderrs[1]  # Process 0 speaks.
+  return stderrs
+
+
+def test_two_processes_train_and_resume_in_step_with_one(tmp_path, lakh_dir):
+  data = tmp_path / 'data'
+  data.mkdir()
+  for name in sorted(os.listdir(lakh_dir))[:4]:
+    shutil.copy(lakh_dir / name, data / name)
+  common = (f'--flagfile={REPO / "configs" / "smoke.cfg"}', f'--data_dir={data}',
+            f'--cache_dir={tmp_path / "cache"}', '--learning_rate=0.003', '--n_jobs=1')
+  ok(run_module('train', *common, '--num_epochs=2', '--experiment_dir=one', cwd=tmp_path))
+  first, second = train_in_two_processes(tmp_path, *common, '--num_epochs=1',
+                                         '--experiment_dir=two')
+  assert 'devices: 2 cpu in 2 processes, data parallel, 128 of each batch of 256' in first
+  assert 'epoch 1/1' in first and 'epoch' not in second  # Process 0 speaks for the run.
+  resumed, _ = train_in_two_processes(tmp_path, *common, '--num_epochs=2',
+                                      '--experiment_dir=two')
+  assert 'resuming from epoch 2 of 2' in resumed
   one, two = (experiment.load_model(str(tmp_path / name), 'latest')[2] for name in ('one', 'two'))
   for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):  # Restored in one process.
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-5)
