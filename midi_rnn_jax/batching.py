@@ -1,6 +1,6 @@
 """Records -> batches: windows (the window mode) or chunks (the sequence mode) of the usable
-tracks, read from the parse cache ``max_files_in_ram`` files at a time, in fixed-shape
-batches; and transposition, the augmentation applied to them.
+tracks, read ``max_files_in_ram`` files at a time and mixed in a shuffle buffer, in
+fixed-shape batches; and transposition, the augmentation applied to them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,18 @@ def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Bat
   tokens = np.where(sounding, tokens + shift[:, None], encoding.REST).astype(np.uint8)
   return batch._replace(inputs=tokens[:, :-1],
                         targets=tokens[:, -targets.shape[1]:].reshape(batch.targets.shape))
+
+
+def in_groups(items, size: int):
+  """Lists of ``size`` consecutive items; the last one may be shorter."""
+  group = []
+  for item in items:
+    group.append(item)
+    if len(group) == size:
+      yield group
+      group = []
+  if group:
+    yield group
 
 
 def stack(batches: Sequence[Batch]) -> Batch:
@@ -106,8 +118,9 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
   """Every window of ``records`` once, in fixed-shape batches (the window mode).
 
   Files are read ``max_files_in_ram`` at a time; with an ``rng`` the file order
-  and the windows within each group are shuffled. The last batch is padded and
-  its padding has weight 0, so no window is dropped and shapes never change.
+  and the windows within each group are shuffled, and a shuffle buffer mixes the groups.
+  The last batch is padded and its padding has weight 0, so no window is dropped and
+  shapes never change.
   """
 
   def windows(group):

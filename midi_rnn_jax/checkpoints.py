@@ -20,10 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from midi_rnn_jax import training
+from midi_rnn_jax import parallel, training
 from midi_rnn_jax.errors import UserError
 
 FOLDER = 'checkpoints'
+# Beside each checkpoint's files: their SHA-256 digests, so a file damaged on disk is named
+# in one line before TensorStore reads it (it may otherwise read garbage, or fail in pages).
+DIGESTS = 'digests.json'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,18 +88,13 @@ def save(checkpoints: ocp.CheckpointManager, state: training.TrainState, progres
       opt_state=ocp.args.StandardSave(state.opt_state),
       progress=ocp.args.JsonSave(progress.to_json())),
       metrics={'val_loss': float(val_loss)})
-  if jax.process_index():  # Process 0 writes the digests of a multi-process run's files.
+  if not parallel.is_primary():  # Process 0 writes the digests of a multi-process run's files.
     return
   step_folder = os.path.join(checkpoints.directory, str(progress.step))
   temporary = os.path.join(step_folder, f'{DIGESTS}.tmp')
   with open(temporary, 'w') as f:
     json.dump(_digests(step_folder), f, indent=0, sort_keys=True)
   os.replace(temporary, os.path.join(step_folder, DIGESTS))
-
-
-# Beside each checkpoint's files: their SHA-256 digests, so a file damaged on disk is named
-# in one line before TensorStore reads it (it may otherwise read garbage, or fail in pages).
-DIGESTS = 'digests.json'
 
 
 def _digests(step_folder: str) -> dict[str, str]:
@@ -151,33 +149,27 @@ def restore_params(experiment_dir: str, abstract_params, which: str = 'best'):
   return check_finite(restored.params, f'the {which} checkpoint of {experiment_dir}')
 
 
-def _check_resumable(experiment_dir: str) -> None:
-  latest = os.path.join(folder(experiment_dir), str(manager(experiment_dir).latest_step()))
-  if not os.path.exists(os.path.join(latest, 'progress')):
-    raise UserError(f'the checkpoint {latest} was written by an older midi_rnn_jax that kept '
-                    'no resume data: start a new experiment')
-
-
-def restore_training(experiment_dir: str, state: training.TrainState
-                     ) -> tuple[training.TrainState, Progress]:
-  """The latest checkpoint's training state (shaped like ``state``) and progress."""
-  _check_resumable(experiment_dir)
-  restored = _restore(experiment_dir, 'latest', params=ocp.args.StandardRestore(state.params),
-                      opt_state=ocp.args.StandardRestore(state.opt_state),
-                      progress=ocp.args.JsonRestore())
-  progress = Progress.from_json(restored.progress)
-  params = check_finite(restored.params, f'the latest checkpoint of {experiment_dir}')
-  step = jnp.asarray(progress.step, jnp.int32)
-  return training.TrainState(step, params, restored.opt_state), progress
-
-
 def latest_progress(experiment_dir: str) -> Progress | None:
   """The progress saved in the latest checkpoint; None without a checkpoint."""
   if not has_checkpoint(experiment_dir):
     return None
-  _check_resumable(experiment_dir)
+  latest = os.path.join(folder(experiment_dir),
+                        str(manager(experiment_dir, create=False).latest_step()))
+  if not os.path.exists(os.path.join(latest, 'progress')):
+    raise UserError(f'the checkpoint {latest} was written by an older midi_rnn_jax that kept '
+                    'no resume data: start a new experiment')
   restored = _restore(experiment_dir, 'latest', progress=ocp.args.JsonRestore())
   return Progress.from_json(restored.progress)
+
+
+def restore_training(experiment_dir: str, state: training.TrainState, progress: Progress
+                     ) -> training.TrainState:
+  """The latest checkpoint's training state, shaped like ``state``; ``progress`` is what
+  ``latest_progress`` read from it."""
+  restored = _restore(experiment_dir, 'latest', params=ocp.args.StandardRestore(state.params),
+                      opt_state=ocp.args.StandardRestore(state.opt_state))
+  params = check_finite(restored.params, f'the latest checkpoint of {experiment_dir}')
+  return training.TrainState(jnp.asarray(progress.step, jnp.int32), params, restored.opt_state)
 
 
 def check_finite(params, what: str):

@@ -173,20 +173,19 @@ def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, steps_per_quar
   # spawn, not fork: forking a process that may have started JAX threads can deadlock.
   pool = concurrent.futures.ProcessPoolExecutor(
       max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn'))
-  in_main_thread = threading.current_thread() is threading.main_thread()
-  handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
   try:
-    paths, cache_files = zip(*todo)
-    # map submits every file at once, which starts the workers, with SIGINT ignored.
-    results = pool.map(parse_to_cache, paths, cache_files, [steps_per_quarter] * len(todo),
-                       chunksize=4)
-    if in_main_thread:
-      signal.signal(signal.SIGINT, handler)
-      handler = None
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
+      paths, cache_files = zip(*todo)
+      # map submits every file at once, which starts the workers, with SIGINT ignored.
+      results = pool.map(parse_to_cache, paths, cache_files, [steps_per_quarter] * len(todo),
+                         chunksize=4)
+    finally:
+      if in_main_thread:
+        signal.signal(signal.SIGINT, handler)
     return list(results)
   finally:  # On Ctrl-C, drop the files not started rather than parse them all first.
-    if handler is not None:
-      signal.signal(signal.SIGINT, handler)
     pool.shutdown(cancel_futures=True)
 
 

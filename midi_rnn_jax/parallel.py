@@ -59,11 +59,9 @@ def share(items: list) -> list:
 
 
 def global_batch(batch: Batch, mesh: jax.sharding.Mesh | None, stacked: bool) -> Batch:
-  """Several processes: every process holds the whole batch (all draw the same stream) and
-  contributes its own rows to one global array per field (``stacked``: batches along a
-  leading axis). Within one process numpy arrays are split by jit itself."""
-  if jax.process_count() == 1:
-    return batch
+  """Several processes (within one, jit splits numpy arrays itself): every process holds the
+  whole batch (all draw the same stream) and contributes its own rows to one global array per
+  field (``stacked``: batches along a leading axis)."""
   axis = 1 if stacked else 0
   spec = jax.sharding.PartitionSpec(*((None,) if stacked else ()), training.DATA_AXIS)
   sharding = jax.sharding.NamedSharding(mesh, spec)

@@ -89,18 +89,6 @@ def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, 
   return metrics.means()
 
 
-def in_groups(items, size: int):
-  """Lists of ``size`` consecutive items; the last one may be shorter."""
-  group = []
-  for item in items:
-    group.append(item)
-    if len(group) == size:
-      yield group
-      group = []
-  if group:
-    yield group
-
-
 def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
                 resume_at: checkpoints.Progress | None = None):
   """One pass over the training windows (or tokens).
@@ -124,7 +112,7 @@ def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
   if config['transpose']:
     epoch_batches = (batching.transpose(b, config['transpose'], rng) for b in epoch_batches)
   batches_done = 0
-  for calls, group in enumerate(in_groups(epoch_batches, training.STEPS_PER_CALL)):
+  for calls, group in enumerate(batching.in_groups(epoch_batches, training.STEPS_PER_CALL)):
     examples = sum(float(b.weights.sum()) for b in group)
     batches_done += len(group)
     progress.advance(task, examples)
@@ -161,7 +149,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
                        given: set[str], stop: cli.StopSignals) -> str:
   """Trains per ``config`` (the flag values; ``given``: the flags set on the command line) in a
   new experiment, or continues the one in ``experiment_dir``. Returns the experiment folder."""
-  resumed, changes, progress = None, {}, None
+  changes, progress = {}, None
   if experiment.is_experiment(experiment_dir):  # Checked before the slow parse, not after.
     cli.check_output_folder(experiment_dir, '--experiment_dir')
     config, changes = experiment.resumed_config(experiment_dir, {n: config[n] for n in given})
@@ -210,17 +198,17 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   if progress:
-    state, resumed = checkpoints.restore_training(experiment_dir, state)
+    state = checkpoints.restore_training(experiment_dir, state, progress)
     if 'learning_rate' in changes:
       state = training.with_learning_rate(state, config['learning_rate'])
-    where = (f', {resumed.batches_done} batches into it' if resumed.batches_done else '')
-    cli.log(f'resuming from epoch {resumed.epochs_done + 1} of {config["num_epochs"]}{where}')
+    where = (f', {progress.batches_done} batches into it' if progress.batches_done else '')
+    cli.log(f'resuming from epoch {progress.epochs_done + 1} of {config["num_epochs"]}{where}')
   if changes and parallel.is_primary():
     experiment.record_changes(experiment_dir, config, changes,
-                              from_epoch=(resumed.epochs_done if resumed else 0) + 1)
+                              from_epoch=(progress.epochs_done if progress else 0) + 1)
   cli.log(parallel.describe(mesh, config['batch_size']))
   run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
-             resumed or checkpoints.Progress.start(config['seed']), stop, mesh)
+             progress or checkpoints.Progress.start(config['seed']), stop, mesh)
   return experiment_dir
 
 
