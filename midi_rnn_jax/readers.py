@@ -1,4 +1,4 @@
-"""MIDI files in: miditoolkit's reader made robust, and symusic's (about 10x faster), used
+"""MIDI files in: miditoolkit's reader made robust, and symusic's (about 9x faster), used
 when it is installed (``pip install ".[fast]"``) and gives the very notes miditoolkit would.
 
 Both give what ``encoding.encode_midi`` reads: ``ticks_per_beat``, ``time_signature_changes``
