@@ -305,14 +305,56 @@ def chunk_index(track_lengths: np.ndarray, length: int, offsets: np.ndarray
 
 
 def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray,
-                    positions: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-  """(inputs, targets, weights, input positions) of the ``chunk_index`` chunks of ``tracks``,
-  each (chunks, length); weight 0 (and rests) where a short chunk is padded. ``positions``:
-  the tracks' concatenated bar positions (None: no positions are returned)."""
+                    positions: np.ndarray | None = None, lookbacks: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, ...]:
+  """(inputs, targets, weights, input positions, input lookbacks) of the ``chunk_index``
+  chunks of ``tracks``, each (chunks, length); weight 0 (and rests) where a short chunk is
+  padded. ``positions``, ``lookbacks``: the tracks' concatenated per-step bar positions and
+  lookback tokens (None: none are returned)."""
   flat = np.concatenate(tracks)
   index, valid = chunk_index([len(t) for t in tracks], length, offsets)
   inputs = np.where(valid, flat[index], REST).astype(np.uint8)
   targets = np.where(valid, flat[index + valid], REST).astype(np.uint8)
   chunk_positions = (None if positions is None
                      else np.where(valid, positions[index], 0).astype(np.uint8))
-  return inputs, targets, valid.astype(np.float32), chunk_positions
+  chunk_lookbacks = (None if lookbacks is None
+                     else np.where(valid[..., None], lookbacks[index], NO_LOOKBACK).astype(np.uint8))
+  return inputs, targets, valid.astype(np.float32), chunk_positions, chunk_lookbacks
+
+
+# Lookback inputs (Magenta's lookback RNN): with each input step, the tokens that the step it
+# predicts had one and two bars earlier, so repeating an earlier bar is a copy, not a memory.
+LOOKBACK_BARS = 2
+# The lookback token where the track has no step that many bars back.
+NO_LOOKBACK = NUM_CLASSES
+
+
+def bars_back(positions: np.ndarray, bars: int = LOOKBACK_BARS) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
+  of the bar one, two, ... bars earlier, or -1 where the track has none. Bar lengths come from
+  the positions themselves (a bar's last position), so meter changes and pickups count."""
+  positions = np.asarray(positions, np.int64)
+  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
+  earlier = []
+  for _ in range(bars):
+    safe = np.maximum(index, 0)
+    previous_bar_end = safe - np.take_along_axis(positions, safe, -1) - 1
+    previous_bar_length = np.take_along_axis(positions, np.maximum(previous_bar_end, 0), -1) + 1
+    index = np.where((index >= 0) & (previous_bar_end >= 0),
+                     np.maximum(safe - previous_bar_length, -1), -1)
+    earlier.append(index)
+  return np.stack(earlier, -1)
+
+
+def lookback_index(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, LOOKBACK_BARS): for each input step, where to
+  look back for the step after it (``bars_back`` of the next step); -1 after the last."""
+  earlier = bars_back(positions)[..., 1:, :]
+  after_last = np.full(earlier.shape[:-2] + (1, LOOKBACK_BARS), -1)
+  return np.concatenate([earlier, after_last], axis=-2)
+
+
+def lookback_inputs(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+  """(steps, LOOKBACK_BARS) uint8 lookback tokens of one track's input steps."""
+  index = lookback_index(positions)
+  return np.where(index >= 0, tokens[np.maximum(index, 0)], NO_LOOKBACK).astype(np.uint8)

@@ -19,7 +19,8 @@ import os
 
 from absl import flags
 
-from midi_rnn_jax import baselines, cached_tracks, cli, experiment, input_pipeline, modes, scoring
+from midi_rnn_jax import (baselines, cached_tracks, cli, encoding, experiment, input_pipeline,
+                          modes, scoring)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
@@ -67,8 +68,12 @@ def main(argv):
               f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   positions = [m.positions for m in meters]
+  lookbacks = ([encoding.lookback_inputs(t, p) for t, p in zip(tracks, positions)]
+               if config.get('lookback') else None)
   contexts, targets = baselines.windows_of(tracks, window_size)
   context_positions, _ = baselines.windows_of(positions, window_size)
+  context_lookbacks = None if lookbacks is None else baselines.windows_of(lookbacks,
+                                                                          window_size)[0]
   if not len(targets):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
                     'pass --data_dir')
@@ -88,12 +93,14 @@ def main(argv):
 
   previous = contexts[:, -1]
   lstm_probabilities, lstm_predictions = scoring.lstm_scores(graphdef, params, contexts,
-                                                             context_positions, targets)
+                                                             context_positions,
+                                                             context_lookbacks, targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
   if mode.scores_whole_tracks:
     results['lstm (whole track)'] = scoring.summary(
-        *scoring.whole_track_scores(graphdef, params, tracks, positions, window_size), targets,
+        *scoring.whole_track_scores(graphdef, params, tracks, positions, lookbacks, window_size),
+        targets,
         previous)
   results |= {
       f'ngram (order {ngram.order})': scoring.summary(ngram.probabilities(contexts, targets),

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from midi_rnn_jax.encoding import MAX_BAR_STEPS, NUM_CLASSES
+from midi_rnn_jax.encoding import LOOKBACK_BARS, MAX_BAR_STEPS, NO_LOOKBACK, NUM_CLASSES
 
 
 def _gate_of_column(hidden_size: int) -> jax.Array:
@@ -144,7 +144,7 @@ class MelodyLSTM(nnx.Module):
   (``__call__``, the original's model) or after every step (``every_step``)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
-               bar_position: bool = False):
+               bar_position: bool = False, lookback: bool = False):
     self.dropout_rate = dropout
     sizes = [NUM_CLASSES] + [rnn_size] * num_layers
     self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
@@ -153,40 +153,54 @@ class MelodyLSTM(nnx.Module):
     # layer (again a row lookup). Zeros at first: the untrained model ignores it.
     self.position_kernel = (nnx.Param(jnp.zeros((MAX_BAR_STEPS, 4 * rnn_size)))
                             if bar_position else None)
+    # With lookback, the tokens one and two bars before the predicted step are one more
+    # one-hot input each (130 classes: the 129 and NO_LOOKBACK), zeros at first too.
+    self.lookback_kernel = (nnx.Param(jnp.zeros((LOOKBACK_BARS, NO_LOOKBACK + 1, 4 * rnn_size)))
+                            if lookback else None)
 
-  def project_inputs(self, tokens: jax.Array, positions: jax.Array | None) -> jax.Array:
-    """The first layer's input projection of tokens (and their bar positions), any shape."""
+  def project_inputs(self, tokens: jax.Array, positions: jax.Array | None,
+                     lookbacks: jax.Array | None = None) -> jax.Array:
+    """The first layer's input projection of tokens (..., ), their bar positions (..., ) and
+    lookback tokens (..., LOOKBACK_BARS), for the inputs the model was built with."""
     projected = self.layers[0].project_tokens(tokens)
     if self.position_kernel is not None:
       projected += jnp.take(self.position_kernel[...], positions.astype(jnp.int32), axis=0)
+    if self.lookback_kernel is not None:
+      for bars, kernel in enumerate(self.lookback_kernel[...]):
+        projected += jnp.take(kernel, lookbacks[..., bars].astype(jnp.int32), axis=0)
     return projected
 
   def _hidden(self, tokens: jax.Array, dropout_rng: jax.Array | None,
-              positions: jax.Array | None) -> tuple[jax.Array, jax.Array | None]:
+              positions: jax.Array | None, lookbacks: jax.Array | None
+              ) -> tuple[jax.Array, jax.Array | None]:
     """(batch, time) tokens -> the last layer's (time, batch, H) outputs, and the dropout key
     left for them (None without dropout)."""
     rngs = ([None] * len(self.layers) if dropout_rng is None
             else list(jax.random.split(dropout_rng, len(self.layers))))
     hidden = self.layers[0].scan(self.project_inputs(
-        tokens.T, None if positions is None else positions.T))
+        tokens.T, None if positions is None else positions.T,
+        None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1)))
     for layer, rng in zip(self.layers[1:], rngs[:-1]):
       hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)))
     return hidden, rngs[-1]
 
   def __call__(self, tokens: jax.Array, dropout_rng: jax.Array | None = None,
-               positions: jax.Array | None = None) -> jax.Array:
+               positions: jax.Array | None = None, lookbacks: jax.Array | None = None
+               ) -> jax.Array:
     """(batch, window) int tokens -> (batch, 129) logits of the step after the window.
 
     ``dropout_rng`` turns dropout on (training); leave it None otherwise. ``positions``:
-    the tokens' bar positions, for a model built with ``bar_position``.
+    the tokens' bar positions, for a model built with ``bar_position``; ``lookbacks`` (batch,
+    window, LOOKBACK_BARS), for one built with ``lookback``.
     """
-    hidden, rng = self._hidden(tokens, dropout_rng, positions)
+    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks)
     # Only the last step feeds the head, so only it needs the last dropout.
     return self.head(dropout(hidden[-1], self.dropout_rate, rng))
 
   def every_step(self, tokens: jax.Array, dropout_rng: jax.Array | None = None,
-                 positions: jax.Array | None = None) -> jax.Array:
+                 positions: jax.Array | None = None, lookbacks: jax.Array | None = None
+                 ) -> jax.Array:
     """(batch, time) int tokens -> (batch, time, 129) logits of the step after each step,
     from a zero state: the sequence mode's model."""
-    hidden, rng = self._hidden(tokens, dropout_rng, positions)
+    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks)
     return jnp.swapaxes(self.head(dropout(hidden, self.dropout_rate, rng)), 0, 1)

@@ -37,7 +37,8 @@ class Mode:
   def batches(self, records: Sequence[FileRecord], config: dict,
               rng: np.random.Generator | None) -> Iterator[Batch]:
     common = dict(window_size=config['window_size'], batch_size=config['batch_size'],
-                  max_files_in_ram=config['max_files_in_ram'], rng=rng)
+                  max_files_in_ram=config['max_files_in_ram'], rng=rng,
+                  lookback=config.get('lookback', False))
     if self.unit == 'tokens':
       return batching.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               **common)

@@ -150,10 +150,39 @@ def _advance(layers, state, inputs: jax.Array, reset=lambda x: x) -> tuple:
   return tuple(new_state)
 
 
-def _or_zeros(bar_positions: jax.Array | None, batch: int, steps: int) -> jax.Array:
-  """A sampler's bar positions, or zeros for a model without them."""
-  return (jnp.zeros((batch, steps), jnp.int32) if bar_positions is None
-          else bar_positions.astype(jnp.int32))
+def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.Array | None,
+                  lookback_index: jax.Array | None):
+  """``(history, read)``: ``read(history, token, step) -> (history, first layer's input)``
+  for the token read at ``step`` (of the primer, then of the melody), with its bar position
+  and, for a model built with lookback, its lookback tokens taken from ``history``, every
+  token read so far (None for other models)."""
+  batch, length = primes.shape
+  if bar_positions is None:
+    bar_positions = jnp.zeros((batch, length + num_steps), jnp.int32)
+
+  def read(history, token, step):
+    lookbacks = None
+    if history is not None:
+      history = history.at[:, step].set(token)
+      index = lookback_index[:, step]
+      lookbacks = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
+                            encoding.NO_LOOKBACK)
+    return history, model.project_inputs(token, bar_positions[:, step], lookbacks)
+
+  history = (None if model.lookback_kernel is None else
+             jnp.zeros((batch, length + num_steps), jnp.int32).at[:, :length].set(primes))
+  return history, read
+
+
+def _with_lookback_index(sample: Callable) -> Callable:
+  """The jitted ``sample(params, primes, key, bar_positions, lookback_index)`` called as
+  ``(params, primes, key, bar_positions=None)``: where to look back is found here, in numpy."""
+
+  def with_index(params, primes, key, bar_positions=None):
+    index = None if bar_positions is None else encoding.lookback_index(bar_positions)
+    return sample(params, primes, key, bar_positions, index)
+
+  return with_index
 
 
 class Sampled(NamedTuple):
@@ -204,37 +233,38 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key, bar_positions=None):
+  def sample(params, primes, key, bar_positions, lookback_index):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     batch, window = primes.shape
-    bar_positions = _or_zeros(bar_positions, batch, window + num_steps)
+    history, read = _input_reader(model, primes, num_steps, bar_positions, lookback_index)
     state = tuple((jnp.zeros((batch, window, layer.hidden_size)),) * 2 for layer in layers)
 
-    def feed(state, token, position):
+    def feed(carry, token, position):
       """Advances every run by ``token``; the run starting at ``position`` starts fresh."""
+      state, history = carry
       fresh = (jnp.arange(window) == position % window)[None, :, None]
-      # The same for every run.
-      inputs = model.project_inputs(token, bar_positions[:, position])[:, None, :]
-      return _advance(layers, state, inputs, lambda old: jnp.where(fresh, 0.0, old))
+      history, inputs = read(history, token, position)  # The same for every run.
+      return (_advance(layers, state, inputs[:, None, :], lambda old: jnp.where(fresh, 0.0, old)),
+              history)
 
-    def prime_step(state, position):
-      return feed(state, primes[:, position].astype(jnp.int32), position), None
+    def prime_step(carry, position):
+      return feed(carry, primes[:, position].astype(jnp.int32), position), None
 
-    def generate_step(state, inputs):
+    def generate_step(carry, inputs):
       position, step_key = inputs  # The last position read so far.
-      oldest_run = state[-1][1][:, (position + 1) % window]  # It started window-1 steps ago.
+      oldest_run = carry[0][-1][1][:, (position + 1) % window]  # It started window-1 steps ago.
       token, share = choose(model.head(oldest_run), step_key)
       token = token.astype(jnp.int32)
-      return feed(state, token, position + 1), (token, share)
+      return feed(carry, token, position + 1), (token, share)
 
-    state, _ = jax.lax.scan(prime_step, state, jnp.arange(window))
+    carry, _ = jax.lax.scan(prime_step, (state, history), jnp.arange(window))
     positions = window - 1 + jnp.arange(num_steps)
-    _, (tokens, shares) = jax.lax.scan(generate_step, state,
+    _, (tokens, shares) = jax.lax.scan(generate_step, carry,
                                        (positions, jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
-  return sample
+  return _with_lookback_index(sample)
 
 
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
@@ -246,29 +276,31 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key, bar_positions=None):
+  def sample(params, primes, key, bar_positions, lookback_index):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     batch, length = primes.shape
-    bar_positions = _or_zeros(bar_positions, batch, length + num_steps)
+    history, read = _input_reader(model, primes, num_steps, bar_positions, lookback_index)
 
-    def feed(state, token, step):
+    def feed(carry, token, step):
       """One step of every layer; returns the new state and the logits of the next token."""
-      new_state = _advance(layers, state, model.project_inputs(token, bar_positions[:, step]))
-      return new_state, model.head(new_state[-1][1])
+      state, history = carry
+      history, inputs = read(history, token, step)
+      state = _advance(layers, state, inputs)
+      return (state, history), model.head(state[-1][1])
 
     def generate_step(carry, inputs):
-      state, logits = carry
+      carry, logits = carry
       step, step_key = inputs
       token, share = choose(logits, step_key)
-      return feed(state, token.astype(jnp.int32), step), (token, share)
+      return feed(carry, token.astype(jnp.int32), step), (token, share)
 
     state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
-    state, logits = jax.lax.scan(lambda s, inputs: feed(s, *inputs), state,
+    carry, logits = jax.lax.scan(lambda c, inputs: feed(c, *inputs), (state, history),
                                  (primes.T.astype(jnp.int32), jnp.arange(length)))
-    _, (tokens, shares) = jax.lax.scan(generate_step, (state, logits[-1]),
+    _, (tokens, shares) = jax.lax.scan(generate_step, (carry, logits[-1]),
                                        (length + jnp.arange(num_steps),
                                         jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
-  return sample
+  return _with_lookback_index(sample)

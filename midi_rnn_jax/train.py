@@ -62,6 +62,12 @@ flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training 
                      lower_bound=2)
 flags.DEFINE_boolean('bar_position', False, 'Also feed the model each step\'s position in its '
                      'bar (from the MIDI time signatures; 4/4 without one).')
+flags.DEFINE_boolean('lookback', False, 'Also feed the model, with each step, the tokens the '
+                     'step it predicts had one and two bars earlier (Magenta\'s lookback '
+                     'inputs), so it can repeat a bar by copying it. Needs --bar_position.')
+flags.register_multi_flags_validator(
+    ['lookback', 'bar_position'], lambda values: not values['lookback'] or values['bar_position'],
+    message='--lookback needs --bar_position: bars are found from the positions')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '
@@ -79,7 +85,7 @@ FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
-               'bar_position', 'num_devices')
+               'bar_position', 'lookback', 'num_devices')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -194,7 +200,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
             f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why')
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
-                               config['seed'], config['bar_position'])
+                               config['seed'], config['bar_position'],
+                               config.get('lookback', False))
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   if progress:

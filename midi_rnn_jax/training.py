@@ -61,16 +61,17 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
 
 
 def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
-                bar_position: bool = False) -> models.MelodyLSTM:
+                bar_position: bool = False, lookback: bool = False) -> models.MelodyLSTM:
   return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
-                           rngs=nnx.Rngs(seed), bar_position=bar_position)
+                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback)
 
 
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
   """The architecture an experiment's config describes, with freshly initialised parameters
   (the shape to restore a checkpoint into)."""
   model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0,
-                      bar_position=config.get('bar_position', False))
+                      bar_position=config.get('bar_position', False),
+                      lookback=config.get('lookback', False))
   return nnx.split(model, nnx.Param)
 
 
@@ -114,13 +115,14 @@ LogitsFn = Callable[[models.MelodyLSTM, Batch, jax.Array | None], jax.Array]
 
 def window_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None) -> jax.Array:
   """The logits of the step after each window of the batch (the window mode)."""
-  return model(batch.inputs.astype(jnp.int32), rng, batch.positions)
+  return model(batch.inputs.astype(jnp.int32), rng, batch.positions, batch.lookbacks)
 
 
 def every_step_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None
                       ) -> jax.Array:
   """The logits of the step after every input step of the batch (the sequence mode)."""
-  return model.every_step(batch.inputs.astype(jnp.int32), rng, batch.positions)
+  return model.every_step(batch.inputs.astype(jnp.int32), rng, batch.positions,
+                          batch.lookbacks)
 
 
 # The mesh axis a data-parallel batch is split along.

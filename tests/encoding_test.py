@@ -177,6 +177,30 @@ def test_bar_positions_follow_the_time_signature_and_a_pickup(numerator, denomin
   assert track.positions[:4].tolist() == [bar_steps - 2, bar_steps - 1, 0, 1]
   assert track.positions.tolist() == [(first_step + i) % bar_steps for i in range(3 * bar_steps)]
   assert set(track.bar_lengths.tolist()) == {bar_steps}
+  # Lookbacks: the same place one and two bars earlier; none before the track's first step
+  # (the pickup's first two places have none one bar back).
+  back = encoding.bars_back(track.positions)
+  steps = np.arange(3 * bar_steps)
+  for bars in (1, 2):
+    expected = np.where(steps >= bars * bar_steps, steps - bars * bar_steps, -1)
+    assert back[:, bars - 1].tolist() == expected.tolist()
+  lookbacks = encoding.lookback_inputs(track.tokens, track.positions)
+  # The input step before step bar_steps + 3 sees the token step 3 had.
+  assert lookbacks[bar_steps + 2, 0] == track.tokens[3]
+  assert lookbacks[2 * bar_steps + 2, 1] == track.tokens[3]
+  assert (lookbacks[:bar_steps - 1] == encoding.NO_LOOKBACK).all()
+  assert (lookbacks[-1] == encoding.NO_LOOKBACK).all()  # Nothing follows the last step.
+
+
+def test_lookbacks_follow_a_change_of_meter():
+  # Two 3/4 bars (12 steps), then 2/4 bars (8 steps): one bar back is the previous bar's
+  # length back, so the first 2/4 bar looks at the second 3/4 bar's start.
+  positions = np.array([i % 12 for i in range(24)] + [i % 8 for i in range(16)])
+  back = encoding.bars_back(positions)[:, 0]
+  assert back[12:24].tolist() == list(range(12))
+  assert back[24:32].tolist() == list(range(12, 20))
+  assert back[32:40].tolist() == list(range(24, 32))
+  assert (back[:12] == -1).all()
 
 
 def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4_4():

@@ -233,17 +233,19 @@ def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, la
   assert result.returncode == 1 and '--steps_per_quarter must be one of 2, 3, 4, 6, 8' in result.stderr
 
 
-def test_a_sequence_model_with_bar_positions_trains_exports_and_samples(tmp_path, lakh_dir):
+def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_samples(
+    tmp_path, lakh_dir):
   data = tmp_path / 'data'
   data.mkdir()
   for name in sorted(os.listdir(lakh_dir))[:6]:
     shutil.copy(lakh_dir / name, data / name)
   stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=seq',
-                  '--mode=sequence', '--sequence_length=64', '--bar_position', '--transpose=3',
-                  '--batch_size=16', f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+                  '--mode=sequence', '--sequence_length=64', '--bar_position', '--lookback',
+                  '--transpose=3', '--batch_size=16', f'--cache_dir={tmp_path / "cache"}',
+                  cwd=tmp_path))
   assert 'tokens/s' in stderr
   config = json.loads((tmp_path / 'seq' / 'config.json').read_text())
-  assert config['mode'] == 'sequence' and config['bar_position'] is True
+  assert config['mode'] == 'sequence' and config['bar_position'] and config['lookback']
   assert 'tokens_per_second' in summary_tags(tmp_path / 'seq' / 'tensorboard-logs')
   stderr = ok(run('sample', '--experiment_dir=seq', '--num_files=2', '--file_length=40',
                   '--seed=3', '--key=D', '--scale=Major', '--primer_notes=D4,E4,F#4:2',

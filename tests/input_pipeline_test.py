@@ -194,23 +194,39 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   assert np.abs(per_window).max() <= 12
   assert (per_window[:50] <= 0).all() and (per_window[50:100] >= 0).all()
   assert len(np.unique(per_window[110:])) == 25  # Every shift in -12..12 is drawn.
+  # Lookback tokens move with their window, and keep every token in range.
+  lookbacks = rng.integers(0, encoding.NO_LOOKBACK + 1, (500, 12, 2)).astype(np.uint8)
+  lookbacks[:50] = np.where(lookbacks[:50] % 3 == 0, 128, lookbacks[:50])
+  shifted = batching.transpose(batch._replace(lookbacks=lookbacks), max_semitones=12, rng=rng)
+  before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
+  after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
+  per_window = np.where(before > 0, after - before, 0).sum(1) // np.maximum((before > 0).sum(1), 1)
+  pitches = (lookbacks > 0) & (lookbacks < encoding.NO_LOOKBACK)
+  moved = shifted.lookbacks.astype(int) - lookbacks
+  sounding = (before > 0).any(1)  # Windows whose shift the tokens show.
+  assert (moved == np.where(pitches, per_window[:, None, None], 0))[sounding].all()
+  assert shifted.lookbacks[pitches].max() <= 128 and shifted.lookbacks[pitches].min() >= 1
 
 
 def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
   records, _ = load(data_dir, tmp_path / 'cache', [])
   tracks, meters = cached_tracks.all_tracks_and_meters(records, WINDOW)
-  expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]))
-                    for t, m in zip(tracks, meters) for i in range(1, len(t)))
+  lookbacks = [encoding.lookback_inputs(t, m.positions) for t, m in zip(tracks, meters)]
+  expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]), *map(int, lb[i - 1]))
+                    for t, m, lb in zip(tracks, meters, lookbacks) for i in range(1, len(t)))
+  assert any(e[3] != encoding.NO_LOOKBACK for e in expected)
   for rng in (None, np.random.default_rng(1)):
     batches = list(batching.iterate_sequences(
         records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
-        rng=rng))
+        rng=rng, lookback=True))
     assert all(b.inputs.shape == b.targets.shape == b.positions.shape == (8, 24)
-               for b in batches)
-    seen = sorted((int(i), int(t), int(p)) for b in batches
-                  for i, t, p, w in zip(*(f.ravel() for f in (b.inputs, b.targets, b.positions,
-                                                               b.weights))) if w == 1)
-    assert seen == expected  # Each (input, target, bar position) once, as in the tracks.
+               and b.lookbacks.shape == (8, 24, encoding.LOOKBACK_BARS) for b in batches)
+    seen = sorted((int(i), int(t), int(p), *map(int, lb)) for b in batches
+                  for i, t, p, lb, w in zip(b.inputs.ravel(), b.targets.ravel(),
+                                            b.positions.ravel(), b.lookbacks.reshape(-1, 2),
+                                            b.weights.ravel()) if w == 1)
+    # Each (input, target, bar position, lookbacks) once, as in the tracks.
+    assert seen == expected
 
 
 def test_a_damaged_cache_entry_is_parsed_again_with_a_warning(data_dir, tmp_path):

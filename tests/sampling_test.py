@@ -176,10 +176,11 @@ def whole_prefix_sampler(model, num_steps, temperature):
   graphdef, params = nnx.split(model)
 
   @jax.jit
-  def last_logits(tokens, positions, last):
+  def last_logits(tokens, positions, lookbacks, last):
     # The LSTM is causal: the steps after ``last`` (padding, so one compiled shape serves
     # every prefix) cannot change its logits.
-    logits = nnx.merge(graphdef, params).every_step(tokens, positions=positions)
+    logits = nnx.merge(graphdef, params).every_step(tokens, positions=positions,
+                                                    lookbacks=lookbacks)
     return jax.lax.dynamic_index_in_dim(logits, last, axis=1, keepdims=False)
 
   def sample(primes, key, bar_positions=None):
@@ -188,7 +189,11 @@ def whole_prefix_sampler(model, num_steps, temperature):
     tokens[:, :primer_steps] = primes
     positions = None if bar_positions is None else bar_positions[:, :tokens.shape[1]]
     for i, step_key in enumerate(jax.random.split(key, num_steps)):
-      logits = last_logits(tokens, positions, primer_steps + i - 1)
+      # Lookbacks of the whole prefix, by the pipeline's own function (the step being drawn
+      # is still 0 in ``tokens``: its lookbacks are earlier steps).
+      lookbacks = (None if model.lookback_kernel is None else
+                   np.stack([encoding.lookback_inputs(row, p) for row, p in zip(tokens, positions)]))
+      logits = last_logits(tokens, positions, lookbacks, primer_steps + i - 1)
       tokens[:, primer_steps + i] = jax.random.categorical(step_key, logits / temperature)
     return tokens[:, primer_steps:]
 
@@ -206,16 +211,19 @@ def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
                                 whole_prefix_sampler(model, 40, 1.3)(primes, jax.random.key(2)))
 
 
+@pytest.mark.parametrize('lookback', [False, True])
 @pytest.mark.parametrize('make_sampler_of_mode', [sampling.make_sampler,
                                                   sampling.make_sequence_sampler])
-def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode):
+def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback):
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=4,
-                               bar_position=True)
-  model.position_kernel[...] = jax.random.normal(jax.random.key(1),
-                                                 model.position_kernel[...].shape)
+                               bar_position=True, lookback=lookback)
+  for kernel in (model.position_kernel, model.lookback_kernel):
+    if kernel is not None:
+      kernel[...] = 3 * jax.random.normal(jax.random.key(1), kernel[...].shape)
   graphdef, params = nnx.split(model, nnx.Param)
+  # Bars of 6 steps, so that the lookbacks reach back into the primer and the melody.
   primer = sampling.Primer(np.random.default_rng(5).integers(1, 129, 7).astype(np.uint8),
-                           np.arange(5, 12).astype(np.uint8) % 12, 12)
+                           np.arange(3, 10).astype(np.uint8) % 6, 6)
   primes, positions = sampling.stack_primes([primer] * 3, 30)
   sampled = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
                                                                 jax.random.key(2), positions)
@@ -224,6 +232,10 @@ def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode):
     np.testing.assert_array_equal(sampled.tokens[:, 0], expected[:, 0])
   else:
     np.testing.assert_array_equal(sampled.tokens, expected)
+  if lookback:  # A lookback model is only ever sampled with positions: compare without it.
+    plain = nnx.merge(graphdef, params)
+    plain.lookback_kernel = None
+    graphdef, params = nnx.split(plain, nnx.Param)
   unpositioned = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
                                                                      jax.random.key(2))
   assert not np.array_equal(unpositioned.tokens, sampled.tokens)

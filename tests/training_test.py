@@ -250,7 +250,7 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx, training.every_step_logits)
   tune = np.tile(np.array([61, 63, 65, 66, 68, 66, 65, 63], np.uint8), 40)
-  inputs, targets, weights, _ = encoding.sequence_chunks([tune], 32, np.array([5]))
+  inputs, targets, weights, *_ = encoding.sequence_chunks([tune], 32, np.array([5]))
   batch = Batch(inputs, targets, weights)
   first = steps.eval_step(state.params, batch).means()
   stacked = batching.stack([batch] * training.STEPS_PER_CALL)
