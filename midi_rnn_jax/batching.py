@@ -18,13 +18,13 @@ from midi_rnn_jax.input_pipeline import FileRecord
 class Batch(NamedTuple):
   """A pytree, so it passes straight into jitted steps. Window mode: inputs and positions
   (batch, window), targets and weights (batch,); sequence mode: all four (batch,
-  sequence_length). Lookbacks add an axis of LOOKBACK_BARS to the inputs' shape."""
+  sequence_length). Lookbacks add an axis to the inputs' shape."""
   inputs: np.ndarray  # uint8
   targets: np.ndarray  # uint8
   weights: np.ndarray  # float32: 0 marks padding
   positions: np.ndarray | None = None  # uint8: each input step's index in its bar
-  # uint8: the tokens one and two bars before each input step's next step (encoding's
-  # lookback_inputs); None for a model without them.
+  # uint8 (..., 2 * len(LOOKBACK_BARS)): encoding.lookback_inputs of each input step; None
+  # for a model without them.
   lookbacks: np.ndarray | None = None
 
 
@@ -44,8 +44,10 @@ def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Bat
   # The whole example: the inputs that no target repeats, then the targets.
   leading = batch.inputs[:, :batch.inputs.shape[1] - targets.shape[1] + 1]
   tokens = np.concatenate([leading, targets], axis=1).astype(np.int64)
+  # The lookback tokens move too; the repeat flags after them do not.
+  num_bars = len(encoding.LOOKBACK_BARS)
   lookbacks = (np.zeros((len(tokens), 0), np.int64) if batch.lookbacks is None
-               else batch.lookbacks.reshape(len(tokens), -1).astype(np.int64))
+               else batch.lookbacks[..., :num_bars].reshape(len(tokens), -1).astype(np.int64))
   everything = np.concatenate([tokens, lookbacks], axis=1)
   sounding = (everything != encoding.REST) & (everything != encoding.NO_LOOKBACK)
   lowest = np.where(sounding, everything - 1, 127).min(axis=1)
@@ -57,7 +59,9 @@ def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Bat
   return batch._replace(
       inputs=tokens[:, :-1],
       targets=tokens[:, -targets.shape[1]:].reshape(batch.targets.shape),
-      lookbacks=None if batch.lookbacks is None else lookbacks.reshape(batch.lookbacks.shape))
+      lookbacks=None if batch.lookbacks is None else np.concatenate(
+          [lookbacks.reshape(batch.lookbacks[..., :num_bars].shape),
+           batch.lookbacks[..., num_bars:]], axis=-1))
 
 
 def in_groups(items, size: int):

@@ -322,17 +322,18 @@ def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray,
   return inputs, targets, valid.astype(np.float32), chunk_positions, chunk_lookbacks
 
 
-# Lookback inputs (Magenta's lookback RNN): with each input step, the tokens that the step it
-# predicts had one and two bars earlier, so repeating an earlier bar is a copy, not a memory.
-LOOKBACK_BARS = 2
+# Lookback inputs (after Magenta's lookback RNN): with each input step, the tokens that the
+# step it predicts had these many bars earlier, so repeating an earlier bar or phrase is a copy,
+# not a memory; and whether the input step itself repeats those bars (Magenta's repeat flags).
+LOOKBACK_BARS = (1, 2, 4, 8)
 # The lookback token where the track has no step that many bars back.
 NO_LOOKBACK = NUM_CLASSES
 
 
-def bars_back(positions: np.ndarray, bars: int = LOOKBACK_BARS) -> np.ndarray:
+def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:
   """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
-  of the bar one, two, ... bars earlier, or -1 where the track has none. Bar lengths come from
-  the positions themselves (a bar's last position), so meter changes and pickups count."""
+  of the bar 1, 2, ..., ``bars`` bars earlier, or -1 where the track has none. Bar lengths come
+  from the positions themselves (a bar's last position), so meter changes and pickups count."""
   positions = np.asarray(positions, np.int64)
   index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
   earlier = []
@@ -347,14 +348,21 @@ def bars_back(positions: np.ndarray, bars: int = LOOKBACK_BARS) -> np.ndarray:
 
 
 def lookback_index(positions: np.ndarray) -> np.ndarray:
-  """(..., steps) bar positions -> (..., steps, LOOKBACK_BARS): for each input step, where to
-  look back for the step after it (``bars_back`` of the next step); -1 after the last."""
-  earlier = bars_back(positions)[..., 1:, :]
-  after_last = np.full(earlier.shape[:-2] + (1, LOOKBACK_BARS), -1)
-  return np.concatenate([earlier, after_last], axis=-2)
+  """(..., steps) bar positions -> (..., steps, 2 * len(LOOKBACK_BARS)): for each input step,
+  the steps LOOKBACK_BARS before the step after it (the one it predicts; -1 after the last),
+  then the steps LOOKBACK_BARS before itself; -1 where there is none."""
+  back = bars_back(positions)[..., [bars - 1 for bars in LOOKBACK_BARS]]
+  after_last = np.full(back.shape[:-2] + (1, len(LOOKBACK_BARS)), -1)
+  return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
 
 
 def lookback_inputs(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
-  """(steps, LOOKBACK_BARS) uint8 lookback tokens of one track's input steps."""
+  """(steps, 2 * len(LOOKBACK_BARS)) uint8 lookback inputs of one track's input steps: the
+  tokens LOOKBACK_BARS before the next step (NO_LOOKBACK where none), then 1 where the step
+  repeats the token that many bars before it, else 0."""
   index = lookback_index(positions)
-  return np.where(index >= 0, tokens[np.maximum(index, 0)], NO_LOOKBACK).astype(np.uint8)
+  looked_up = np.where(index >= 0, tokens[np.maximum(index, 0)], -1)
+  num_bars = len(LOOKBACK_BARS)
+  repeats = looked_up[:, num_bars:] == tokens[:, None]
+  return np.concatenate([np.where(index[:, :num_bars] >= 0, looked_up[:, :num_bars], NO_LOOKBACK),
+                         repeats], axis=1).astype(np.uint8)

@@ -153,21 +153,25 @@ class MelodyLSTM(nnx.Module):
     # layer (again a row lookup). Zeros at first: the untrained model ignores it.
     self.position_kernel = (nnx.Param(jnp.zeros((MAX_BAR_STEPS, 4 * rnn_size)))
                             if bar_position else None)
-    # With lookback, the tokens one and two bars before the predicted step are one more
-    # one-hot input each (130 classes: the 129 and NO_LOOKBACK), zeros at first too.
-    self.lookback_kernel = (nnx.Param(jnp.zeros((LOOKBACK_BARS, NO_LOOKBACK + 1, 4 * rnn_size)))
+    # With lookback, each token LOOKBACK_BARS before the predicted step is one more one-hot
+    # input (130 classes: the 129 and NO_LOOKBACK), and so is each repeat flag; zeros at first.
+    num_bars = len(LOOKBACK_BARS)
+    self.lookback_kernel = (nnx.Param(jnp.zeros((num_bars, NO_LOOKBACK + 1, 4 * rnn_size)))
                             if lookback else None)
+    self.repeat_kernel = nnx.Param(jnp.zeros((num_bars, 2, 4 * rnn_size))) if lookback else None
 
   def project_inputs(self, tokens: jax.Array, positions: jax.Array | None,
                      lookbacks: jax.Array | None = None) -> jax.Array:
     """The first layer's input projection of tokens (..., ), their bar positions (..., ) and
-    lookback tokens (..., LOOKBACK_BARS), for the inputs the model was built with."""
+    lookback inputs (..., 2 * len(LOOKBACK_BARS): encoding.lookback_inputs), for the inputs
+    the model was built with."""
     projected = self.layers[0].project_tokens(tokens)
     if self.position_kernel is not None:
       projected += jnp.take(self.position_kernel[...], positions.astype(jnp.int32), axis=0)
     if self.lookback_kernel is not None:
-      for bars, kernel in enumerate(self.lookback_kernel[...]):
-        projected += jnp.take(kernel, lookbacks[..., bars].astype(jnp.int32), axis=0)
+      kernels = [*self.lookback_kernel[...], *self.repeat_kernel[...]]
+      for column, kernel in enumerate(kernels):
+        projected += jnp.take(kernel, lookbacks[..., column].astype(jnp.int32), axis=0)
     return projected
 
   def _hidden(self, tokens: jax.Array, dropout_rng: jax.Array | None,

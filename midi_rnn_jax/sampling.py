@@ -162,11 +162,15 @@ def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.A
 
   def read(history, token, step):
     lookbacks = None
-    if history is not None:
+    if history is not None:  # As encoding.lookback_inputs, from the tokens read so far.
       history = history.at[:, step].set(token)
       index = lookback_index[:, step]
-      lookbacks = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
-                            encoding.NO_LOOKBACK)
+      looked_up = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
+                            -1)
+      num_bars = len(encoding.LOOKBACK_BARS)
+      lookbacks = jnp.concatenate([
+          jnp.where(looked_up[:, :num_bars] >= 0, looked_up[:, :num_bars], encoding.NO_LOOKBACK),
+          looked_up[:, num_bars:] == token[:, None]], axis=1)
     return history, model.project_inputs(token, bar_positions[:, step], lookbacks)
 
   history = (None if model.lookback_kernel is None else

@@ -79,7 +79,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[np.ndarray],
       batch = members[first:first + per_batch]
       inputs, input_positions, targets = np.zeros((3, per_batch, length), np.uint8)
       input_lookbacks = (None if lookbacks is None else
-                         np.zeros((per_batch, length, encoding.LOOKBACK_BARS), np.uint8))
+                         np.zeros((per_batch, length, 2 * len(encoding.LOOKBACK_BARS)), np.uint8))
       for row, index in enumerate(batch):
         steps = len(tracks[index]) - 1
         inputs[row, :steps] = tracks[index][:-1]

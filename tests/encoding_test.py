@@ -169,8 +169,9 @@ def test_bar_positions_follow_the_time_signature_and_a_pickup(numerator, denomin
   # A two-16th pickup: the melody starts two steps before the first full bar.
   ticks = 120  # One 16th at 480 ticks per beat.
   first_step = bar_steps - 2
-  notes = [(60 + i % 5, (first_step + i) * ticks, (first_step + i + 1) * ticks)
-           for i in range(3 * bar_steps)]
+  # Bars that repeat (a 4-step figure) for two bars, then a 5-step figure that does not.
+  notes = [(60 + (i % 4 if i < 2 * bar_steps else i % 5), (first_step + i) * ticks,
+            (first_step + i + 1) * ticks) for i in range(3 * bar_steps)]
   midi = build_midi([(notes, False)])
   midi.time_signature_changes = [miditoolkit.TimeSignature(numerator, denominator, 0)]
   (track,), _ = encoding.encode_midi(midi)
@@ -188,8 +189,14 @@ def test_bar_positions_follow_the_time_signature_and_a_pickup(numerator, denomin
   # The input step before step bar_steps + 3 sees the token step 3 had.
   assert lookbacks[bar_steps + 2, 0] == track.tokens[3]
   assert lookbacks[2 * bar_steps + 2, 1] == track.tokens[3]
-  assert (lookbacks[:bar_steps - 1] == encoding.NO_LOOKBACK).all()
-  assert (lookbacks[-1] == encoding.NO_LOOKBACK).all()  # Nothing follows the last step.
+  num_bars = len(encoding.LOOKBACK_BARS)
+  assert (lookbacks[:bar_steps - 1, :num_bars] == encoding.NO_LOOKBACK).all()
+  assert (lookbacks[-1, :num_bars] == encoding.NO_LOOKBACK).all()  # Nothing follows the last.
+  # The repeat flags: whether each step has the token it had one bar before.
+  tokens = track.tokens.astype(int)
+  repeats_bar = np.concatenate([np.zeros(bar_steps, bool), tokens[bar_steps:] == tokens[:-bar_steps]])
+  assert lookbacks[:, num_bars].tolist() == repeats_bar.tolist()
+  assert repeats_bar.any() and not repeats_bar.all()
 
 
 def test_lookbacks_follow_a_change_of_meter():

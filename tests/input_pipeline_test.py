@@ -195,17 +195,22 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   assert (per_window[:50] <= 0).all() and (per_window[50:100] >= 0).all()
   assert len(np.unique(per_window[110:])) == 25  # Every shift in -12..12 is drawn.
   # Lookback tokens move with their window, and keep every token in range.
-  lookbacks = rng.integers(0, encoding.NO_LOOKBACK + 1, (500, 12, 2)).astype(np.uint8)
+  num_bars = len(encoding.LOOKBACK_BARS)
+  lookbacks = rng.integers(0, encoding.NO_LOOKBACK + 1, (500, 12, num_bars)).astype(np.uint8)
   lookbacks[:50] = np.where(lookbacks[:50] % 3 == 0, 128, lookbacks[:50])
-  shifted = batching.transpose(batch._replace(lookbacks=lookbacks), max_semitones=12, rng=rng)
+  flags = rng.integers(0, 2, (500, 12, num_bars)).astype(np.uint8)
+  shifted = batching.transpose(batch._replace(lookbacks=np.concatenate([lookbacks, flags], -1)),
+                               max_semitones=12, rng=rng)
+  np.testing.assert_array_equal(shifted.lookbacks[..., num_bars:], flags)  # Flags stay.
   before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
   after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
   per_window = np.where(before > 0, after - before, 0).sum(1) // np.maximum((before > 0).sum(1), 1)
   pitches = (lookbacks > 0) & (lookbacks < encoding.NO_LOOKBACK)
-  moved = shifted.lookbacks.astype(int) - lookbacks
+  moved = shifted.lookbacks[..., :num_bars].astype(int) - lookbacks
   sounding = (before > 0).any(1)  # Windows whose shift the tokens show.
   assert (moved == np.where(pitches, per_window[:, None, None], 0))[sounding].all()
-  assert shifted.lookbacks[pitches].max() <= 128 and shifted.lookbacks[pitches].min() >= 1
+  shifted_lookbacks = shifted.lookbacks[..., :num_bars]
+  assert shifted_lookbacks[pitches].max() <= 128 and shifted_lookbacks[pitches].min() >= 1
 
 
 def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
@@ -220,10 +225,10 @@ def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_pa
         records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
         rng=rng, lookback=True))
     assert all(b.inputs.shape == b.targets.shape == b.positions.shape == (8, 24)
-               and b.lookbacks.shape == (8, 24, encoding.LOOKBACK_BARS) for b in batches)
+               and b.lookbacks.shape == (8, 24, 2 * len(encoding.LOOKBACK_BARS)) for b in batches)
     seen = sorted((int(i), int(t), int(p), *map(int, lb)) for b in batches
                   for i, t, p, lb, w in zip(b.inputs.ravel(), b.targets.ravel(),
-                                            b.positions.ravel(), b.lookbacks.reshape(-1, 2),
+                                            b.positions.ravel(), b.lookbacks.reshape(b.inputs.size, -1),
                                             b.weights.ravel()) if w == 1)
     # Each (input, target, bar position, lookbacks) once, as in the tracks.
     assert seen == expected

@@ -217,13 +217,13 @@ def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
 def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback):
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=4,
                                bar_position=True, lookback=lookback)
-  for kernel in (model.position_kernel, model.lookback_kernel):
+  for kernel in (model.position_kernel, model.lookback_kernel, model.repeat_kernel):
     if kernel is not None:
       kernel[...] = 3 * jax.random.normal(jax.random.key(1), kernel[...].shape)
   graphdef, params = nnx.split(model, nnx.Param)
-  # Bars of 6 steps, so that the lookbacks reach back into the primer and the melody.
+  # Bars of 3 steps, so that every lookback reaches back into the primer and the melody.
   primer = sampling.Primer(np.random.default_rng(5).integers(1, 129, 7).astype(np.uint8),
-                           np.arange(3, 10).astype(np.uint8) % 6, 6)
+                           np.arange(1, 8).astype(np.uint8) % 3, 3)
   primes, positions = sampling.stack_primes([primer] * 3, 30)
   sampled = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
                                                                 jax.random.key(2), positions)
@@ -234,7 +234,7 @@ def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback
     np.testing.assert_array_equal(sampled.tokens, expected)
   if lookback:  # A lookback model is only ever sampled with positions: compare without it.
     plain = nnx.merge(graphdef, params)
-    plain.lookback_kernel = None
+    plain.lookback_kernel = plain.repeat_kernel = None
     graphdef, params = nnx.split(plain, nnx.Param)
   unpositioned = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
                                                                      jax.random.key(2))
