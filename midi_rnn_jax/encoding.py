@@ -318,7 +318,7 @@ def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray,
   chunk_positions = (None if positions is None
                      else np.where(valid, positions[index], 0).astype(np.uint8))
   chunk_lookbacks = (None if lookbacks is None
-                     else np.where(valid[..., None], lookbacks[index], NO_LOOKBACK).astype(np.uint8))
+                     else np.where(valid[..., None], lookbacks[index], 0).astype(np.uint8))
   return inputs, targets, valid.astype(np.float32), chunk_positions, chunk_lookbacks
 
 

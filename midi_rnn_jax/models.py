@@ -12,6 +12,8 @@ each step is one matmul and a few elementwise passes. Inside, layers run time-ma
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -47,7 +49,7 @@ def cell_update(acts: jax.Array, cell: jax.Array) -> tuple[jax.Array, jax.Array]
   return cell, o * jnp.tanh(cell)
 
 
-def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array):
+def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1):
   """The scan itself; returns the hidden states and what the backward pass needs."""
   zeros = jnp.zeros(projected.shape[1:-1] + recurrent_kernel.shape[:1], projected.dtype)
 
@@ -57,17 +59,19 @@ def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array):
     cell, hidden = cell_update(acts, cell)
     return (cell, hidden), (hidden, acts, cell)
 
-  _, (hidden, acts, cells) = jax.lax.scan(step, (zeros, zeros), projected)
+  _, (hidden, acts, cells) = jax.lax.scan(step, (zeros, zeros), projected, unroll=unroll)
   return hidden, (recurrent_kernel, hidden, acts, cells)
 
 
-@jax.custom_vjp
-def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array) -> jax.Array:
-  """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state."""
-  return _lstm_forward(projected, recurrent_kernel)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1
+                  ) -> jax.Array:
+  """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state.
+  ``unroll``: time steps per iteration of the scans (the same maths)."""
+  return _lstm_forward(projected, recurrent_kernel, unroll)[0]
 
 
-def _lstm_backward(residuals, d_hidden: jax.Array):
+def _lstm_backward(unroll: int, residuals, d_hidden: jax.Array):
   """Back-propagation through time by hand. Everything that does not depend on the gradient
   flowing back through time is computed for all steps at once, before the scan, so each
   step is one small elementwise pass and one (batch, 4H) x (4H, H) matmul; the recurrent
@@ -94,7 +98,8 @@ def _lstm_backward(residuals, d_hidden: jax.Array):
     return (d_gates @ recurrent_kernel.T, d_cell), d_gates
 
   _, d_gates = jax.lax.scan(step, (zeros[0], zeros[0]),
-                            (d_hidden, next_forget, cell_per_hidden, gates_per_state), reverse=True)
+                            (d_hidden, next_forget, cell_per_hidden, gates_per_state), reverse=True,
+                            unroll=unroll)
   # The first step starts from a zero hidden state, so it adds nothing to the kernel's gradient.
   d_recurrent = jnp.einsum('tbh,tbg->hg', hidden[:-1], d_gates[1:])
   return d_gates, d_recurrent
@@ -126,9 +131,15 @@ class LSTMLayer(nnx.Module):
     """One time step: input projection (..., 4H) and state (..., H) -> new (cell, hidden)."""
     return cell_update(activate(projected_t + hidden @ self.recurrent_kernel[...]), cell)
 
-  def scan(self, projected: jax.Array) -> jax.Array:
+  def scan(self, projected: jax.Array, unroll: int = 1) -> jax.Array:
     """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state."""
-    return lstm_sequence(projected, self.recurrent_kernel[...])
+    return lstm_sequence(projected, self.recurrent_kernel[...], unroll)
+
+
+# Time steps per scan iteration over the sequence mode's chunks: fewer loop iterations pay
+# where each step is small (a 64-unit layer trained 13-20% faster with 8 here; 256 units
+# gained nothing). The window mode keeps 1: its results stay bit for bit as they were.
+SEQUENCE_UNROLL = 8
 
 
 def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
@@ -175,7 +186,7 @@ class MelodyLSTM(nnx.Module):
     return projected
 
   def _hidden(self, tokens: jax.Array, dropout_rng: jax.Array | None,
-              positions: jax.Array | None, lookbacks: jax.Array | None
+              positions: jax.Array | None, lookbacks: jax.Array | None, unroll: int = 1
               ) -> tuple[jax.Array, jax.Array | None]:
     """(batch, time) tokens -> the last layer's (time, batch, H) outputs, and the dropout key
     left for them (None without dropout)."""
@@ -183,9 +194,9 @@ class MelodyLSTM(nnx.Module):
             else list(jax.random.split(dropout_rng, len(self.layers))))
     hidden = self.layers[0].scan(self.project_inputs(
         tokens.T, None if positions is None else positions.T,
-        None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1)))
+        None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1)), unroll)
     for layer, rng in zip(self.layers[1:], rngs[:-1]):
-      hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)))
+      hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)), unroll)
     return hidden, rngs[-1]
 
   def __call__(self, tokens: jax.Array, dropout_rng: jax.Array | None = None,
@@ -206,5 +217,5 @@ class MelodyLSTM(nnx.Module):
                  ) -> jax.Array:
     """(batch, time) int tokens -> (batch, time, 129) logits of the step after each step,
     from a zero state: the sequence mode's model."""
-    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks)
+    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks, SEQUENCE_UNROLL)
     return jnp.swapaxes(self.head(dropout(hidden, self.dropout_rate, rng)), 0, 1)

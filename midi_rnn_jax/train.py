@@ -63,8 +63,9 @@ flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training 
 flags.DEFINE_boolean('bar_position', False, 'Also feed the model each step\'s position in its '
                      'bar (from the MIDI time signatures; 4/4 without one).')
 flags.DEFINE_boolean('lookback', False, 'Also feed the model, with each step, the tokens the '
-                     'step it predicts had one and two bars earlier (Magenta\'s lookback '
-                     'inputs), so it can repeat a bar by copying it. Needs --bar_position.')
+                     'step it predicts had 1, 2, 4 and 8 bars earlier, and whether the step '
+                     'repeats them (after Magenta\'s lookback RNN), so it can repeat a bar or '
+                     'a phrase by copying it. Needs --bar_position.')
 flags.register_multi_flags_validator(
     ['lookback', 'bar_position'], lambda values: not values['lookback'] or values['bar_position'],
     message='--lookback needs --bar_position: bars are found from the positions')

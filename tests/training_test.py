@@ -171,13 +171,15 @@ def test_fast_paths_match_the_plain_reference_in_loss_and_gradients(num_layers):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
 
 
-def test_hand_written_backward_pass_matches_automatic_differentiation():
-  """Gradient arriving at every time step (as in a lower layer), larger than the model tests."""
+@pytest.mark.parametrize('unroll', [1, 3])
+def test_hand_written_backward_pass_matches_automatic_differentiation(unroll):
+  """Gradient arriving at every time step (as in a lower layer), larger than the model tests;
+  unrolled scans (3 does not divide the 7 steps) change nothing."""
   rng = np.random.default_rng(4)
   projected = jnp.asarray(rng.normal(size=(7, 5, 4 * 6)), jnp.float32)
   recurrent = jnp.asarray(rng.normal(size=(6, 4 * 6)) * 0.5, jnp.float32)
   d_hidden = jnp.asarray(rng.normal(size=(7, 5, 6)), jnp.float32)
-  _, by_hand = jax.vjp(models.lstm_sequence, projected, recurrent)
+  _, by_hand = jax.vjp(lambda p, r: models.lstm_sequence(p, r, unroll), projected, recurrent)
   _, automatic = jax.vjp(lambda p, r: models._lstm_forward(p, r)[0], projected, recurrent)
   for fast, slow in zip(by_hand(d_hidden), automatic(d_hidden), strict=True):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
