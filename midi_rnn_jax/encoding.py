@@ -356,13 +356,22 @@ def lookback_index(positions: np.ndarray) -> np.ndarray:
   return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
 
 
-def lookback_inputs(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
-  """(steps, 2 * len(LOOKBACK_BARS)) uint8 lookback inputs of one track's input steps: the
-  tokens LOOKBACK_BARS before the next step (NO_LOOKBACK where none), then 1 where the step
-  repeats the token that many bars before it, else 0."""
-  index = lookback_index(positions)
-  looked_up = np.where(index >= 0, tokens[np.maximum(index, 0)], -1)
+def lookback_features(looked_up, tokens, xp=np):
+  """The lookback inputs of input steps, from ``looked_up`` (..., 2 * len(LOOKBACK_BARS)):
+  the tokens at their ``lookback_index`` (-1 where it is -1), and the steps' own ``tokens``
+  (...,): the tokens before the next step (NO_LOOKBACK where none), then 1 where the step
+  repeats the token that many bars before it, else 0. ``xp``: numpy, or jax.numpy inside a
+  sampler, which looks up one step at a time."""
   num_bars = len(LOOKBACK_BARS)
-  repeats = looked_up[:, num_bars:] == tokens[:, None]
-  return np.concatenate([np.where(index[:, :num_bars] >= 0, looked_up[:, :num_bars], NO_LOOKBACK),
-                         repeats], axis=1).astype(np.uint8)
+  ahead = looked_up[..., :num_bars]
+  return xp.concatenate([xp.where(ahead >= 0, ahead, NO_LOOKBACK),
+                         looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
+
+
+def lookback_inputs(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+  """(steps, 2 * len(LOOKBACK_BARS)) uint8 lookback inputs (``lookback_features``) of one
+  track's input steps."""
+  index = lookback_index(positions)
+  tokens = np.asarray(tokens, np.int64)  # Room for the -1 of "none".
+  looked_up = np.where(index >= 0, tokens[np.maximum(index, 0)], -1)
+  return lookback_features(looked_up, tokens).astype(np.uint8)

@@ -167,10 +167,7 @@ def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.A
       index = lookback_index[:, step]
       looked_up = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
                             -1)
-      num_bars = len(encoding.LOOKBACK_BARS)
-      lookbacks = jnp.concatenate([
-          jnp.where(looked_up[:, :num_bars] >= 0, looked_up[:, :num_bars], encoding.NO_LOOKBACK),
-          looked_up[:, num_bars:] == token[:, None]], axis=1)
+      lookbacks = encoding.lookback_features(looked_up, token, jnp)
     return history, model.project_inputs(token, bar_positions[:, step], lookbacks)
 
   history = (None if model.lookback_kernel is None else
