@@ -152,10 +152,11 @@ def _advance(layers, state, inputs: jax.Array, reset=lambda x: x) -> tuple:
 
 def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.Array | None,
                   lookback_index: jax.Array | None):
-  """``(history, read)``: ``read(history, token, step) -> (history, first layer's input)``
-  for the token read at ``step`` (of the primer, then of the melody), with its bar position
-  and, for a model built with lookback, its lookback tokens taken from ``history``, every
-  token read so far (None for other models)."""
+  """``(history, read)``: ``read(history, token, step) -> (history, first layer's input,
+  lookbacks)`` for the token read at ``step`` (of the primer, then of the melody), with its
+  bar position and, for a model built with lookback, its lookback inputs taken from
+  ``history``, every token read so far (``history`` and ``lookbacks`` None for other
+  models)."""
   batch, length = primes.shape
   if bar_positions is None:
     bar_positions = jnp.zeros((batch, length + num_steps), jnp.int32)
@@ -168,7 +169,7 @@ def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.A
       looked_up = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
                             -1)
       lookbacks = encoding.lookback_features(looked_up, token, jnp)
-    return history, model.project_inputs(token, bar_positions[:, step], lookbacks)
+    return history, model.project_inputs(token, bar_positions[:, step], lookbacks), lookbacks
 
   history = (None if model.lookback_kernel is None else
              jnp.zeros((batch, length + num_steps), jnp.int32).at[:, :length].set(primes))
@@ -242,12 +243,13 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
     state = tuple((jnp.zeros((batch, window, layer.hidden_size)),) * 2 for layer in layers)
 
     def feed(carry, token, position):
-      """Advances every run by ``token``; the run starting at ``position`` starts fresh."""
-      state, history = carry
+      """Advances every run by ``token``; the run starting at ``position`` starts fresh.
+      Keeps ``token``'s lookbacks for the output."""
+      state, history, _ = carry
       fresh = (jnp.arange(window) == position % window)[None, :, None]
-      history, inputs = read(history, token, position)  # The same for every run.
+      history, inputs, lookbacks = read(history, token, position)  # The same for every run.
       return (_advance(layers, state, inputs[:, None, :], lambda old: jnp.where(fresh, 0.0, old)),
-              history)
+              history, lookbacks)
 
     def prime_step(carry, position):
       return feed(carry, primes[:, position].astype(jnp.int32), position), None
@@ -255,11 +257,13 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
     def generate_step(carry, inputs):
       position, step_key = inputs  # The last position read so far.
       oldest_run = carry[0][-1][1][:, (position + 1) % window]  # It started window-1 steps ago.
-      token, share = choose(model.head(oldest_run), step_key)
+      token, share = choose(model.output(oldest_run, carry[2]), step_key)
       token = token.astype(jnp.int32)
       return feed(carry, token, position + 1), (token, share)
 
-    carry, _ = jax.lax.scan(prime_step, (state, history), jnp.arange(window))
+    lookbacks = (None if history is None else
+                 jnp.zeros((batch, 2 * len(encoding.LOOKBACK_BARS)), jnp.int32))
+    carry, _ = jax.lax.scan(prime_step, (state, history, lookbacks), jnp.arange(window))
     positions = window - 1 + jnp.arange(num_steps)
     _, (tokens, shares) = jax.lax.scan(generate_step, carry,
                                        (positions, jax.random.split(key, num_steps)))
@@ -286,9 +290,9 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     def feed(carry, token, step):
       """One step of every layer; returns the new state and the logits of the next token."""
       state, history = carry
-      history, inputs = read(history, token, step)
+      history, inputs, lookbacks = read(history, token, step)
       state = _advance(layers, state, inputs)
-      return (state, history), model.head(state[-1][1])
+      return (state, history), model.output(state[-1][1], lookbacks)
 
     def generate_step(carry, inputs):
       carry, logits = carry

@@ -217,7 +217,8 @@ def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
 def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback):
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=4,
                                bar_position=True, lookback=lookback)
-  for kernel in (model.position_kernel, model.lookback_kernel, model.repeat_kernel):
+  for kernel in (model.position_kernel, model.lookback_kernel, model.repeat_kernel,
+                 model.copy_kernel, model.copy_bias):
     if kernel is not None:
       kernel[...] = 3 * jax.random.normal(jax.random.key(1), kernel[...].shape)
   graphdef, params = nnx.split(model, nnx.Param)
@@ -234,7 +235,7 @@ def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback
     np.testing.assert_array_equal(sampled.tokens, expected)
   if lookback:  # A lookback model is only ever sampled with positions: compare without it.
     plain = nnx.merge(graphdef, params)
-    plain.lookback_kernel = plain.repeat_kernel = None
+    plain.lookback_kernel = plain.repeat_kernel = plain.copy_kernel = plain.copy_bias = None
     graphdef, params = nnx.split(plain, nnx.Param)
   unpositioned = make_sampler_of_mode(graphdef, 30, temperature=1.3)(params, primes,
                                                                      jax.random.key(2))

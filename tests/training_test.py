@@ -37,6 +37,19 @@ def test_dropout_is_off_without_a_key_and_on_with_one():
   np.testing.assert_array_equal(with_dropout, model(tokens, dropout_rng=jax.random.key(0)))
 
 
+def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
+                               bar_position=True, lookback=True)
+  model.copy_bias[...] = jnp.array([1.0, 2.0, 3.0, 4.0])
+  hidden = jax.random.normal(jax.random.key(0), (1, 8))
+  # Looking back 1 and 2 bars finds 60, 4 bars nothing, 8 bars 5; the flags do not count.
+  lookbacks = jnp.array([[60, 60, encoding.NO_LOOKBACK, 5, 1, 1, 0, 1]])
+  expected = np.zeros((1, encoding.NUM_CLASSES))
+  expected[0, 60], expected[0, 5] = 1.0 + 2.0, 4.0
+  np.testing.assert_allclose(model.output(hidden, lookbacks) - model.head(hidden), expected,
+                             atol=1e-6)
+
+
 def train_on(melody: np.ndarray, num_steps: int, window_size: int = 12):
   model = training.build_model(rnn_size=64, num_layers=1, dropout=0.0, seed=0)
   tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
@@ -244,6 +257,29 @@ def test_the_sequence_loss_and_gradients_equal_a_plain_step_by_step_lstm(num_lay
   # The window model's logits are the last step's of the same network.
   np.testing.assert_allclose(model(jnp.asarray(tokens)), model.every_step(jnp.asarray(tokens))[:, -1],
                              atol=1e-6)
+
+
+def test_bfloat16_matmuls_give_the_float32_loss_and_gradients_to_bfloat16_precision():
+  rng = np.random.default_rng(3)
+  tokens, targets = rng.integers(0, 129, (2, 8, 40))
+  batch = Batch(tokens.astype(np.uint8), targets.astype(np.uint8), np.ones((8, 40), np.float32))
+  results = []
+  for compute_dtype in ('float32', 'bfloat16'):
+    model = training.build_model(rnn_size=32, num_layers=2, dropout=0.0, seed=2,
+                                 compute_dtype=compute_dtype)
+    graphdef, params = nnx.split(model, nnx.Param)
+
+    def loss_of(p):
+      metrics = training.batch_metrics(
+          training.every_step_logits(nnx.merge(graphdef, p), batch, None), batch)
+      return metrics.loss / metrics.count
+
+    results.append(jax.value_and_grad(loss_of)(params))
+  (loss, grads), (bf16_loss, bf16_grads) = results
+  assert float(bf16_loss) != float(loss)  # The operands really are rounded...
+  assert float(bf16_loss) == pytest.approx(float(loss), rel=1e-2)  # ...to 8 bits of mantissa.
+  for exact, rounded in zip(jax.tree.leaves(grads), jax.tree.leaves(bf16_grads), strict=True):
+    assert np.linalg.norm(rounded - exact) <= 0.02 * np.linalg.norm(exact)
 
 
 def test_the_sequence_mode_learns_a_repeating_melody():
