@@ -40,8 +40,6 @@ flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measu
 flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')
 flags.DEFINE_list('modes', ['window'], 'Model modes to measure for train and sample: window '
                   'and/or sequence.')
-flags.DEFINE_list('compute_dtypes', ['float32'], 'The LSTM matmuls\' operands to measure train '
-                  'and sample with: float32 and/or bfloat16 (train.py --compute_dtype).')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
 flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
 flags.DEFINE_integer('ingest_files', 20000, 'ingest_scale: synthetic MIDI files to generate.',
@@ -87,7 +85,7 @@ def training_flops(rnn_size: int, num_layers: int, steps: int, heads: int) -> fl
   return 3 * (recurrent + inputs + head)
 
 
-def measure_train(name: str, mode_name: str, compute_dtype: str, repeats: int) -> list[dict]:
+def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
@@ -96,8 +94,7 @@ def measure_train(name: str, mode_name: str, compute_dtype: str, repeats: int) -
   config = CONFIGS[name]
   mode = modes.MODES[mode_name]
   batch_size = config['batch_size']
-  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0,
-                               compute_dtype=compute_dtype)
+  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   tx = training.make_optimizer('adam', 1e-3, 5.0)
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx, mode.logits_fn)
@@ -149,7 +146,7 @@ def measure_train(name: str, mode_name: str, compute_dtype: str, repeats: int) -
   flops_per_s = per_s / targets * training_flops(
       config['rnn_size'], config['num_layers'], length, targets)
   peak = matmul_peak_flops()
-  common = {'config': name, 'mode': mode_name, 'compute_dtype': compute_dtype, **config,
+  common = {'config': name, 'mode': mode_name, **config,
             **({'sequence_length': length} if mode.unit == 'tokens' else {'window_size': length})}
   return [
       {'figure': f'train_{mode.unit}_per_s', 'value': round(per_s, 1), **common},
@@ -159,20 +156,18 @@ def measure_train(name: str, mode_name: str, compute_dtype: str, repeats: int) -
       {'figure': 'train_model_flops_per_s', 'value': round(flops_per_s / 1e9, 2),
        'unit': 'GFLOP/s', **common},
       {'figure': 'matmul_peak_flops_per_s', 'value': round(peak / 1e9, 1), 'unit': 'GFLOP/s'},
-      # Of the float32 peak, whatever compute_dtype is.
       {'figure': 'train_mfu', 'value': round(flops_per_s / peak, 4), **common},
       {'figure': 'train_peak_rss_mb', 'value': round(peak_rss_mb(), 1), **common},
   ]
 
 
-def measure_sample(name: str, mode_name: str, compute_dtype: str, repeats: int) -> list[dict]:
+def measure_sample(name: str, mode_name: str, repeats: int) -> list[dict]:
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax import modes, training  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
-  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0,
-                               compute_dtype=compute_dtype)
+  model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   graphdef, params = nnx.split(model, nnx.Param)
   sample = modes.MODES[mode_name].make_sampler(graphdef, SAMPLE_STEPS, temperature=1.0)
   primes = np.random.default_rng(0).integers(0, 129, (SAMPLE_FILES, WINDOW)).astype(np.uint8)
@@ -185,8 +180,7 @@ def measure_sample(name: str, mode_name: str, compute_dtype: str, repeats: int) 
     start = time.perf_counter()
     jax.block_until_ready(sample(params, primes, key))
     times.append(time.perf_counter() - start)
-  common = {'config': name, 'mode': mode_name, 'compute_dtype': compute_dtype,
-            'rnn_size': config['rnn_size'],
+  common = {'config': name, 'mode': mode_name, 'rnn_size': config['rnn_size'],
             'num_layers': config['num_layers'], 'files': SAMPLE_FILES, 'steps': SAMPLE_STEPS}
   return [
       {'figure': 'sample_steps_per_s',
@@ -307,14 +301,10 @@ def run_part(part: str, argument, repeats: int) -> list[dict]:
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
-  for dtype in FLAGS.compute_dtypes:
-    if dtype not in ('float32', 'bfloat16'):
-      raise UserError(f'--compute_dtypes: unknown {dtype!r}; choose from float32, bfloat16')
   jobs = []
   for part in FLAGS.parts:
     if part in ('train', 'sample'):
-      jobs += [(part, (name, mode, dtype)) for dtype in FLAGS.compute_dtypes
-               for mode in FLAGS.modes for name in FLAGS.configs]
+      jobs += [(part, (name, mode)) for mode in FLAGS.modes for name in FLAGS.configs]
     elif part == 'ingest':
       jobs.append((part, FLAGS.data_dir))
     elif part == 'ingest_scale':

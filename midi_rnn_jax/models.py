@@ -49,22 +49,13 @@ def cell_update(acts: jax.Array, cell: jax.Array) -> tuple[jax.Array, jax.Array]
   return cell, o * jnp.tanh(cell)
 
 
-def matmul(x: jax.Array, kernel: jax.Array, compute_dtype: str) -> jax.Array:
-  """``x @ kernel`` with both operands in ``compute_dtype`` and a float32 result. In float32,
-  the same product as ``@``; bfloat16 operands (float32 sums) multiply about 1.6x faster on
-  CPUs with AVX512-BF16 and on GPUs, at bfloat16's 8-bit mantissa."""
-  return jnp.dot(x.astype(compute_dtype), kernel.astype(compute_dtype),
-                 preferred_element_type=jnp.float32)
-
-
-def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1,
-                  compute_dtype: str = 'float32'):
+def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1):
   """The scan itself; returns the hidden states and what the backward pass needs."""
   zeros = jnp.zeros(projected.shape[1:-1] + recurrent_kernel.shape[:1], projected.dtype)
 
   def step(carry, projected_t):
     cell, hidden = carry
-    acts = activate(projected_t + matmul(hidden, recurrent_kernel, compute_dtype))
+    acts = activate(projected_t + hidden @ recurrent_kernel)
     cell, hidden = cell_update(acts, cell)
     return (cell, hidden), (hidden, acts, cell)
 
@@ -72,16 +63,15 @@ def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int
   return hidden, (recurrent_kernel, hidden, acts, cells)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1,
-                  compute_dtype: str = 'float32') -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1
+                  ) -> jax.Array:
   """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state.
-  ``unroll``: time steps per iteration of the scans (the same maths); ``compute_dtype``: the
-  matmuls' operands (``matmul``)."""
-  return _lstm_forward(projected, recurrent_kernel, unroll, compute_dtype)[0]
+  ``unroll``: time steps per iteration of the scans (the same maths)."""
+  return _lstm_forward(projected, recurrent_kernel, unroll)[0]
 
 
-def _lstm_backward(unroll: int, compute_dtype: str, residuals, d_hidden: jax.Array):
+def _lstm_backward(unroll: int, residuals, d_hidden: jax.Array):
   """Back-propagation through time by hand. Everything that does not depend on the gradient
   flowing back through time is computed for all steps at once, before the scan, so each
   step is one small elementwise pass and one (batch, 4H) x (4H, H) matmul; the recurrent
@@ -105,14 +95,13 @@ def _lstm_backward(unroll: int, compute_dtype: str, residuals, d_hidden: jax.Arr
     d_hidden_t = d_hidden_t + d_hidden_later
     d_cell = d_cell_later * next_forget_t + d_hidden_t * cell_per_hidden_t
     d_gates = jnp.concatenate([d_cell, d_cell, d_cell, d_hidden_t], axis=-1) * gates_per_state_t
-    return (matmul(d_gates, recurrent_kernel.T, compute_dtype), d_cell), d_gates
+    return (d_gates @ recurrent_kernel.T, d_cell), d_gates
 
   _, d_gates = jax.lax.scan(step, (zeros[0], zeros[0]),
                             (d_hidden, next_forget, cell_per_hidden, gates_per_state), reverse=True,
                             unroll=unroll)
   # The first step starts from a zero hidden state, so it adds nothing to the kernel's gradient.
-  d_recurrent = jnp.einsum('tbh,tbg->hg', hidden[:-1].astype(compute_dtype),
-                           d_gates[1:].astype(compute_dtype), preferred_element_type=jnp.float32)
+  d_recurrent = jnp.einsum('tbh,tbg->hg', hidden[:-1], d_gates[1:])
   return d_gates, d_recurrent
 
 
@@ -122,10 +111,8 @@ lstm_sequence.defvjp(_lstm_forward, _lstm_backward)
 class LSTMLayer(nnx.Module):
   """One LSTM layer; gates are ordered (input, forget, cell, output), as in Keras."""
 
-  def __init__(self, in_features: int, hidden_size: int, *, rngs: nnx.Rngs,
-               compute_dtype: str = 'float32'):
+  def __init__(self, in_features: int, hidden_size: int, *, rngs: nnx.Rngs):
     self.hidden_size = hidden_size
-    self.compute_dtype = compute_dtype
     self.input_kernel = nnx.Param(
         nnx.initializers.glorot_uniform()(rngs.params(), (in_features, 4 * hidden_size)))
     self.recurrent_kernel = nnx.Param(
@@ -137,17 +124,16 @@ class LSTMLayer(nnx.Module):
     return jnp.take(self.input_kernel[...], tokens, axis=0) + self.bias[...]
 
   def project(self, inputs: jax.Array) -> jax.Array:
-    return matmul(inputs, self.input_kernel[...], self.compute_dtype) + self.bias[...]
+    return inputs @ self.input_kernel[...] + self.bias[...]
 
   def step(self, projected_t: jax.Array, cell: jax.Array, hidden: jax.Array
            ) -> tuple[jax.Array, jax.Array]:
     """One time step: input projection (..., 4H) and state (..., H) -> new (cell, hidden)."""
-    return cell_update(activate(
-        projected_t + matmul(hidden, self.recurrent_kernel[...], self.compute_dtype)), cell)
+    return cell_update(activate(projected_t + hidden @ self.recurrent_kernel[...]), cell)
 
   def scan(self, projected: jax.Array, unroll: int = 1) -> jax.Array:
     """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state."""
-    return lstm_sequence(projected, self.recurrent_kernel[...], unroll, self.compute_dtype)
+    return lstm_sequence(projected, self.recurrent_kernel[...], unroll)
 
 
 # Time steps per scan iteration over the sequence mode's chunks: fewer loop iterations pay
@@ -169,14 +155,10 @@ class MelodyLSTM(nnx.Module):
   (``__call__``, the original's model) or after every step (``every_step``)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
-               bar_position: bool = False, lookback: bool = False,
-               compute_dtype: str = 'float32'):
+               bar_position: bool = False, lookback: bool = False):
     self.dropout_rate = dropout
     sizes = [NUM_CLASSES] + [rnn_size] * num_layers
-    # compute_dtype: the LSTM layers' matmul operands (``matmul``). Parameters, the output
-    # layer and everything else stay float32.
-    self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs, compute_dtype=compute_dtype)
-                            for a, b in zip(sizes[:-1], sizes[1:])])
+    self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
     self.head = nnx.Linear(rnn_size, NUM_CLASSES, rngs=rngs)
     # With bar_position, each step's index in its bar is a second one-hot input of the first
     # layer (again a row lookup). Zeros at first: the untrained model ignores it.

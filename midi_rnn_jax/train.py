@@ -69,9 +69,6 @@ flags.DEFINE_boolean('lookback', False, 'Also feed the model, with each step, th
 flags.register_multi_flags_validator(
     ['lookback', 'bar_position'], lambda values: not values['lookback'] or values['bar_position'],
     message='--lookback needs --bar_position: bars are found from the positions')
-flags.DEFINE_enum('compute_dtype', 'float32', ['float32', 'bfloat16'], 'The LSTM matmuls\' '
-                  'operands: bfloat16 (float32 sums and parameters) trains faster on CPUs with '
-                  'AVX512-BF16 and on GPUs, at a small cost in precision (docs/speed.md).')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '
@@ -89,7 +86,7 @@ FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
-               'bar_position', 'lookback', 'compute_dtype', 'num_devices')
+               'bar_position', 'lookback', 'num_devices')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -205,8 +202,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
                                config['seed'], config['bar_position'],
-                               config.get('lookback', False),
-                               config.get('compute_dtype', 'float32'))
+                               config.get('lookback', False))
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   if progress:

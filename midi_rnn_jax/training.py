@@ -61,11 +61,9 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
 
 
 def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
-                bar_position: bool = False, lookback: bool = False,
-                compute_dtype: str = 'float32') -> models.MelodyLSTM:
+                bar_position: bool = False, lookback: bool = False) -> models.MelodyLSTM:
   return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
-                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback,
-                           compute_dtype=compute_dtype)
+                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback)
 
 
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
@@ -73,8 +71,7 @@ def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
   (the shape to restore a checkpoint into)."""
   model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0,
                       bar_position=config.get('bar_position', False),
-                      lookback=config.get('lookback', False),
-                      compute_dtype=config.get('compute_dtype', 'float32'))
+                      lookback=config.get('lookback', False))
   return nnx.split(model, nnx.Param)
 
 

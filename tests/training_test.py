@@ -259,29 +259,6 @@ def test_the_sequence_loss_and_gradients_equal_a_plain_step_by_step_lstm(num_lay
                              atol=1e-6)
 
 
-def test_bfloat16_matmuls_give_the_float32_loss_and_gradients_to_bfloat16_precision():
-  rng = np.random.default_rng(3)
-  tokens, targets = rng.integers(0, 129, (2, 8, 40))
-  batch = Batch(tokens.astype(np.uint8), targets.astype(np.uint8), np.ones((8, 40), np.float32))
-  results = []
-  for compute_dtype in ('float32', 'bfloat16'):
-    model = training.build_model(rnn_size=32, num_layers=2, dropout=0.0, seed=2,
-                                 compute_dtype=compute_dtype)
-    graphdef, params = nnx.split(model, nnx.Param)
-
-    def loss_of(p):
-      metrics = training.batch_metrics(
-          training.every_step_logits(nnx.merge(graphdef, p), batch, None), batch)
-      return metrics.loss / metrics.count
-
-    results.append(jax.value_and_grad(loss_of)(params))
-  (loss, grads), (bf16_loss, bf16_grads) = results
-  assert float(bf16_loss) != float(loss)  # The operands really are rounded...
-  assert float(bf16_loss) == pytest.approx(float(loss), rel=1e-2)  # ...to 8 bits of mantissa.
-  for exact, rounded in zip(jax.tree.leaves(grads), jax.tree.leaves(bf16_grads), strict=True):
-    assert np.linalg.norm(rounded - exact) <= 0.02 * np.linalg.norm(exact)
-
-
 def test_the_sequence_mode_learns_a_repeating_melody():
   model = training.build_model(rnn_size=32, num_layers=1, dropout=0.0, seed=0)
   tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
