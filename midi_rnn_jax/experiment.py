@@ -87,7 +87,7 @@ def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
 
 # Flags that shape the model, its data or its optimizer state: a resumed run keeps them.
 FIXED_ON_RESUME = ('data_dir', 'rnn_size', 'num_layers', 'window_size', 'steps_per_quarter',
-                   'mode', 'bar_position', 'lookback', 'optimizer', 'seed')
+                   'mode', 'bar_position', 'lookback', 'copy_lookback', 'optimizer', 'seed')
 
 
 def is_experiment(experiment_dir: str | None) -> bool:

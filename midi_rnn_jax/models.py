@@ -155,7 +155,7 @@ class MelodyLSTM(nnx.Module):
   (``__call__``, the original's model) or after every step (``every_step``)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
-               bar_position: bool = False, lookback: bool = False):
+               bar_position: bool = False, lookback: bool = False, copy_lookback: bool = False):
     self.dropout_rate = dropout
     sizes = [NUM_CLASSES] + [rnn_size] * num_layers
     self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
@@ -170,10 +170,11 @@ class MelodyLSTM(nnx.Module):
     self.lookback_kernel = (nnx.Param(jnp.zeros((num_bars, NO_LOOKBACK + 1, 4 * rnn_size)))
                             if lookback else None)
     self.repeat_kernel = nnx.Param(jnp.zeros((num_bars, 2, 4 * rnn_size))) if lookback else None
-    # And a direct path from each lookback token to the output: the last hidden state weighs
-    # "play what was played k bars ago", added to that token's logit. Zeros at first.
-    self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if lookback else None
-    self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if lookback else None
+    # With copy_lookback (and lookback), a direct path from each lookback token to the output:
+    # the last hidden state weighs "play what was played k bars ago", added to that token's
+    # logit. Zeros at first.
+    self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy_lookback else None
+    self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy_lookback else None
 
   def project_inputs(self, tokens: jax.Array, positions: jax.Array | None,
                      lookbacks: jax.Array | None = None) -> jax.Array:
@@ -205,7 +206,7 @@ class MelodyLSTM(nnx.Module):
 
   def output(self, hidden: jax.Array, lookbacks: jax.Array | None) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., 129) logits; for a model built with
-    lookback, each lookback token's logit also gets the weight the hidden state gives it
+    copy_lookback, each lookback token's logit also gets the weight the hidden state gives it
     (``lookbacks`` (..., 2 * len(LOOKBACK_BARS)) of the step read; NO_LOOKBACK gets none)."""
     logits = self.head(hidden)
     if self.copy_kernel is None:
@@ -234,4 +235,6 @@ class MelodyLSTM(nnx.Module):
     """(batch, time) int tokens -> (batch, time, 129) logits of the step after each step,
     from a zero state: the sequence mode's model."""
     hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks, SEQUENCE_UNROLL)
-    return self.output(jnp.swapaxes(dropout(hidden, self.dropout_rate, rng), 0, 1), lookbacks)
+    logits = self.output(dropout(hidden, self.dropout_rate, rng),
+                         None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1))
+    return jnp.swapaxes(logits, 0, 1)

@@ -69,6 +69,12 @@ flags.DEFINE_boolean('lookback', False, 'Also feed the model, with each step, th
 flags.register_multi_flags_validator(
     ['lookback', 'bar_position'], lambda values: not values['lookback'] or values['bar_position'],
     message='--lookback needs --bar_position: bars are found from the positions')
+flags.DEFINE_boolean('copy_lookback', False, 'Also let the model raise the logit of each '
+                     'lookback token directly (a copy path from the inputs to the output), so '
+                     'it repeats whole bars more readily. Needs --lookback.')
+flags.register_multi_flags_validator(
+    ['copy_lookback', 'lookback'], lambda values: not values['copy_lookback'] or values['lookback'],
+    message='--copy_lookback needs --lookback: it copies the lookback tokens')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '
@@ -86,7 +92,7 @@ FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
-               'bar_position', 'lookback', 'num_devices')
+               'bar_position', 'lookback', 'copy_lookback', 'num_devices')
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -202,7 +208,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
 
   model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
                                config['seed'], config['bar_position'],
-                               config.get('lookback', False))
+                               config.get('lookback', False), config.get('copy_lookback', False))
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   if progress:

@@ -61,9 +61,11 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
 
 
 def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
-                bar_position: bool = False, lookback: bool = False) -> models.MelodyLSTM:
+                bar_position: bool = False, lookback: bool = False,
+                copy_lookback: bool = False) -> models.MelodyLSTM:
   return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
-                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback)
+                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback,
+                           copy_lookback=copy_lookback)
 
 
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
@@ -71,7 +73,8 @@ def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
   (the shape to restore a checkpoint into)."""
   model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0,
                       bar_position=config.get('bar_position', False),
-                      lookback=config.get('lookback', False))
+                      lookback=config.get('lookback', False),
+                      copy_lookback=config.get('copy_lookback', False))
   return nnx.split(model, nnx.Param)
 
 

@@ -241,11 +241,16 @@ def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_sa
     shutil.copy(lakh_dir / name, data / name)
   stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=seq',
                   '--mode=sequence', '--sequence_length=64', '--bar_position', '--lookback',
-                  '--transpose=3', '--batch_size=16', f'--cache_dir={tmp_path / "cache"}',
+                  '--copy_lookback', '--transpose=3', '--batch_size=16', f'--cache_dir={tmp_path / "cache"}',
                   cwd=tmp_path))
   assert 'tokens/s' in stderr
   config = json.loads((tmp_path / 'seq' / 'config.json').read_text())
   assert config['mode'] == 'sequence' and config['bar_position'] and config['lookback']
+  assert config['copy_lookback']
+  for flag, needed in (('--lookback', '--bar_position'), ('--copy_lookback', '--lookback')):
+    refused = run('train', f'--data_dir={data}', '--bar_position', flag, f'--no{needed[2:]}',
+                  cwd=tmp_path)
+    assert refused.returncode == 1 and f'{flag} needs {needed}' in refused.stderr
   assert 'tokens_per_second' in summary_tags(tmp_path / 'seq' / 'tensorboard-logs')
   stderr = ok(run('sample', '--experiment_dir=seq', '--num_files=2', '--file_length=40',
                   '--seed=3', '--key=D', '--scale=Major', '--primer_notes=D4,E4,F#4:2',

@@ -113,7 +113,7 @@ def test_report_reuses_what_sample_rendered_and_counts_steps_as_sample_wrote_the
 
 def test_whole_track_scoring_matches_window_scoring_where_the_contexts_agree():
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=1,
-                               bar_position=True, lookback=True)
+                               bar_position=True, lookback=True, copy_lookback=True)
   for kernel in (model.position_kernel, model.lookback_kernel, model.repeat_kernel,
                  model.copy_kernel, model.copy_bias):
     kernel[...] = jax.random.normal(jax.random.key(0), kernel[...].shape)

@@ -216,7 +216,7 @@ def test_carried_state_sampling_equals_re_reading_the_whole_prefix(num_layers):
                                                   sampling.make_sequence_sampler])
 def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback):
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=4,
-                               bar_position=True, lookback=lookback)
+                               bar_position=True, lookback=lookback, copy_lookback=lookback)
   for kernel in (model.position_kernel, model.lookback_kernel, model.repeat_kernel,
                  model.copy_kernel, model.copy_bias):
     if kernel is not None:

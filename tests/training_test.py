@@ -39,7 +39,7 @@ def test_dropout_is_off_without_a_key_and_on_with_one():
 
 def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
-                               bar_position=True, lookback=True)
+                               bar_position=True, lookback=True, copy_lookback=True)
   model.copy_bias[...] = jnp.array([1.0, 2.0, 3.0, 4.0])
   hidden = jax.random.normal(jax.random.key(0), (1, 8))
   # Looking back 1 and 2 bars finds 60, 4 bars nothing, 8 bars 5; the flags do not count.
@@ -48,6 +48,13 @@ def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   expected[0, 60], expected[0, 5] = 1.0 + 2.0, 4.0
   np.testing.assert_allclose(model.output(hidden, lookbacks) - model.head(hidden), expected,
                              atol=1e-6)
+  # Experiments trained before the copy path existed have no copy_lookback in their config:
+  # they restore into a model without it.
+  config = dict(rnn_size=8, num_layers=1, dropout=0.0, bar_position=True, lookback=True)
+  _, params = training.model_from_config(config)
+  assert 'copy_kernel' not in nnx.to_pure_dict(params)
+  _, params = training.model_from_config({**config, 'copy_lookback': True})
+  assert nnx.to_pure_dict(params)['copy_kernel'].shape == (8, len(encoding.LOOKBACK_BARS))
 
 
 def train_on(melody: np.ndarray, num_steps: int, window_size: int = 12):
