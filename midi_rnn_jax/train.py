@@ -206,9 +206,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     cli.log(f'{len(corpus.skipped)} files or tracks skipped: '
             f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why')
 
-  model = training.build_model(config['rnn_size'], config['num_layers'], config['dropout'],
-                               config['seed'], config['bar_position'],
-                               config.get('lookback', False), config.get('copy_lookback', False))
+  model = training.model_of_config(config, config['seed'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
   graphdef, state = training.init_state(model, tx)
   if progress:

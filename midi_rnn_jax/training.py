@@ -68,14 +68,19 @@ def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
                            copy_lookback=copy_lookback)
 
 
+def model_of_config(config: dict, seed: int) -> models.MelodyLSTM:
+  """The architecture an experiment's config describes (inputs its config does not name, as in
+  experiments from before they existed, are off), initialised from ``seed``."""
+  return build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed,
+                     bar_position=config.get('bar_position', False),
+                     lookback=config.get('lookback', False),
+                     copy_lookback=config.get('copy_lookback', False))
+
+
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
-  """The architecture an experiment's config describes, with freshly initialised parameters
-  (the shape to restore a checkpoint into)."""
-  model = build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed=0,
-                      bar_position=config.get('bar_position', False),
-                      lookback=config.get('lookback', False),
-                      copy_lookback=config.get('copy_lookback', False))
-  return nnx.split(model, nnx.Param)
+  """``model_of_config`` split into graph and parameters (the shape to restore a checkpoint
+  into)."""
+  return nnx.split(model_of_config(config, seed=0), nnx.Param)
 
 
 class Metrics(NamedTuple):
