@@ -56,6 +56,6 @@ def all_tracks_and_meters(records: Sequence[FileRecord], window_size: int
 
 
 def usable_tracks(paths: Sequence[str], window_size: int, cache_dir: str,
-                  steps_per_quarter: int, warn: Callable[[str], None]) -> list[np.ndarray]:
+                  rules: encoding.ReadingRules, warn: Callable[[str], None]) -> list[np.ndarray]:
   """Tokens of every usable track of ``paths``, through the cache."""
-  return all_tracks(read_records(paths, cache_dir, 1, warn, steps_per_quarter), window_size)
+  return all_tracks(read_records(paths, cache_dir, 1, warn, rules), window_size)

@@ -9,13 +9,30 @@ import sys
 
 from absl import app, flags, logging
 
-from midi_rnn_jax import input_pipeline
+from midi_rnn_jax import input_pipeline, melody_lines, track_choice
 from midi_rnn_jax.errors import UserError
 
 
 def define_cache_dir_flag() -> None:
   """--cache_dir, for every command that reads MIDI folders."""
   flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR, 'Folder of the parsed-token cache.')
+
+
+def define_reading_flags() -> None:
+  """--polyphony and --tracks: how train reads MIDI files into melody lines (evaluate, report
+  and sample read them as the experiment was trained)."""
+  flags.DEFINE_enum('polyphony', 'skip', list(melody_lines.POLYPHONY), 'What a track with '
+                    'chords (notes that start on one grid step) or a note held under others '
+                    'becomes: skip: left out (the original\'s rule); top: its highest line '
+                    '(the skyline). Legato overlaps are never chords.')
+  flags.DEFINE_string('tracks', track_choice.ALL, 'Which tracks of each file are read: all; '
+                      'melody: the one most likely to carry the melody, judged from its notes '
+                      '(none in a file of only a bass line or an accompaniment); or selectors '
+                      'such as program:0-7,name:lead (a General MIDI program or range, or a '
+                      'text in the track name).')
+  flags.register_validator('tracks', lambda value: track_choice.check(value) is None,
+                           message='--tracks must be all, melody, or selectors such as '
+                           'program:N, program:N-M, name:TEXT (comma-separated)')
 
 
 def define_checkpoint_flag() -> None:

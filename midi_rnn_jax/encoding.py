@@ -23,6 +23,8 @@ from typing import NamedTuple
 import miditoolkit
 import numpy as np
 
+from midi_rnn_jax import melody_lines, track_choice
+
 # Bump when anything below changes the tokens a MIDI file encodes to: it keys
 # the parse cache and is stored with every experiment.
 ENCODING_VERSION = 1
@@ -30,8 +32,6 @@ NUM_CLASSES = 129
 REST = 0
 STEPS_PER_QUARTER = 4  # The default grid: 16th notes.
 ALLOWED_STEPS_PER_QUARTER = (2, 3, 4, 6, 8)
-# Notes overlapping for less than a 64th note (this fraction of a beat) are legato slop.
-SLOP_BEATS = 1 / 16
 # A pitch covering less than this fraction of a step does not count in it.
 MIN_COVERAGE = 0.25
 # Bar positions are told apart up to this many steps (a 4/4 bar of 32nd notes is 32).
@@ -43,6 +43,26 @@ MAX_TRACK_STEPS = 1 << 20
 DEFAULT_BPM = 120.0
 DEFAULT_VELOCITY = 100
 DEFAULT_TICKS_PER_BEAT = 480
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadingRules:
+  """How a MIDI file becomes melody lines: the grid, what a track with chords becomes
+  (``melody_lines.POLYPHONY``) and which tracks are read (``track_choice``). Part of the parse
+  cache's key and of every experiment's config."""
+  steps_per_quarter: int = STEPS_PER_QUARTER
+  polyphony: str = 'skip'
+  tracks: str = 'all'
+
+  @classmethod
+  def of_config(cls, config: dict) -> 'ReadingRules':
+    """The rules an experiment was trained with (experiments from before these flags: the
+    defaults)."""
+    return cls(config['steps_per_quarter'], config.get('polyphony', cls.polyphony),
+               config.get('tracks', cls.tracks))
+
+  def key(self) -> str:
+    return f'{self.steps_per_quarter}|{self.polyphony}|{self.tracks}'
 
 
 class Meter(NamedTuple):
@@ -66,6 +86,9 @@ class TrackEncoding:
   positions: np.ndarray  # uint8, (steps,): each step's index in its bar
   bar_lengths: np.ndarray  # uint8, (steps,): the steps of each step's bar
   track: int = 1  # its number among the file's tracks (instruments), from 1
+  notes_cut: int = 0  # notes ended early to make one line (legato, a held note under a line)
+  notes_dropped: int = 0  # notes left out of the line (under a chord's top, or a held note)
+  first_step: int = 0  # the grid step (from the file's start) of the first token
 
 
 class NoteArrays(NamedTuple):
@@ -92,19 +115,6 @@ def ragged_arange(lengths: np.ndarray) -> np.ndarray:
   """Concatenated ``arange(n)`` for each n in ``lengths``, without a Python loop."""
   lengths = np.asarray(lengths, dtype=np.int64)
   return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-
-
-def is_monophonic(start: np.ndarray, end: np.ndarray, tolerance: float) -> bool:
-  """True when no two notes sound together for longer than ``tolerance`` ticks.
-
-  Judged in MIDI ticks, before quantization, so fast runs that put two onsets
-  inside one grid step still count as monophonic. ``start`` must be sorted.
-  """
-  if len(start) < 2:
-    return True
-  latest_end_before = np.maximum.accumulate(end)[:-1]
-  overlap = np.minimum(latest_end_before, end[1:]) - start[1:]
-  return bool(np.all(overlap <= tolerance))
 
 
 def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
@@ -156,28 +166,35 @@ def bar_positions(first_step: int, length: int, time_signatures, ticks_per_beat:
           np.minimum(lengths[segment], MAX_BAR_STEPS).astype(np.uint8))
 
 
-def encode_track(notes, ticks_per_beat: int, steps_per_quarter: int = STEPS_PER_QUARTER,
+def encode_track(notes, ticks_per_beat: int, rules: ReadingRules = ReadingRules(),
                  time_signatures=()) -> TrackEncoding | str:
-  """Encodes one instrument's notes, or says why the track cannot be used.
-  ``time_signatures``: the file's ``(tick, numerator, denominator)`` changes."""
+  """Encodes one instrument's notes as one melody line (``melody_lines``), or says why the
+  track cannot be used. ``time_signatures``: the file's ``(tick, numerator, denominator)``
+  changes."""
   start, end, pitch = note_arrays(notes)
-  ticks_per_step = ticks_per_beat / steps_per_quarter
+  ticks_per_step = ticks_per_beat / rules.steps_per_quarter
   if len(start) and (end.max() - start.min()) / ticks_per_step > MAX_TRACK_STEPS:
     return 'too_long'
-  if not is_monophonic(start, end, SLOP_BEATS * ticks_per_beat):
-    return 'polyphonic'
-  tokens, notes_lost, first_step = quantize(start, end, pitch, ticks_per_step)
+  line = melody_lines.melody_line(start, end, pitch, ticks_per_step,
+                                  melody_lines.SLOP_BEATS * ticks_per_beat, MIN_COVERAGE,
+                                  rules.polyphony)
+  if isinstance(line, str):
+    return line
+  tokens, notes_lost, first_step = quantize(line.start, line.end, line.pitch, ticks_per_step)
   positions, bar_lengths = bar_positions(first_step, len(tokens), time_signatures,
-                                         ticks_per_beat, steps_per_quarter)
-  return TrackEncoding(tokens, len(start), notes_lost, positions, bar_lengths)
+                                         ticks_per_beat, rules.steps_per_quarter)
+  return TrackEncoding(tokens, len(line.start), notes_lost, positions, bar_lengths,
+                       notes_cut=line.notes_cut, notes_dropped=line.notes_dropped,
+                       first_step=first_step)
 
 
-SKIP_REASONS = ('drum', 'polyphonic', 'too_long', 'empty')
+# Why a track gives no melody line; 'not_chosen': left out by --tracks.
+SKIP_REASONS = ('drum', 'polyphonic', 'too_long', 'empty', 'not_chosen')
 
 
-def encode_midi(midi: miditoolkit.MidiFile, steps_per_quarter: int = STEPS_PER_QUARTER
+def encode_midi(midi, rules: ReadingRules = ReadingRules()
                 ) -> tuple[list[TrackEncoding], dict[str, list[int]]]:
-  """Encodes every monophonic, non-drum track of a parsed MIDI file.
+  """Encodes the tracks of a parsed MIDI file that ``rules`` read, one melody line each.
 
   Returns the encodings and, for each of SKIP_REASONS, the numbers of the tracks skipped
   for it (tracks are numbered from 1 in the file's order).
@@ -186,15 +203,21 @@ def encode_midi(midi: miditoolkit.MidiFile, steps_per_quarter: int = STEPS_PER_Q
     raise ValueError(f'ticks per beat is {midi.ticks_per_beat}')
   encodings, skipped = [], {reason: [] for reason in SKIP_REASONS}
   meters = [(ts.time, ts.numerator, ts.denominator) for ts in midi.time_signature_changes]
+  selected = track_choice.selected(rules.tracks, midi.instruments)
   for number, instrument in enumerate(midi.instruments, start=1):
-    encoding = ('drum' if instrument.is_drum else
-                encode_track(instrument.notes, midi.ticks_per_beat, steps_per_quarter, meters))
+    encoding = ('drum' if instrument.is_drum else 'not_chosen' if number not in selected else
+                encode_track(instrument.notes, midi.ticks_per_beat, rules, meters))
     if isinstance(encoding, str):
       skipped[encoding].append(number)
     elif len(encoding.tokens) == 0:
       skipped['empty'].append(number)
     else:
       encodings.append(dataclasses.replace(encoding, track=number))
+  if rules.tracks == track_choice.MELODY:
+    chosen = track_choice.melody_tracks(encodings)
+    skipped['not_chosen'] += [e.track for e in encodings if e.track not in chosen]
+    skipped['not_chosen'].sort()
+    encodings = [e for e in encodings if e.track in chosen]
   return encodings, skipped
 
 

@@ -50,15 +50,14 @@ def main(argv):
   del argv  # cli.run rejects stray arguments.
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
-  window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
+  window_size, rules = config['window_size'], encoding.ReadingRules.of_config(config)
   validation_records = input_pipeline.read_records(
-      experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log,
-      steps_per_quarter)
+      experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log, rules)
   validation_tracks = cached_tracks.all_tracks(validation_records, window_size)
   records, training_files_scored = validation_records, 0
   if FLAGS.data_dir:
     records, data_summary, _ = input_pipeline.load_corpus(
-        FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, steps_per_quarter)
+        FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, rules)
     cli.log(data_summary)
     training_files_scored = len(
         {os.path.realpath(r.path) for r in records}
@@ -80,7 +79,7 @@ def main(argv):
 
   train_tracks = cached_tracks.usable_tracks(
       experiment.training_files(experiment_dir), window_size, FLAGS.cache_dir,
-      steps_per_quarter, cli.log)
+      rules, cli.log)
   if not train_tracks:
     raise UserError(f'the training files of {experiment_dir} are gone: the baselines are '
                     'fitted on them')
@@ -108,6 +107,8 @@ def main(argv):
       'repeat previous': scoring.summary(repeat.probabilities(contexts, targets),
                                  repeat.predict(contexts), targets, previous),
   }
+  cli.log(f'scored {len(tracks)} tracks of {len(records)} files, read as trained '
+          f'(--polyphony={rules.polyphony} --tracks={rules.tracks})')
   print(table(results))
   name = os.path.basename(os.path.normpath(FLAGS.data_dir)) if FLAGS.data_dir else 'validation'
   out = os.path.join(experiment_dir, 'eval', f'{name}.json')
@@ -116,7 +117,8 @@ def main(argv):
   experiment.write_json_atomically(out, {
       'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
       'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
-      'steps_per_quarter': steps_per_quarter, 'mode': mode.name,
+      'steps_per_quarter': rules.steps_per_quarter, 'polyphony': rules.polyphony,
+      'tracks': rules.tracks, 'tracks_scored': len(tracks), 'mode': mode.name,
       'training_files_scored': training_files_scored,
       'lstm': lstm_result,
       **({'lstm_whole_track': results['lstm (whole track)']} if mode.scores_whole_tracks else {}),

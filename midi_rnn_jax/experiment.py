@@ -19,13 +19,14 @@ import re
 import numpy as np
 from flax import serialization
 
-from midi_rnn_jax import checkpoints, encoding, training
+from midi_rnn_jax import checkpoints, encoding, input_pipeline, training
 from midi_rnn_jax.errors import UserError
 
 EXPERIMENTS_ROOT = 'experiments'
 CONFIG_FILE = 'config.json'
 SPLIT_FILE = 'split.json'
 SKIPPED_FILE = 'skipped.tsv'
+TRACKS_FILE = 'tracks.tsv'
 
 
 def write_json_atomically(path: str, value) -> None:
@@ -36,8 +37,8 @@ def write_json_atomically(path: str, value) -> None:
   os.replace(temporary, path)
 
 
-def write_skipped(path: str, rows) -> None:
-  """A tab-separated table of (path, track, reason), with a header."""
+def write_track_table(path: str, rows) -> None:
+  """A tab-separated table of (path, track, what happened), with a header."""
   temporary = f'{path}.tmp'
   with open(temporary, 'w', encoding='utf-8') as f:
     f.write('path\ttrack\treason\n')
@@ -87,6 +88,7 @@ def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
 
 # Flags that shape the model, its data or its optimizer state: a resumed run keeps them.
 FIXED_ON_RESUME = ('data_dir', 'rnn_size', 'num_layers', 'window_size', 'steps_per_quarter',
+                   'polyphony', 'tracks',
                    'mode', 'bar_position', 'lookback', 'copy_lookback', 'optimizer', 'seed')
 
 
@@ -139,16 +141,19 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
 
 
 def write_files(experiment_dir: str | None, config: dict, message: str | None,
-                skipped, train_records, val_records) -> str:
+                track_rows, train_records, val_records) -> str:
   """config.json and message.txt (for a new experiment, in experiments/NN when
-  ``experiment_dir`` is None), split.json and skipped.tsv; returns the folder."""
+  ``experiment_dir`` is None), split.json, tracks.tsv (what became of every file and track)
+  and skipped.tsv (those not used); returns the folder."""
   if not is_experiment(experiment_dir):
     experiment_dir = create(experiment_dir, config, message)
   write_json_atomically(os.path.join(experiment_dir, SPLIT_FILE), {
       'train': [os.path.abspath(r.path) for r in train_records],
       'validation': [os.path.abspath(r.path) for r in val_records]})
+  write_track_table(os.path.join(experiment_dir, TRACKS_FILE), track_rows)
+  skipped = [row for row in track_rows if input_pipeline.is_skipped(row)]
   if skipped:
-    write_skipped(os.path.join(experiment_dir, SKIPPED_FILE), skipped)
+    write_track_table(os.path.join(experiment_dir, SKIPPED_FILE), skipped)
   return experiment_dir
 
 

@@ -34,7 +34,8 @@ def main(argv):
   config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']
   records = input_pipeline.read_records(experiment.validation_files(experiment_dir),
-                                        FLAGS.cache_dir, 1, cli.log, config['steps_per_quarter'])
+                                        FLAGS.cache_dir, 1, cli.log,
+                                        encoding.ReadingRules.of_config(config))
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if tracks and FLAGS.num_primes:
     primers = sampling.choose_primes(tracks, meters, FLAGS.num_primes, window_size,

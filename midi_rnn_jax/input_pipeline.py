@@ -33,11 +33,13 @@ class FileRecord:
   """What one MIDI file holds, without its tokens (those stay in the cache)."""
   path: str
   cache_file: str
-  track_lengths: np.ndarray  # steps of each monophonic track
-  track_notes: np.ndarray  # notes of each monophonic track
-  track_numbers: np.ndarray  # each monophonic track's number in the file, from 1
-  notes_lost: int  # notes of the monophonic tracks that no grid step kept
-  skipped_tracks: np.ndarray  # numbers of the drum, polyphonic, too long or empty tracks
+  track_lengths: np.ndarray  # steps of each track read (one melody line each)
+  track_notes: np.ndarray  # notes of each line
+  track_numbers: np.ndarray  # each line's track number in the file, from 1
+  track_cut: np.ndarray  # notes of each line ended early (legato, a held note under a line)
+  track_dropped: np.ndarray  # notes left out of each line (under a chord's top or a held note)
+  notes_lost: int  # notes of the lines that no grid step kept
+  skipped_tracks: np.ndarray  # numbers of the tracks that give no line (SKIP_REASONS)
   skipped_reasons: np.ndarray  # why each was skipped: an index into encoding.SKIP_REASONS
   from_cache: bool
   # When set (token_store.stored): the arrays of all tracks, back to back, from this offset
@@ -64,31 +66,33 @@ def find_midi_files(data_dir: str) -> list[str]:
 
 
 # Bump when the arrays a cache entry holds change (2: bar positions added; 3: skipped tracks
-# and their reasons, zero-length notes no longer make a track polyphonic).
-CACHE_FORMAT = 3
+# and their reasons, zero-length notes no longer make a track polyphonic; 4: the reading
+# rules of melody_lines and track_choice, and what they cut and dropped per track).
+CACHE_FORMAT = 4
 
 
-def cache_file_for(path: str, cache_dir: str, steps_per_quarter: int) -> str:
+def cache_file_for(path: str, cache_dir: str, rules: encoding.ReadingRules) -> str:
   stat = os.stat(path)
   key = (f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|'
-         f'{encoding.ENCODING_VERSION}|{steps_per_quarter}|{CACHE_FORMAT}|{readers.NAME}')
+         f'{encoding.ENCODING_VERSION}|{rules.key()}|{CACHE_FORMAT}|{readers.NAME}')
   return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + '.npz')
 
 
 def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> FileRecord:
   return FileRecord(path=path, cache_file=cache_file,
                     track_lengths=data['track_lengths'], track_notes=data['track_notes'],
-                    track_numbers=data['track_numbers'], notes_lost=int(data['notes_lost']),
+                    track_numbers=data['track_numbers'], track_cut=data['track_cut'],
+                    track_dropped=data['track_dropped'], notes_lost=int(data['notes_lost']),
                     skipped_tracks=data['skipped_tracks'],
                     skipped_reasons=data['skipped_reasons'], from_cache=from_cache)
 
 
-def encode_file(path: str, steps_per_quarter: int = encoding.STEPS_PER_QUARTER
+def encode_file(path: str, rules: encoding.ReadingRules = encoding.ReadingRules()
                 ) -> tuple[list[encoding.TrackEncoding], dict]:
   """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
   midi = readers.read_midi(path)
   try:
-    return encoding.encode_midi(midi, steps_per_quarter)
+    return encoding.encode_midi(midi, rules)
   except Exception as error:  # A header or track that parses but makes no sense.
     raise readers.unreadable(path, error) from None
 
@@ -107,7 +111,8 @@ def _time_limit_reached(signum, frame):
   raise _TookTooLong
 
 
-def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRecord | str:
+def parse_to_cache(path: str, cache_file: str, rules: encoding.ReadingRules
+                   ) -> FileRecord | str:
   """Parses and encodes one file into ``cache_file``; the error text on failure (or when it
   takes over PARSE_SECONDS_LIMIT seconds).
 
@@ -118,7 +123,7 @@ def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRe
     previous = signal.signal(signal.SIGALRM, _time_limit_reached)
     signal.setitimer(signal.ITIMER_REAL, PARSE_SECONDS_LIMIT)
   try:
-    tracks, skipped = encode_file(path, steps_per_quarter)
+    tracks, skipped = encode_file(path, rules)
   except UserError as error:
     return str(error)
   except _TookTooLong:
@@ -138,6 +143,8 @@ def parse_to_cache(path: str, cache_file: str, steps_per_quarter: int) -> FileRe
       track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
       track_notes=np.array([t.num_notes for t in tracks], np.int64),
       track_numbers=np.array([t.track for t in tracks], np.int64),
+      track_cut=np.array([t.notes_cut for t in tracks], np.int64),
+      track_dropped=np.array([t.notes_dropped for t in tracks], np.int64),
       notes_lost=np.int64(sum(t.notes_lost for t in tracks)),
       skipped_tracks=np.array([t for t, _ in skips], np.int64).reshape(-1),
       skipped_reasons=np.array([r for _, r in skips], np.int64).reshape(-1))
@@ -163,7 +170,7 @@ def _read_cached(path: str, cache_file: str, warn: Callable[[str], None]) -> Fil
     return None
 
 
-def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, steps_per_quarter: int
+def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, rules: encoding.ReadingRules
                         ) -> list[FileRecord | str]:
   """``parse_to_cache`` over ``todo`` in ``n_jobs`` worker processes.
 
@@ -179,7 +186,7 @@ def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, steps_per_quar
     try:
       paths, cache_files = zip(*todo)
       # map submits every file at once, which starts the workers, with SIGINT ignored.
-      results = pool.map(parse_to_cache, paths, cache_files, [steps_per_quarter] * len(todo),
+      results = pool.map(parse_to_cache, paths, cache_files, [rules] * len(todo),
                          chunksize=4)
     finally:
       if in_main_thread:
@@ -190,15 +197,15 @@ def _parse_in_processes(todo: list[tuple[str, str]], n_jobs: int, steps_per_quar
 
 
 def read_records(paths: Sequence[str], cache_dir: str, n_jobs: int, warn: Callable[[str], None],
-                 steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> list[FileRecord]:
+                 rules: encoding.ReadingRules = encoding.ReadingRules()) -> list[FileRecord]:
   """Records of every readable file, parsing the uncached ones with ``n_jobs`` processes;
   ``warn`` is told about each unreadable one."""
-  records, _ = _read_records_and_failures(paths, cache_dir, n_jobs, warn, steps_per_quarter)
+  records, _ = _read_records_and_failures(paths, cache_dir, n_jobs, warn, rules)
   return records
 
 
 def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int,
-                               warn: Callable[[str], None], steps_per_quarter: int
+                               warn: Callable[[str], None], rules: encoding.ReadingRules
                                ) -> tuple[list[FileRecord], dict[str, str]]:
   """``read_records``, and why each file that gave no record could not be read."""
   try:
@@ -208,7 +215,7 @@ def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int
   records, todo, failures = {}, [], {}
   for path in paths:
     try:
-      cache_file = cache_file_for(path, cache_dir, steps_per_quarter)
+      cache_file = cache_file_for(path, cache_dir, rules)
     except OSError as error:  # A dangling link, or a file removed while we look.
       warn(f'warning: skipping {path}: {error.strerror}')
       failures[path] = f'unreadable: {error.strerror}'
@@ -217,9 +224,9 @@ def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int
     if records[path] is None:
       todo.append((path, cache_file))
   if todo and n_jobs > 1:
-    parsed = _parse_in_processes(todo, n_jobs, steps_per_quarter)
+    parsed = _parse_in_processes(todo, n_jobs, rules)
   else:
-    parsed = [parse_to_cache(p, c, steps_per_quarter) for p, c in todo]
+    parsed = [parse_to_cache(p, c, rules) for p, c in todo]
   for (path, _), result in zip(todo, parsed):
     if isinstance(result, str):
       warn(f'warning: skipping {result}')
@@ -231,65 +238,89 @@ def _read_records_and_failures(paths: Sequence[str], cache_dir: str, n_jobs: int
 
 
 def summarize(num_files: int, records: Sequence[FileRecord], window_size: int) -> str:
-  """The one-line data summary printed after reading a folder."""
+  """The data summary printed after reading a folder: files, tracks, steps, and what making
+  one line of each track cost."""
   used = [r for r in records if r.usable(window_size).any()]
   tracks = sum(int(r.usable(window_size).sum()) for r in used)
   steps = sum(int(r.track_lengths[r.usable(window_size)].sum()) for r in used)
   notes = sum(int(r.track_notes.sum()) for r in records)
   lost = sum(r.notes_lost for r in records)
+  cut = sum(int(r.track_cut.sum()) for r in records)
+  dropped = sum(int(r.track_dropped.sum()) for r in records)
+  reduced = sum(int((r.track_dropped > 0).sum()) for r in records)
   parsed = sum(not r.from_cache for r in records)
   return (f'data: {num_files} files found, {len(used)} used, '
           f'{num_files - len(used)} skipped ({num_files - len(records)} unreadable, '
           f'{len(records) - len(used)} with no usable track); {tracks} tracks used, '
-          f'{steps} steps; {lost} of {notes} notes lost to the grid; '
+          f'{steps} steps; {cut} notes cut (legato), {dropped} dropped in {reduced} tracks '
+          f'reduced to their top line; {lost} of {notes} notes lost to the grid; '
           f'{parsed} parsed, {len(records) - parsed} from cache')
 
 
 SKIP_EXPLANATIONS = {
-    'drum': 'drum track',
-    'polyphonic': 'polyphonic: notes overlap',
-    'too_long': f'too long: over {encoding.MAX_TRACK_STEPS} steps',
-    'empty': 'empty: no note covers a grid step',
+    'drum': 'skipped: drum track',
+    'polyphonic': 'skipped: chords or a held note under other notes (--polyphony skip)',
+    'too_long': f'skipped: too long, over {encoding.MAX_TRACK_STEPS} steps',
+    'empty': 'skipped: empty, no note covers a grid step',
+    'not_chosen': 'skipped: not chosen by --tracks',
 }
 
 
-def skipped_tracks(records: Sequence[FileRecord], failures: dict[str, str], window_size: int
-                   ) -> list[tuple[str, str, str]]:
-  """(path, track number or '', reason) of every file and track that gives no training data."""
+def what_was_read(cut: int, dropped: int) -> str:
+  """How a track became its line, for tracks.tsv."""
+  if dropped:
+    return f'reduced to its top line: {dropped} notes dropped, {cut} cut'
+  return f'kept with {cut} notes cut' if cut else 'kept'
+
+
+def track_rows(records: Sequence[FileRecord], failures: dict[str, str], window_size: int
+               ) -> list[tuple[str, str, str]]:
+  """(path, track number or '', what happened) of every file that could not be read and every
+  track of the others: kept, kept with notes cut, reduced to its top line, or skipped and why."""
   rows = [(path, '', reason) for path, reason in failures.items()]
   for record in records:
     rows += [(record.path, str(track), SKIP_EXPLANATIONS[encoding.SKIP_REASONS[reason]])
              for track, reason in zip(record.skipped_tracks, record.skipped_reasons)]
-    short = ~record.usable(window_size)
-    rows += [(record.path, str(track), f'too short: {notes} notes over {steps} steps, and a '
-              f'track needs more than --window_size={window_size} of each')
-             for track, notes, steps in zip(record.track_numbers[short],
-                                            record.track_notes[short],
-                                            record.track_lengths[short])]
-  return sorted(rows)
+    usable = record.usable(window_size)
+    for index, track in enumerate(record.track_numbers):
+      notes, steps = record.track_notes[index], record.track_lengths[index]
+      rows.append((record.path, str(track),
+                   what_was_read(record.track_cut[index], record.track_dropped[index])
+                   if usable[index] else
+                   f'skipped: too short, {notes} notes over {steps} steps, and a track needs '
+                   f'more than --window_size={window_size} of each'))
+  return sorted(rows, key=lambda row: (row[0], int(row[1] or 0)))
+
+
+def is_skipped(row: tuple[str, str, str]) -> bool:
+  return not row[2].startswith(('kept', 'reduced'))
 
 
 class Corpus(NamedTuple):
   records: list[FileRecord]  # the files with a usable track
   summary: str  # one line for the console
-  skipped: list[tuple[str, str, str]]  # (path, track, reason) of all that is not used
+  tracks: list[tuple[str, str, str]]  # (path, track, what happened) of every file and track
+
+  @property
+  def skipped(self) -> list[tuple[str, str, str]]:
+    return [row for row in self.tracks if is_skipped(row)]
 
 
 def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
                 warn: Callable[[str], None],
-                steps_per_quarter: int = encoding.STEPS_PER_QUARTER) -> Corpus:
+                rules: encoding.ReadingRules = encoding.ReadingRules()) -> Corpus:
   """Usable files of ``data_dir``, the summary line, and what was skipped; UserError when
   nothing is usable."""
   paths = find_midi_files(data_dir)
-  records, failures = _read_records_and_failures(paths, cache_dir, n_jobs, warn,
-                                                 steps_per_quarter)
+  records, failures = _read_records_and_failures(paths, cache_dir, n_jobs, warn, rules)
   usable = [r for r in records if r.usable(window_size).any()]
   if not usable:
     raise UserError(f'no usable MIDI track in --data_dir {data_dir!r} ({len(paths)} .mid/.midi '
-                    f'files; a usable track is monophonic, not drums, with more than '
-                    f'--window_size={window_size} notes)')
+                    f'files; a usable track is not drums, gives one melody line under '
+                    f'--polyphony={rules.polyphony} and --tracks={rules.tracks}, and has more '
+                    f'than --window_size={window_size} notes)')
   return Corpus(usable, summarize(len(paths), records, window_size),
-                skipped_tracks(records, failures, window_size))
+                track_rows(records, failures, window_size))
 
 
 def split_files(records: Sequence[FileRecord], data_dir: str, seed: int,

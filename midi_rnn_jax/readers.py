@@ -2,7 +2,7 @@
 when it is installed (``pip install ".[fast]"``) and gives the very notes miditoolkit would.
 
 Both give what ``encoding.encode_midi`` reads: ``ticks_per_beat``, ``time_signature_changes``
-and ``instruments`` with ``is_drum`` and ``notes``.
+and ``instruments`` with ``is_drum``, ``notes``, ``program`` and ``name``.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ def read_with_miditoolkit(path: str) -> miditoolkit.MidiFile:
 class _Instrument:
   is_drum: bool
   notes: encoding.NoteArrays
+  program: int
+  name: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +120,8 @@ def _read_with_symusic(path: str) -> _Midi | None:
     pitch = arrays['pitch'].astype(np.int64)
     if _pairing_is_ambiguous(start, end, pitch):
       return None
-    instruments.append(_Instrument(bool(track.is_drum), encoding.NoteArrays(start, end, pitch)))
+    instruments.append(_Instrument(bool(track.is_drum), encoding.NoteArrays(start, end, pitch),
+                                   int(track.program), str(track.name)))
   return _Midi(score.ticks_per_quarter, list(score.time_signatures), instruments)
 
 

@@ -42,7 +42,7 @@ def generated_melodies(folder: str, steps_per_quarter: int
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     midi = readers.read_with_miditoolkit(path)
-    tracks, _ = encoding.encode_midi(midi, steps_per_quarter)
+    tracks, _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
     if tracks:
       tokens = tracks[0].tokens
       first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
@@ -157,16 +157,17 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config = experiment.load_config(experiment_dir)
   window_size, steps_per_quarter = config['window_size'], config['steps_per_quarter']
+  rules = encoding.ReadingRules.of_config(config)
   generated_dir = FLAGS.generated_dir or os.path.join(experiment_dir, 'generated')
   generated = generated_melodies(generated_dir, steps_per_quarter)
 
   def records_of(paths):
-    return input_pipeline.read_records(paths, FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
+    return input_pipeline.read_records(paths, FLAGS.cache_dir, 1, cli.log, rules)
 
   training_records = records_of(experiment.training_files(experiment_dir))
   if FLAGS.data_dir:
     records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
-                                            cli.log, steps_per_quarter).records
+                                            cli.log, rules).records
   else:
     records = (records_of(experiment.validation_files(experiment_dir))
                if FLAGS.reference == 'validation' else training_records)

@@ -115,18 +115,19 @@ def load_model() -> LoadedModel:
 def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Meter]]:
   """Token tracks (and their meters) to draw prime windows from, as the flags choose."""
   window_size = model.config['window_size']
-  steps_per_quarter = model.config['steps_per_quarter']
-  if FLAGS.prime_file:
-    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file, steps_per_quarter)
+  rules = encoding.ReadingRules.of_config(model.config)
+  if FLAGS.prime_file:  # Read as the model's data was; a track with chords gives its top line.
+    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file,
+                                           dataclasses.replace(rules, polyphony='top'))
     tracks = [t for t in tracks if len(t.tokens) >= window_size]
     if not tracks:
-      raise UserError(f'--prime_file {FLAGS.prime_file!r} has no monophonic, non-drum track of '
-                      f'at least {window_size} steps')
+      raise UserError(f'--prime_file {FLAGS.prime_file!r} has no non-drum track of at least '
+                      f'{window_size} steps (read with --tracks={rules.tracks})')
     return ([t.tokens for t in tracks],
             [encoding.Meter(t.positions, t.bar_lengths) for t in tracks])
   if FLAGS.data_dir:
     records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
-                                            1, cli.log, steps_per_quarter).records
+                                            1, cli.log, rules).records
   elif model.stored_primes is not None:
     if len(model.stored_primes[0]) == 0:
       raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
@@ -134,7 +135,7 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
     return list(model.stored_primes[0]), list(model.stored_primes[1])
   else:
     records = input_pipeline.read_records(experiment.validation_files(model.experiment_dir),
-                                          FLAGS.cache_dir, 1, cli.log, steps_per_quarter)
+                                          FLAGS.cache_dir, 1, cli.log, rules)
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not tracks:
     raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '

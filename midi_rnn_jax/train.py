@@ -54,6 +54,7 @@ flags.DEFINE_integer('steps_per_quarter', encoding.STEPS_PER_QUARTER, 'Grid step
 flags.register_validator('steps_per_quarter', lambda v: v in encoding.ALLOWED_STEPS_PER_QUARTER,
                          message='--steps_per_quarter must be one of '
                          + ', '.join(map(str, encoding.ALLOWED_STEPS_PER_QUARTER)))
+cli.define_reading_flags()
 flags.DEFINE_enum('mode', 'window', list(modes.MODES), 'window: the original\'s model, which '
                   'predicts the step after each window of --window_size steps; sequence: predict '
                   'every step of chunks of --sequence_length steps, and sample with carried '
@@ -91,7 +92,8 @@ cli.define_cache_dir_flag()
 FLAGS = flags.FLAGS
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
-               'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'mode', 'sequence_length',
+               'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
+               'mode', 'sequence_length',
                'bar_position', 'lookback', 'copy_lookback', 'num_devices')
 
 
@@ -181,11 +183,11 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   if jax.process_count() > 1:  # Each process parses its share into the cache; all read it.
     input_pipeline.read_records(parallel.share(input_pipeline.find_midi_files(
         config['data_dir'])), config['cache_dir'], config['n_jobs'], lambda _: None,
-        config['steps_per_quarter'])
+        encoding.ReadingRules.of_config(config))
     parallel.barrier('every file is parsed')
   corpus = input_pipeline.load_corpus(
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
-      config['steps_per_quarter'])
+      encoding.ReadingRules.of_config(config))
   cli.log(corpus.summary)
   records, _ = token_store.stored(corpus.records, config['cache_dir'])
   train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
@@ -198,13 +200,14 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   # From here on, a signal lets the run save a checkpoint after its next steps.
   stop.deferring = True
   if parallel.is_primary():  # The others were given the folder: --experiment_dir.
-    experiment_dir = experiment.write_files(experiment_dir, config, message, corpus.skipped,
+    experiment_dir = experiment.write_files(experiment_dir, config, message, corpus.tracks,
                                             train_records, val_records)
   cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
           f'{len(val_records)} validation files)')
   if corpus.skipped:
     cli.log(f'{len(corpus.skipped)} files or tracks skipped: '
-            f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why')
+            f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why '
+            f'({experiment.TRACKS_FILE}: every track)')
 
   model = training.model_of_config(config, config['seed'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])

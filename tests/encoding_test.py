@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import build_midi, write_midi
-from midi_rnn_jax import encoding
+from midi_rnn_jax import encoding, melody_lines
 
 # A phrase in steps: (pitch, first step, steps held); the gap at steps 2-3 is a rest.
 PHRASE = [(60, 0, 2), (62, 4, 1), (64, 5, 3), (65, 8, 1), (60, 9, 2)]
@@ -33,16 +33,17 @@ def test_known_notes_give_exact_tokens_at_any_tempo_and_resolution(tmp_path, tic
   assert track.num_notes == len(PHRASE) and track.notes_lost == 0
 
 
-def test_polyphonic_and_drum_tracks_are_skipped(tmp_path):
+def test_chord_and_drum_tracks_are_skipped_and_a_legato_track_is_kept(tmp_path):
   melody = phrase_notes(120)
   chord = [(60, 0, 480), (64, 0, 480), (67, 480, 960)]
-  overlapping = [(60, 0, 240), (62, 120, 360)]  # Half a step of real overlap.
-  path = write_midi(tmp_path / 'mixed.mid', [(melody, False), (chord, False), (overlapping, False),
+  legato = [(60, 0, 240), (62, 120, 360)]  # Half a step of overlap: 60 ends where 62 starts.
+  path = write_midi(tmp_path / 'mixed.mid', [(melody, False), (chord, False), (legato, False),
                                              (melody, True)])
   tracks, skipped = encode_file(path)
-  assert [t.tokens.tolist() for t in tracks] == [PHRASE_TOKENS]
-  assert skipped == {'drum': [4], 'polyphonic': [2, 3], 'too_long': [], 'empty': []}
-  assert [t.track for t in tracks] == [1]
+  assert [t.tokens.tolist() for t in tracks] == [PHRASE_TOKENS, [61, 63, 63]]
+  assert [(t.track, t.notes_cut, t.notes_dropped) for t in tracks] == [(1, 0, 0), (3, 1, 0)]
+  assert skipped == {'drum': [4], 'polyphonic': [2], 'too_long': [], 'empty': [],
+                     'not_chosen': []}
 
 
 def test_broken_tracks_are_skipped_not_fatal():
@@ -58,8 +59,8 @@ def test_legato_slop_and_fast_runs_stay_monophonic():
   # A 5-tick legato overlap (under a 64th note at 480 ticks/beat = 30 ticks) is slop.
   start, end, _ = encoding.note_arrays(build_midi([([(60, 0, 245), (62, 240, 360)], False)])
                                        .instruments[0].notes)
-  assert encoding.is_monophonic(start, end, tolerance=30)
-  assert not encoding.is_monophonic(start, end, tolerance=4)
+  assert not melody_lines.has_overlap(start, end, tolerance=30)
+  assert melody_lines.has_overlap(start, end, tolerance=4)
   # Two onsets inside one 16th step never overlap in ticks: monophonic.
   run = build_midi([([(70, 0, 60), (72, 60, 120), (74, 120, 240)], False)]).instruments[0].notes
   track = encoding.encode_track(run, ticks_per_beat=480)
@@ -147,20 +148,20 @@ def test_each_window_targets_exactly_the_next_step_within_its_track():
 def test_other_grids_encode_and_decode(tmp_path, steps_per_quarter):
   ticks_per_step = 480 // steps_per_quarter
   (track,), _ = encoding.encode_midi(build_midi([(phrase_notes(ticks_per_step), False)]),
-                                     steps_per_quarter)
+                                     encoding.ReadingRules(steps_per_quarter))
   assert track.tokens.tolist() == PHRASE_TOKENS
   midi = encoding.tokens_to_midi(track.tokens, steps_per_quarter=steps_per_quarter)
   assert midi.instruments[0].notes[1].start == 4 * ticks_per_step
-  (again,), _ = encoding.encode_midi(midi, steps_per_quarter)
+  (again,), _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
   assert again.tokens.tolist() == PHRASE_TOKENS
 
 
 def test_triplets_fit_a_grid_of_six_steps_per_quarter():
   # Triplet 16ths (80 ticks at 480 per beat): exact on a 6-step grid, too fast for 16ths.
   triplets = build_midi([([(60 + i, 80 * i, 80 * (i + 1)) for i in range(6)], False)])
-  (on_sixes,), _ = encoding.encode_midi(triplets, steps_per_quarter=6)
+  (on_sixes,), _ = encoding.encode_midi(triplets, encoding.ReadingRules(steps_per_quarter=6))
   assert on_sixes.tokens.tolist() == [61, 62, 63, 64, 65, 66] and on_sixes.notes_lost == 0
-  (on_16ths,), _ = encoding.encode_midi(triplets, steps_per_quarter=4)
+  (on_16ths,), _ = encoding.encode_midi(triplets, encoding.ReadingRules(steps_per_quarter=4))
   assert on_16ths.notes_lost > 0
 
 
@@ -250,5 +251,5 @@ def test_written_steps_fall_on_the_nearest_tick_and_never_drift(ticks_per_beat, 
   for note in midi.instruments[0].notes:  # Within half a tick of the exact time, step after step.
     assert abs(note.start - round(note.start / steps_to_ticks) * steps_to_ticks) <= 0.5
   assert abs(midi.markers[-1].time - len(tokens) * steps_to_ticks) <= 0.5
-  (track,), _ = encoding.encode_midi(midi, steps_per_quarter)
+  (track,), _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
   np.testing.assert_array_equal(track.tokens, np.trim_zeros(tokens, 'b'))

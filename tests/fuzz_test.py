@@ -54,7 +54,8 @@ def test_a_damaged_file_gives_tokens_or_a_reason(data):
     with open(path, 'wb') as f:
       f.write(data)
     start = time.perf_counter()
-    result = input_pipeline.parse_to_cache(path, os.path.join(folder, 'cache.npz'), 4)
+    result = input_pipeline.parse_to_cache(path, os.path.join(folder, 'cache.npz'),
+                                          encoding.ReadingRules())
     assert time.perf_counter() - start < SECONDS_PER_FILE
     if isinstance(result, str):
       assert result.startswith(f'unreadable MIDI file {path}: ') and len(result) > len(path) + 25

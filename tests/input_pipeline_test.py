@@ -53,22 +53,36 @@ def test_reads_recursively_skips_bad_files_and_caches(data_dir, tmp_path):
     np.testing.assert_array_equal(tokens, direct.tokens)
 
 
-def test_every_skipped_file_and_track_is_named_with_its_reason(data_dir, tmp_path):
+def test_every_file_and_track_is_named_with_what_became_of_it(data_dir, tmp_path):
+  legato = [(pitch, start, end + 60) for pitch, start, end in scale_melody(30, 120)]  # Overlaps.
+  chords = [(p, start, end) for start, end, top in [(i * 240, (i + 1) * 240, 72 + i % 5)
+                                                    for i in range(30)] for p in (top, top - 12)]
   write_midi(data_dir / 'mixed.mid', [(scale_melody(30, 120), False),
                                       ([(60, 0, 480), (64, 0, 480)], False),  # A chord.
-                                      (scale_melody(WINDOW, 120), False)])  # Too short.
+                                      (scale_melody(WINDOW, 120), False),  # Too short.
+                                      (legato, False), (chords, False)])
   (data_dir / 'cut.mid').write_bytes((data_dir / 'tune3.mid').read_bytes()[:40])
   for cached in (False, True):
     corpus = input_pipeline.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
                                         lambda _: None)
     rows = {(os.path.basename(path), track): reason for path, track, reason in corpus.skipped}
     assert set(rows) == {('corrupt.mid', ''), ('cut.mid', ''), ('drums.mid', '1'),
-                         ('mixed.mid', '2'), ('mixed.mid', '3')}, cached
+                         ('mixed.mid', '2'), ('mixed.mid', '3'), ('mixed.mid', '5')}, cached
     assert rows[('cut.mid', '')] == 'unreadable: EOFError: the file ends early'
     assert rows[('corrupt.mid', '')].startswith('unreadable: ')
-    assert rows[('drums.mid', '1')] == 'drum track'
-    assert rows[('mixed.mid', '2')] == 'polyphonic: notes overlap'
-    assert rows[('mixed.mid', '3')].startswith(f'too short: {WINDOW} notes over {WINDOW} steps')
+    assert rows[('drums.mid', '1')] == 'skipped: drum track'
+    assert rows[('mixed.mid', '2')].startswith('skipped: chords')
+    assert rows[('mixed.mid', '3')].startswith(f'skipped: too short, {WINDOW} notes over {WINDOW} '
+                                               'steps')
+    every = {(os.path.basename(path), track): what for path, track, what in corpus.tracks}
+    assert every[('mixed.mid', '1')] == 'kept'
+    assert every[('mixed.mid', '4')] == 'kept with 29 notes cut'
+    assert '29 notes cut (legato), 0 dropped in 0 tracks' in corpus.summary
+  top = input_pipeline.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
+                                   lambda _: None, encoding.ReadingRules(polyphony='top'))
+  every = {(os.path.basename(path), track): what for path, track, what in top.tracks}
+  assert every[('mixed.mid', '5')] == 'reduced to its top line: 30 notes dropped, 0 cut'
+  assert '29 notes cut (legato), 31 dropped in 2 tracks' in top.summary
 
 
 def test_zero_length_notes_leave_a_melody_monophonic(tmp_path):
