@@ -58,9 +58,11 @@ def has_overlap(start: np.ndarray, end: np.ndarray, tolerance: float) -> bool:
 
 def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per_step: float,
                 slop: float, min_coverage: float, polyphony: str,
-                held_rule: str = HELD_RULE) -> Line | str:
+                held_rule: str | None = None) -> Line | str:
   """The line of one track's notes (sorted by onset), or 'polyphonic' where ``polyphony`` is
-  'skip' and the track has a chord or a held note under or over other notes."""
+  'skip' and the track has a chord or a held note under or over other notes. ``held_rule``:
+  HELD_RULE when None."""
+  held_rule = held_rule or HELD_RULE
   if not has_overlap(start, end, slop):
     return Line(start, end, pitch, 0, 0)
   onset = onset_steps(start, ticks_per_step, min_coverage)
