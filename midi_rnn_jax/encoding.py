@@ -28,6 +28,9 @@ from midi_rnn_jax import melody_lines, track_choice
 # Bump when anything below changes the tokens a MIDI file encodes to: it keys
 # the parse cache and is stored with every experiment.
 ENCODING_VERSION = 1
+# Bump when the reading rules (melody_lines, track_choice) read a file differently: it keys the
+# parse cache with the ReadingRules.
+READING_VERSION = 1
 NUM_CLASSES = 129
 REST = 0
 STEPS_PER_QUARTER = 4  # The default grid: 16th notes.
@@ -62,7 +65,7 @@ class ReadingRules:
                config.get('tracks', cls.tracks))
 
   def key(self) -> str:
-    return f'{self.steps_per_quarter}|{self.polyphony}|{self.tracks}'
+    return f'{self.steps_per_quarter}|{self.polyphony}|{self.tracks}|{READING_VERSION}'
 
 
 class Meter(NamedTuple):

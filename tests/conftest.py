@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import miditoolkit
+import numpy as np
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -55,3 +56,35 @@ def lakh_dir() -> pathlib.Path:
   """The 183 Lakh MIDI files committed in data/lakh-midi-rnn (never skipped: they ship)."""
   assert len(list(LAKH_DIR.glob('*.mid'))) == 183, f'{LAKH_DIR} should hold the 183 Lakh files'
   return LAKH_DIR
+
+
+# Parts of a pop song's file, for the tests of --tracks melody (all of BARS 4/4 bars).
+BARS = 16
+
+
+def melody(seed: int = 0):
+  """A stepwise tune in the treble, 8th notes with a rest ending each two-bar phrase."""
+  rng = np.random.default_rng(seed)
+  notes, pitch = [], 72
+  for eighth in range(BARS * 8):
+    if eighth % 16 == 15:
+      continue
+    pitch = int(np.clip(pitch + rng.choice([-2, -1, 1, 2]), 65, 84))
+    notes.append((pitch, eighth * 240, (eighth + 1) * 240))
+  return notes
+
+
+def bass_line():
+  """Quarter-note roots and fifths, an octave and more below middle C."""
+  return [(36 + [0, 7, 5, 7][beat % 4], beat * 480, (beat + 1) * 480) for beat in range(BARS * 4)]
+
+
+def accompaniment():
+  """A pop piano part: on each beat a chord in the middle register, between beats its root an
+  octave lower (the top line leaps from one to the other)."""
+  notes = []
+  for beat in range(BARS * 4):
+    root, start = [60, 57, 53, 55][beat // 4 % 4], beat * 480
+    notes += [(root + interval, start, start + 240) for interval in (0, 4, 7)]
+    notes.append((root - 12, start + 240, start + 480))
+  return notes

@@ -13,7 +13,8 @@ import pytest
 from flax import nnx
 from tensorboardX.proto import event_pb2
 
-from conftest import REPO, ok, run_module as run, scale_melody, write_midi
+from conftest import (REPO, accompaniment, bass_line, melody, ok, run_module as run, scale_melody,
+                      write_midi)
 from midi_rnn_jax import encoding, experiment, training
 
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
@@ -315,3 +316,39 @@ def test_bad_output_paths_and_a_truncated_checkpoint_are_one_line_before_slow_wo
   largest.write_bytes(largest.read_bytes()[:largest.stat().st_size // 2])
   one_line_error(run('sample', f'--experiment_dir={damaged}', cwd=tmp_path),
                  'is damaged: its file', 'has changed since it was written')
+
+
+def test_songs_with_a_bass_line_and_chords_train_on_their_melody(tmp_path):
+  """--polyphony top --tracks melody on files of a melody, a bass line and an accompaniment
+  with no track names: the melody trains, and every track's fate is written down."""
+  data = tmp_path / 'data'
+  data.mkdir()
+  for song in range(6):
+    write_midi(data / f'song{song}.mid', [(accompaniment(), False), (bass_line(), False),
+                                          (melody(song), False)])
+  stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=exp',
+                  '--polyphony=top', '--tracks=melody', f'--cache_dir={tmp_path / "cache"}',
+                  cwd=tmp_path))
+  assert '6 tracks used' in stderr and '12 files or tracks skipped' in stderr
+  rows = [line.split('\t') for line in (tmp_path / 'exp' / 'tracks.tsv').read_text().splitlines()]
+  assert sorted((track, what) for _, track, what in rows[1:]) == (
+      [('1', 'skipped: not chosen by --tracks')] * 6 + [('2', 'skipped: not chosen by --tracks')] * 6
+      + [('3', 'kept')] * 6)
+  config = json.loads((tmp_path / 'exp' / 'config.json').read_text())
+  assert (config['polyphony'], config['tracks']) == ('top', 'melody')
+  stderr = ok(run('evaluate', '--experiment_dir=exp', f'--data_dir={data}',
+                  f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  assert 'scored 6 tracks of 6 files, read as trained (--polyphony=top --tracks=melody)' in stderr
+  assert json.loads((tmp_path / 'exp' / 'eval' / 'data.json').read_text())['tracks_scored'] == 6
+  # A primer with chords in its melody's track gives that track's top line, not an error.
+  # (The tune lies in 65-84, the notes under it two octaves lower.)
+  chords_under_tune = [(p - 24 * k, s, e) for p, s, e in melody(9) for k in (0, 1)]
+  write_midi(tmp_path / 'piano.mid', [(chords_under_tune, False)])
+  ok(run('sample', '--experiment_dir=exp', '--num_files=1', '--file_length=16', '--seed=0',
+         '--prime_file=piano.mid', '--include_primer', cwd=tmp_path))
+  midi, notes = notes_of(tmp_path / 'exp' / 'generated' / '01.mid')
+  primer_end = 16 * midi.ticks_per_beat // 4  # --window_size 16 steps of the smoke config.
+  primer = [n.pitch for n in notes if n.start < primer_end]
+  assert primer and all(65 <= pitch <= 84 for pitch in primer), primer
+  refused = run('train', f'--data_dir={data}', '--tracks=program:200', cwd=tmp_path)
+  assert refused.returncode == 1 and '--tracks must be all, melody' in refused.stderr

@@ -3,35 +3,8 @@
 import numpy as np
 import pytest
 
-from conftest import build_midi
+from conftest import accompaniment, bass_line, build_midi, melody
 from midi_rnn_jax import encoding, track_choice
-
-BARS = 16
-
-
-def melody():
-  """A stepwise tune in the treble, 8th notes with a rest ending each two-bar phrase."""
-  rng = np.random.default_rng(0)
-  notes, pitch = [], 72
-  for eighth in range(BARS * 8):
-    if eighth % 16 == 15:
-      continue
-    pitch = int(np.clip(pitch + rng.choice([-2, -1, 1, 2]), 65, 84))
-    notes.append((pitch, eighth * 240, (eighth + 1) * 240))
-  return notes
-
-
-def bass_line():
-  """Quarter-note roots and fifths, an octave and more below middle C."""
-  return [(36 + [0, 7, 5, 7][beat % 4], beat * 480, (beat + 1) * 480) for beat in range(BARS * 4)]
-
-
-def accompaniment():
-  """Three-note chords on every beat, in the middle register."""
-  return [(root + interval, beat * 480, (beat + 1) * 480)
-          for beat in range(BARS * 4) for root in [[60, 57, 53, 55][beat // 4 % 4]]
-          for interval in (0, 4, 7)]
-
 
 def file_of(*tracks):
   """A MIDI file of ``tracks`` with no track names, all on program 0."""
@@ -100,4 +73,6 @@ def test_features_tell_a_melody_from_a_bass_line_and_an_accompaniment():
                         for t in tracks)
   assert track_choice.could_be_melody(tune)
   assert bass['median_pitch'] < track_choice.LOWEST_MELODY_MEDIAN
-  assert chords['chord_notes'] > track_choice.MOST_CHORD_NOTES
+  assert chords['mean_interval'] > track_choice.LARGEST_MEAN_INTERVAL
+  assert chords['chord_notes'] > tune['chord_notes']
+  assert track_choice.melody_score(tune) > track_choice.melody_score(chords)
