@@ -6,11 +6,12 @@ The rules (measured on real files: docs/reading.md):
   grid's coverage rule absorbs; a track with no longer overlap is read as before, note for note.
 - A chord is notes that start on the same grid step and sound together. ``skip`` leaves a track
   with a chord out (the original's rule); ``top`` keeps the highest note of each chord.
-- A held note (still sounding after a later note has ended: a pedal, or a long melody note over
-  a moving accompaniment) is a second voice. ``skip`` leaves the track out; ``top`` keeps the
-  upper voice: a held note over a lower line goes on and the line under it is dropped, a held
-  note under a higher line ends where that line starts (HELD_RULE; docs/reading.md measures it
-  against ending every held note like a legato one).
+- A held note (sounding until a later note has ended, or longer: a pedal, or a long melody note
+  over a moving accompaniment). ``skip`` reads a track without chords as one voice: the held
+  note ends where the next note starts, like a legato one. ``top`` keeps the upper voice: a held
+  note over a lower line goes on and the line under it is dropped, a held note under a higher
+  line ends where that line starts (HELD_RULE 'voice'; docs/reading.md measures it against
+  'cut', ending every held note like a legato one).
 
 Pure numpy: it runs in the parse workers.
 """
@@ -24,7 +25,7 @@ import numpy as np
 POLYPHONY = ('skip', 'top')
 # Notes overlapping for less than a 64th note (this fraction of a beat) are legato slop.
 SLOP_BEATS = 1 / 16
-# How a held note is read: 'voice' (a second voice, as above) or 'cut' (ended by the next
+# How ``top`` reads a held note: 'voice' (a second voice, as above) or 'cut' (ended by the next
 # note like a legato one). docs/reading.md measures both.
 HELD_RULES = ('voice', 'cut')
 HELD_RULE = 'voice'
@@ -60,8 +61,7 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
                 slop: float, min_coverage: float, polyphony: str,
                 held_rule: str | None = None) -> Line | str:
   """The line of one track's notes (sorted by onset), or 'polyphonic' where ``polyphony`` is
-  'skip' and the track has a chord or a held note under or over other notes. ``held_rule``:
-  HELD_RULE when None."""
+  'skip' and the track has a chord. ``held_rule`` (for ``top``): HELD_RULE when None."""
   held_rule = held_rule or HELD_RULE
   if not has_overlap(start, end, slop):
     return Line(start, end, pitch, 0, 0)
@@ -75,10 +75,11 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
       continue
     last = kept[-1]
     same_step = onset[note] == onset[last]
-    held = not same_step and held_rule == 'voice' and ends[last] - end[note] > slop
-    if same_step or held:  # Two voices: a chord, or a note held past this one.
-      if polyphony == 'skip':
-        return 'polyphonic'
+    if same_step and polyphony == 'skip':
+      return 'polyphonic'
+    held = (not same_step and polyphony == 'top' and held_rule == 'voice'
+            and ends[last] >= end[note] - slop)
+    if same_step or held:  # Two voices: a chord, or a note held as long as this one or longer.
       if same_step or pitch[last] > pitch[note]:
         dropped += 1
         if same_step and pitch[note] > pitch[last]:  # The chord's top note goes on.

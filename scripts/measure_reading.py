@@ -42,20 +42,19 @@ def pop909(folder):
   """Share of MELODY tracks that give a line, under each polyphony and held-note rule; share
   of songs where --tracks melody picks MELODY."""
   paths = midi_files(folder)
-  print('| held-note rule | --polyphony | MELODY tracks kept | notes cut | notes dropped |')
+  print('| --polyphony | held-note rule | MELODY tracks kept | notes cut | notes dropped |')
   print('|---|---|---|---|---|')
-  for held_rule in melody_lines.HELD_RULES:
+  for polyphony, held_rule in (('skip', 'cut'), ('top', 'voice'), ('top', 'cut')):
     melody_lines.HELD_RULE = held_rule
-    for polyphony, rules in RULES.items():
-      kept = cut = dropped = 0
-      for path in paths:
-        midi, names = anonymous(path)
-        tracks, _ = encoding.encode_midi(midi, rules)
-        for track in tracks:
-          if names[track.track - 1] == 'MELODY':
-            kept, cut, dropped = kept + 1, cut + track.notes_cut, dropped + track.notes_dropped
-      print(f'| {held_rule} | {polyphony} | {kept}/{len(paths)} ({kept / len(paths):.1%}) | '
-            f'{cut} | {dropped} |')
+    kept = cut = dropped = 0
+    for path in paths:
+      midi, names = anonymous(path)
+      tracks, _ = encoding.encode_midi(midi, RULES[polyphony])
+      for track in tracks:
+        if names[track.track - 1] == 'MELODY':
+          kept, cut, dropped = kept + 1, cut + track.notes_cut, dropped + track.notes_dropped
+    print(f'| {polyphony} | {held_rule if polyphony == "top" else "(cut: one voice)"} | '
+          f'{kept}/{len(paths)} ({kept / len(paths):.1%}) | {cut} | {dropped} |')
   print('\n| held-note rule | track order | --tracks melody picks MELODY | picks another | '
         'picks none |')
   print('|---|---|---|---|---|')
@@ -79,17 +78,28 @@ def steps_of(track):
   return {track.first_step + i: int(t) for i, t in enumerate(track.tokens) if t}
 
 
+KINDS = ('chorales', 'quartets', 'piano and songs')
+
+
+def kind_of(path):
+  """Which of KINDS a piece of scripts/piano_pieces.py is, by its composer."""
+  composer = os.path.basename(path).split('_')[0]
+  return ('chorales' if composer == 'bach' else
+          'quartets' if composer in ('mozart', 'beethoven', 'haydn') else 'piano and songs')
+
+
 def piano(folder):
   """Share of one-track piano-style files that give a melody line, and how much of the top
   part (parts/NAME.mid, track 1) the line read from the merged track matches, step by step."""
   paths = midi_files(folder)
   paths = [p for p in paths if os.sep + 'parts' + os.sep not in p]
-  print('| held-note rule | --tracks | files giving a melody | top-part steps matched |')
-  print('|---|---|---|---|')
+  print('| held-note rule | --tracks | files giving a melody | top-part steps matched: all steps '
+        '| per file (mean) | chorales | quartets | piano and songs |')
+  print('|---|---|---|---|---|---|---|---|')
   for held_rule in melody_lines.HELD_RULES:
     melody_lines.HELD_RULE = held_rule
     for rules in (RULES['top'], MELODY):
-      given, matched, total = 0, 0, 0
+      given, matched, total, shares = 0, 0, 0, collections.defaultdict(list)
       for path in paths:
         tracks, _ = encoding.encode_midi(readers.read_with_miditoolkit(path), rules)
         if not tracks:
@@ -100,10 +110,14 @@ def piano(folder):
         top_part, _ = encoding.encode_midi(parts, RULES['top'])
         if top_part:
           line, truth = steps_of(tracks[0]), steps_of(top_part[0])
-          matched += sum(line.get(step) == token for step, token in truth.items())
-          total += len(truth)
+          hits = sum(line.get(step) == token for step, token in truth.items())
+          matched, total = matched + hits, total + len(truth)
+          shares[kind_of(path)].append(hits / len(truth))
+      per_file = np.mean([share for kind in shares.values() for share in kind])
       print(f'| {held_rule} | {rules.tracks} | {given}/{len(paths)} ({given / len(paths):.1%}) | '
-            f'{matched / max(total, 1):.1%} |')
+            f'{matched / max(total, 1):.1%} | {per_file:.1%} | '
+            + ' | '.join(f'{np.mean(shares[kind]):.1%} ({len(shares[kind])})' for kind in KINDS)
+            + ' |')
   melody_lines.HELD_RULE = 'voice'
 
 

@@ -36,10 +36,10 @@ def test_a_chord_on_one_step_is_skipped_or_gives_its_top_note():
   assert (track.num_notes, track.notes_dropped) == (2, 2)
 
 
-def test_a_pedal_under_a_line_ends_where_the_line_starts():
+@pytest.mark.parametrize('rules', [encoding.ReadingRules(), TOP])
+def test_a_pedal_under_a_line_ends_where_the_line_starts(rules):
   pedal_and_line = [(48, 0, 1920), (72, 240, 480), (74, 480, 720), (76, 720, 960)]
-  assert read(pedal_and_line) == 'polyphonic'
-  track = read(pedal_and_line, TOP)
+  track = read(pedal_and_line, rules)
   assert track.tokens.tolist() == [49, 49, 73, 73, 75, 75, 77, 77]
   assert (track.notes_cut, track.notes_dropped) == (1, 0)
 
@@ -55,6 +55,14 @@ def test_a_held_note_over_a_lower_line_goes_on_and_the_line_under_it_is_dropped(
   line = melody_lines.melody_line(start, end, pitch, 120, 30, encoding.MIN_COVERAGE, 'top',
                                   held_rule='cut')
   assert line.end.tolist() == [480, 720, 960, 2400] and line.notes_cut == 1
+  # --polyphony skip reads a track without chords as one voice: the held note is cut too.
+  assert read(held_and_line).tokens.tolist() == [85] * 4 + [61, 61, 63, 63] + [0] * 8 + [87] * 4
+
+
+def test_a_note_ending_with_a_shorter_lower_note_inside_it_is_held_over_it():
+  # An inner voice's 8th note under a melody's quarter, both ending on the beat.
+  track = read([(76, 0, 480), (67, 240, 480), (77, 480, 960)], TOP)
+  assert track.tokens.tolist() == [77] * 4 + [78] * 4
 
 
 def test_a_fast_run_inside_one_step_is_a_line_not_a_chord():
