@@ -56,20 +56,21 @@ def pop909(folder):
     print(f'| {polyphony} | {held_rule if polyphony == "top" else "(cut: one voice)"} | '
           f'{kept}/{len(paths)} ({kept / len(paths):.1%}) | {cut} | {dropped} |')
   print('\n| held-note rule | track order | --tracks melody picks MELODY | picks another | '
-        'picks none |')
-  print('|---|---|---|---|---|')
+        'picks none | on the 1st, 3rd, ... song | on the 2nd, 4th, ... |')
+  print('|---|---|---|---|---|---|---|')
   for held_rule in melody_lines.HELD_RULES:
     melody_lines.HELD_RULE = held_rule
     for reverse in (False, True):
-      picks = collections.Counter()
+      picks, right = collections.Counter(), []
       for path in paths:
         midi, names = anonymous(path, reverse)
         tracks, _ = encoding.encode_midi(midi, MELODY)
         picks[names[tracks[0].track - 1] if tracks else 'none'] += 1
+        right.append(bool(tracks) and names[tracks[0].track - 1] == 'MELODY')
       other = len(paths) - picks['MELODY'] - picks['none']
       print(f'| {held_rule} | {"reversed" if reverse else "as written"} | '
             f'{picks["MELODY"]}/{len(paths)} ({picks["MELODY"] / len(paths):.1%}) | {other} | '
-            f'{picks["none"]} |')
+            f'{picks["none"]} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} |')
   melody_lines.HELD_RULE = 'voice'
 
 
