@@ -1,6 +1,8 @@
 """The reading rules on hand-built tracks: legato, chords, held notes, fast runs."""
 
+import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import build_midi
 from midi_rnn_jax import encoding, melody_lines
@@ -68,3 +70,29 @@ def test_a_note_ending_with_a_shorter_lower_note_inside_it_is_held_over_it():
 def test_a_fast_run_inside_one_step_is_a_line_not_a_chord():
   run = [(70, 0, 60), (72, 60, 120), (74, 120, 240)]
   assert read(run).tokens.tolist() == read(run, TOP).tokens.tolist() == [71, 75]
+
+
+notes_strategy = st.lists(st.tuples(st.integers(40, 90), st.integers(0, 4000), st.integers(1, 1500)),
+                          min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(notes_strategy, st.sampled_from(melody_lines.POLYPHONY),
+       st.sampled_from(melody_lines.HELD_RULES))
+def test_a_line_is_one_voice_made_of_the_tracks_notes(notes, polyphony, held_rule):
+  start, end, pitch = encoding.note_arrays(encoding.NoteArrays(
+      *map(np.array, zip(*[(s, s + length, p) for p, s, length in notes]))))
+  line = melody_lines.melody_line(start, end, pitch, 120, 30, encoding.MIN_COVERAGE, polyphony,
+                                  held_rule)
+  if line == 'polyphonic':  # Only a chord makes a track polyphonic under skip.
+    assert polyphony == 'skip'
+    onset = melody_lines.onset_steps(start, 120, encoding.MIN_COVERAGE)
+    assert any(onset[i] == onset[j] and min(end[i], end[j]) - max(start[i], start[j]) > 30
+               for i in range(len(start)) for j in range(i))
+    return
+  assert not melody_lines.has_overlap(line.start, line.end, 30)
+  originals = {(s, p): e for s, e, p in zip(start, end, pitch)}
+  assert all(originals[(s, p)] >= e > s for s, e, p in zip(line.start, line.end, line.pitch))
+  assert line.notes_dropped == len(start) - len(line.start)
+  if not melody_lines.has_overlap(start, end, 30):  # A line already: read note for note.
+    assert (line.start.tolist(), line.end.tolist()) == (start.tolist(), end.tolist())

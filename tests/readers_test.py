@@ -9,23 +9,38 @@ from midi_rnn_jax import encoding, readers
 symusic = pytest.importorskip('symusic', reason='the fast reader: pip install ".[fast]"')
 
 
-def encodings(midi):
-  tracks, skipped = encoding.encode_midi(midi)
+def encodings(midi, rules=encoding.ReadingRules()):
+  tracks, skipped = encoding.encode_midi(midi, rules)
   return [(t.track, t.tokens.tolist(), t.positions.tolist(), t.bar_lengths.tolist(),
-           t.num_notes, t.notes_lost) for t in tracks], skipped
+           t.num_notes, t.notes_lost, t.notes_cut, t.notes_dropped) for t in tracks], skipped
 
 
-def assert_same_encodings(path):
-  assert encodings(readers.read_midi(str(path))) == encodings(
-      readers.read_with_miditoolkit(str(path)))
+def assert_same_encodings(path, rules=encoding.ReadingRules()):
+  assert encodings(readers.read_midi(str(path)), rules) == encodings(
+      readers.read_with_miditoolkit(str(path)), rules)
 
 
-def test_both_readers_encode_the_lakh_subset_identically(lakh_dir):
+@pytest.mark.parametrize('rules', [encoding.ReadingRules(),
+                                   encoding.ReadingRules(polyphony='top', tracks='melody')])
+def test_both_readers_encode_the_lakh_subset_identically(lakh_dir, rules):
   paths = sorted(lakh_dir.glob('*.mid'))
   fast = [p for p in paths if readers._read_with_symusic(str(p)) is not None]  # pylint: disable=protected-access
   assert len(fast) > 0.8 * len(paths)  # Most files take the fast path.
   for path in paths:
-    assert_same_encodings(path)
+    assert_same_encodings(path, rules)
+
+
+def test_both_readers_give_the_programs_and_names_that_tracks_selects_by(tmp_path):
+  midi = build_midi([(scale_melody(40, 120, 60 + 5 * i), False) for i in range(3)])
+  for instrument, program, name in zip(midi.instruments, (73, 33, 0), ('Flute', 'Bass', 'Lead')):
+    instrument.program, instrument.name = program, name
+  midi.dump(str(tmp_path / 'named.mid'))
+  fast = readers.read_midi(str(tmp_path / 'named.mid'))
+  assert isinstance(fast, readers._Midi)  # pylint: disable=protected-access
+  assert [(i.program, i.name) for i in fast.instruments] == [(73, 'Flute'), (33, 'Bass'),
+                                                            (0, 'Lead')]
+  for tracks in ('program:73', 'program:30-40,name:lead', 'name:FLUTE'):
+    assert_same_encodings(tmp_path / 'named.mid', encoding.ReadingRules(tracks=tracks))
 
 
 def one_track_file(path, events, ticks_per_beat=480):
