@@ -13,6 +13,13 @@ PyTorch. Each part runs in its own process, so its peak resident memory is its o
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
 import concurrent.futures
 import json
 import multiprocessing

@@ -9,7 +9,7 @@ import sys
 
 from absl import app, flags, logging
 
-from midi_rnn_jax import input_pipeline, melody_lines, track_choice
+from midi_rnn_jax import files, input_pipeline, melody_lines, track_choice
 from midi_rnn_jax.errors import UserError
 
 
@@ -101,6 +101,7 @@ def check_output_file(path: str, flag: str) -> None:
   folder = os.path.dirname(path) or '.'
   if os.path.isdir(path):
     raise UserError(f'{flag} {path!r} is a folder; give a file name')
+  files.refuse_unless_replaceable(path, flag)
   if not os.path.isdir(folder):
     raise UserError(f'{flag} {path!r}: the folder {folder!r} does not exist')
   if not os.access(folder, os.W_OK | os.X_OK):

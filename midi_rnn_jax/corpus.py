@@ -11,6 +11,13 @@ interrupted build resumes where it stopped. Sources and licences: data/README.md
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
 import concurrent.futures
 import dataclasses
 import multiprocessing

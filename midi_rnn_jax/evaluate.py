@@ -15,12 +15,20 @@ the experiment's validation files. Prints a table and writes
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
+import math
 import os
 
 from absl import flags
 
 from midi_rnn_jax import (baselines, cached_tracks, cli, encoding, experiment, input_pipeline,
-                          modes, scoring)
+                          modes, scoring, training)
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
@@ -46,10 +54,22 @@ def table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+def finite_or_null(value):
+  """``value`` (nested dicts of numbers) with every NaN or infinity as None: JSON has no
+  such numbers (``main`` says which figures were not finite)."""
+  if isinstance(value, dict):
+    return {key: finite_or_null(item) for key, item in value.items()}
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
+
+
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
+  if (warning := experiment.worse_than_a_guess(experiment_dir)):
+    cli.log(warning)
   window_size, rules = config['window_size'], encoding.ReadingRules.of_config(config)
   validation_records = input_pipeline.read_records(
       experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log, rules)
@@ -110,11 +130,19 @@ def main(argv):
   cli.log(f'scored {len(tracks)} tracks of {len(records)} files, read as trained '
           f'(--polyphony={rules.polyphony} --tracks={rules.tracks})')
   print(table(results))
+  not_finite = [name for name, result in results.items()
+                if not math.isfinite(result['all']['nll_nats'])]
+  if not_finite:
+    cli.log(f'warning: {", ".join(not_finite)} gave probability 0 to some targets: NLL infinite, '
+            'written as null')
+  if results['lstm']['all']['nll_nats'] > training.UNIFORM_NLL:
+    cli.log(f'warning: the LSTM scores worse than a uniform guess ({training.UNIFORM_NLL:.2f} '
+            'nats): the model diverged or never learned')
   name = os.path.basename(os.path.normpath(FLAGS.data_dir)) if FLAGS.data_dir else 'validation'
   out = os.path.join(experiment_dir, 'eval', f'{name}.json')
   os.makedirs(os.path.dirname(out), exist_ok=True)
   lstm_result, *_, ngram_result, repeat_result = results.values()
-  experiment.write_json_atomically(out, {
+  experiment.write_json_atomically(out, finite_or_null({
       'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
       'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
       'steps_per_quarter': rules.steps_per_quarter, 'polyphony': rules.polyphony,
@@ -126,7 +154,7 @@ def main(argv):
                 'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
       'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},
-  })
+  }))
   cli.log(f'wrote {out}')
 
 

@@ -12,14 +12,17 @@ and latest), ``tensorboard-logs/``, ``generated/``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 from flax import serialization
 
-from midi_rnn_jax import checkpoints, encoding, input_pipeline, training
+from midi_rnn_jax import checkpoints, encoding, files, input_pipeline, training
 from midi_rnn_jax.errors import UserError
 
 EXPERIMENTS_ROOT = 'experiments'
@@ -27,24 +30,39 @@ CONFIG_FILE = 'config.json'
 SPLIT_FILE = 'split.json'
 SKIPPED_FILE = 'skipped.tsv'
 TRACKS_FILE = 'tracks.tsv'
+LOCK_FILE = '.lock'
+
+
+@contextlib.contextmanager
+def locked(experiment_dir: str):
+  """Holds ``experiment_dir`` (made if missing) for one training at a time: a second one is
+  refused at once. The lock (flock on LOCK_FILE) goes with the process, however it ends; a
+  folder made here that holds nothing else afterwards is removed."""
+  created = not os.path.isdir(experiment_dir)
+  os.makedirs(experiment_dir, exist_ok=True)
+  with open(os.path.join(experiment_dir, LOCK_FILE), 'a') as handle:
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      raise UserError(f'--experiment_dir {experiment_dir!r} is in use by another training: '
+                      'wait for it to end, or pass another folder') from None
+    try:
+      yield
+    finally:
+      if created and os.listdir(experiment_dir) == [LOCK_FILE]:
+        shutil.rmtree(experiment_dir, ignore_errors=True)
 
 
 def write_json_atomically(path: str, value) -> None:
-  temporary = f'{path}.tmp'
-  with open(temporary, 'w') as f:
-    json.dump(value, f, indent=2, sort_keys=True)
-    f.write('\n')
-  os.replace(temporary, path)
+  text = json.dumps(value, indent=2, sort_keys=True) + '\n'
+  files.write_atomically(path, lambda f: f.write(text.encode()))
 
 
 def write_track_table(path: str, rows) -> None:
   """A tab-separated table of (path, track, what happened), with a header."""
-  temporary = f'{path}.tmp'
-  with open(temporary, 'w', encoding='utf-8') as f:
-    f.write('path\ttrack\treason\n')
-    for row in rows:
-      f.write('\t'.join(' '.join(str(field).split()) for field in row) + '\n')
-  os.replace(temporary, path)
+  lines = ['path\ttrack\treason'] + ['\t'.join(' '.join(str(field).split()) for field in row)
+                                     for row in rows]
+  files.write_atomically(path, lambda f: f.write(('\n'.join(lines) + '\n').encode('utf-8')))
 
 
 def read_json(path: str):
@@ -181,6 +199,17 @@ def validation_files(experiment_dir: str) -> list[str]:
   return _split_files(experiment_dir, 'validation')
 
 
+def worse_than_a_guess(experiment_dir: str) -> str | None:
+  """A warning when the experiment's best validation loss is above a uniform guess's (a
+  model that diverged or never learned), else None."""
+  progress = checkpoints.latest_progress(experiment_dir)
+  best = progress.plateau.best if progress else None
+  if best is not None and not best <= training.UNIFORM_NLL:
+    return (f'warning: {experiment_dir} scored {best:.4g} nats at best, worse than a uniform '
+            f'guess ({training.UNIFORM_NLL:.2f}): it diverged or never learned')
+  return None
+
+
 def load_model(experiment_dir: str, which: str = 'best'):
   """(config, graphdef, params) of an experiment's best or latest checkpoint."""
   config = load_config(experiment_dir)
@@ -203,10 +232,8 @@ def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray,
              'prime_positions': np.array([m.positions for m in meters], np.uint8).reshape(shape),
              'prime_bar_lengths': np.array([m.bar_lengths for m in meters],
                                            np.uint8).reshape(shape)}
-  temporary = f'{path}.tmp'
-  with open(temporary, 'wb') as f:
-    f.write(serialization.msgpack_serialize(payload))
-  os.replace(temporary, path)
+  data = serialization.msgpack_serialize(payload)
+  files.write_atomically(path, lambda f: f.write(data), '--out')
 
 
 def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Meter]]:

@@ -10,6 +10,13 @@ on a machine that has neither the experiment nor any MIDI.
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
 import numpy as np
 from absl import flags
 from flax import nnx

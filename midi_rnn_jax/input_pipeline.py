@@ -55,13 +55,35 @@ class FileRecord:
     return int(np.sum((self.track_lengths - window_size)[self.usable(window_size)]))
 
 
-def find_midi_files(data_dir: str) -> list[str]:
-  """Every .mid/.midi file under ``data_dir``, recursively, sorted."""
+def find_midi_files(data_dir: str, warn: Callable[[str], None] = lambda _: None) -> list[str]:
+  """Every .mid/.midi file under ``data_dir``, recursively (through links), sorted, each read
+  once: a folder or file reached again through a link (a link loop, a second link to one
+  file) is skipped, and ``warn`` says how many were, so no tune lands twice in the data (or on
+  both sides of the split)."""
   if not os.path.isdir(data_dir):
     raise UserError(f'--data_dir {data_dir!r} is not a folder')
-  paths = []
-  for root, _, names in os.walk(data_dir, followlinks=True):
-    paths.extend(os.path.join(root, n) for n in names if n.lower().endswith(MIDI_SUFFIXES))
+  paths, seen_folders, seen_files, skipped = [], set(), set(), 0
+  for root, folders, names in os.walk(data_dir, followlinks=True):
+    seen_folders.add(os.path.realpath(root))
+    kept = []
+    for folder in sorted(folders):
+      real = os.path.realpath(os.path.join(root, folder))
+      if real in seen_folders:
+        skipped += 1
+      else:
+        seen_folders.add(real)
+        kept.append(folder)
+    folders[:] = kept
+    for name in sorted(n for n in names if n.lower().endswith(MIDI_SUFFIXES)):
+      real = os.path.realpath(os.path.join(root, name))
+      if real in seen_files:
+        skipped += 1
+      else:
+        seen_files.add(real)
+        paths.append(os.path.join(root, name))
+  if skipped:
+    warn(f'warning: {skipped} links in --data_dir {data_dir!r} lead to folders or files read '
+         'already: skipped, each file is read once')
   return sorted(paths)
 
 
@@ -87,9 +109,20 @@ def _record_from_npz(path: str, cache_file: str, data, from_cache: bool) -> File
                     skipped_reasons=data['skipped_reasons'], from_cache=from_cache)
 
 
+# A larger file is not a MIDI file people have (the largest of the Lakh subset and of
+# pop909-dev are 35 and 22 KB): it is skipped before parsing, which could take minutes. A limit
+# of size, not of time, so which files train never depends on how busy the machine is.
+MAX_FILE_BYTES = 8 << 20
+
+
 def encode_file(path: str, rules: encoding.ReadingRules = encoding.ReadingRules()
                 ) -> tuple[list[encoding.TrackEncoding], dict]:
-  """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable."""
+  """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable or
+  over MAX_FILE_BYTES."""
+  size = os.path.getsize(path)
+  if size > MAX_FILE_BYTES:
+    raise UserError(f'unreadable MIDI file {path}: {size / 2**20:.1f} MiB, over the '
+                    f'{MAX_FILE_BYTES >> 20} MiB a MIDI file is read up to')
   midi = readers.read_midi(path)
   try:
     return encoding.encode_midi(midi, rules)
@@ -97,41 +130,17 @@ def encode_file(path: str, rules: encoding.ReadingRules = encoding.ReadingRules(
     raise readers.unreadable(path, error) from None
 
 
-# A file that takes longer than this to parse and encode is pathological: it is skipped.
-PARSE_SECONDS_LIMIT = 60
-
-
-class _TookTooLong(BaseException):
-  """A BaseException, so that the readers' ``except Exception`` does not take it for a
-  damaged file."""
-
-
-def _time_limit_reached(signum, frame):
-  del signum, frame
-  raise _TookTooLong
-
-
 def parse_to_cache(path: str, cache_file: str, rules: encoding.ReadingRules
                    ) -> FileRecord | str:
-  """Parses and encodes one file into ``cache_file``; the error text on failure (or when it
-  takes over PARSE_SECONDS_LIMIT seconds).
+  """Parses and encodes one file into ``cache_file``; the error text on failure.
 
   Runs in worker processes, so it returns only small metadata, never tokens.
   """
-  timed = threading.current_thread() is threading.main_thread()  # Where signals work.
-  if timed:
-    previous = signal.signal(signal.SIGALRM, _time_limit_reached)
-    signal.setitimer(signal.ITIMER_REAL, PARSE_SECONDS_LIMIT)
   try:
     tracks, skipped = encode_file(path, rules)
   except UserError as error:
     return str(error)
-  except _TookTooLong:
-    return f'unreadable MIDI file {path}: took over {PARSE_SECONDS_LIMIT} s to parse'
-  finally:
-    if timed:
-      signal.setitimer(signal.ITIMER_REAL, 0)
-      signal.signal(signal.SIGALRM, previous)
+
   def joined(field):
     return (np.concatenate([getattr(t, field) for t in tracks]) if tracks
             else np.zeros(0, np.uint8))
@@ -311,7 +320,7 @@ def load_corpus(data_dir: str, window_size: int, cache_dir: str, n_jobs: int,
                 rules: encoding.ReadingRules = encoding.ReadingRules()) -> Corpus:
   """Usable files of ``data_dir``, the summary line, and what was skipped; UserError when
   nothing is usable."""
-  paths = find_midi_files(data_dir)
+  paths = find_midi_files(data_dir, warn)
   records, failures = _read_records_and_failures(paths, cache_dir, n_jobs, warn, rules)
   usable = [r for r in records if r.usable(window_size).any()]
   if not usable:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 import time
 
@@ -29,23 +30,50 @@ from midi_rnn_jax.errors import UserError
 WATCHDOG_SECONDS = 1800
 
 
-def initialize(coordinator_address: str | None, num_processes: int, process_id: int) -> None:
+def initialize(coordinator_address: str | None, num_processes: int, process_id: int,
+               startup_timeout: int) -> None:
   """Starts ``jax.distributed`` when the run spans several processes: from the flags, or from
   a cluster's environment that JAX detects (Slurm, Open MPI, ...; JAX_COORDINATOR_ADDRESS).
-  Must run before anything else touches JAX. CPU collectives between processes use gloo."""
+  Must run before anything else touches JAX. CPU collectives between processes use gloo.
+  Says what it waits for, and gives up (a UserError) when the other processes have not
+  started within ``startup_timeout`` seconds."""
   cluster = 'JAX_COORDINATOR_ADDRESS' in os.environ or int(os.environ.get('SLURM_NTASKS', 1)) > 1
   if coordinator_address is None and num_processes == 1 and not cluster:
     return
+  if coordinator_address is None and not cluster:
+    raise UserError(f'--num_processes {num_processes} needs --coordinator_address (host:port of '
+                    'process 0), unless a cluster (Slurm, JAX_COORDINATOR_ADDRESS) tells JAX')
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  cli.log(f'process {process_id} of {num_processes}: waiting up to {startup_timeout} s for '
+          'every process of the run to reach the coordinator '
+          f'{coordinator_address or "(from the cluster)"}')
+  # JAX aborts the process (a C++ check failure) when its own timeout passes: give up first.
+  watchdog = threading.Timer(startup_timeout, _give_up, (coordinator_address, num_processes,
+                                                         process_id, startup_timeout))
+  watchdog.daemon = True
+  watchdog.start()
   try:
     if coordinator_address is None:
-      jax.distributed.initialize()
+      jax.distributed.initialize(initialization_timeout=startup_timeout + 60)
     else:
-      jax.distributed.initialize(coordinator_address, num_processes, process_id)
-  except Exception as error:  # A coordinator that never answers, a bad address.
+      jax.distributed.initialize(coordinator_address, num_processes, process_id,
+                                 initialization_timeout=startup_timeout + 60)
+  except Exception as error:  # A bad address.
     raise UserError(f'jax.distributed could not start (--coordinator_address '
                     f'{coordinator_address}, process {process_id} of {num_processes}): '
                     f'{str(error).strip().splitlines()[0][:200]}') from None
+  finally:
+    watchdog.cancel()
+
+
+def _give_up(coordinator_address, num_processes, process_id, startup_timeout) -> None:
+  """The one line and exit code 2 of a UserError, from the watchdog thread: the main thread is
+  blocked inside JAX."""
+  print(f'error: the {num_processes} processes of the run did not all start within '
+        f'{startup_timeout} s (--startup_timeout; this is process {process_id}, coordinator '
+        f'{coordinator_address or "from the cluster"}): start every process, or check the '
+        'address', file=sys.stderr, flush=True)
+  os._exit(2)  # pylint: disable=protected-access  # Nothing is written before this point.
 
 
 def is_primary() -> bool:
@@ -169,7 +197,7 @@ class Watchdog:
         cli.log(f'error: a training step has not finished in {self.seconds:.0f} s (a collective '
                 'across devices that never completes?); the checkpoints written so far are '
                 'kept: resume with the same command, or try --num_devices 1')
-        os._exit(2)  # pylint: disable=protected-access
+        os._exit(2)  # pylint: disable=protected-access  # Nothing is written before this point.
 
   def watched(self, fn):
     """``fn``, waiting for its result under the deadline (and so keeping at most one call

@@ -13,6 +13,13 @@ midi_rnn_jax/pretrained/.
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
 import dataclasses
 import os
 import re
@@ -23,8 +30,8 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import (cached_tracks, cli, encoding, experiment, input_pipeline, instruments,
-                          modes, render, sampling, stats, training)
+from midi_rnn_jax import (cached_tracks, cli, encoding, experiment, files, input_pipeline,
+                          instruments, modes, render, sampling, stats, training)
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -108,6 +115,8 @@ def load_model() -> LoadedModel:
     nnx.replace_by_pure_dict(params, pure_params)
     return LoadedModel(config, graphdef, params, tuple(primes), None, f'model {model_path}')
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
+  if (warning := experiment.worse_than_a_guess(experiment_dir)):
+    cli.log(warning)
   return LoadedModel(config, graphdef, params, None, experiment_dir,
                      f'experiment {experiment_dir}')
 
@@ -146,7 +155,7 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
 def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[sampling.Primer]:
   """One primer per output file: the --primer_notes (taken to start on a 4/4 bar line), or
   random windows."""
-  if FLAGS.primer_notes:
+  if FLAGS.primer_notes is not None:
     bar_length = 4 * model.config['steps_per_quarter']
     return [sampling.primer_on_downbeat(sampling.parse_primer(FLAGS.primer_notes),
                                         bar_length)] * FLAGS.num_files
@@ -161,9 +170,7 @@ def next_file_number(save_dir: str) -> int:
 
 
 def write_midi(midi: miditoolkit.MidiFile, path: str) -> None:
-  temporary = f'{path}.tmp'
-  midi.dump(temporary)
-  os.replace(temporary, path)
+  files.write_atomically(path, lambda f: midi.dump(file=f), '--save_dir file')
 
 
 def print_instruments() -> None:
@@ -177,6 +184,13 @@ def main(argv):
     print_instruments()
     return
   program = instruments.program_number(FLAGS.midi_instrument)
+  sampling.key_root(FLAGS.key)  # A bad key is refused with any scale, chromatic too.
+  if FLAGS.file_length > sampling.MAX_STEPS:
+    raise UserError(f'--file_length {FLAGS.file_length} is over {sampling.MAX_STEPS:,} '
+                    'steps: sample shorter files')
+  if FLAGS.primer_notes is not None and not FLAGS.primer_notes.strip():
+    raise UserError('--primer_notes is empty: give notes such as "D4,E4,F#4:2", or leave the '
+                    'flag out')
   allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')

@@ -26,17 +26,24 @@ SCALES = {
     'minor_pentatonic': (0, 3, 5, 7, 10),
     'blues': (0, 3, 5, 6, 7, 10),
 }
-# A primer longer than this is a typo, not a melody (and would fill the memory).
-MAX_PRIMER_STEPS = 100_000
+# A primer or a file longer than this (3.5 hours of 16ths at 120 BPM) is a typo, not a melody,
+# and would fill the memory or take hours.
+MAX_STEPS = 100_000
 KEYS = {'C': 0, 'C#': 1, 'Db': 1, 'D': 2, 'D#': 3, 'Eb': 3, 'E': 4, 'F': 5, 'F#': 6, 'Gb': 6,
         'G': 7, 'G#': 8, 'Ab': 8, 'A': 9, 'A#': 10, 'Bb': 10, 'B': 11}
 
 
-def scale_mask(key: str, scale: str) -> np.ndarray:
-  """(129,) bool: the tokens allowed in ``key`` ``scale`` (rests always are)."""
+def key_root(key: str) -> int:
+  """The pitch class of ``key`` (any case); a UserError naming --key when it is none."""
   root = {k.lower(): v for k, v in KEYS.items()}.get(key.strip().lower())
   if root is None:
     raise UserError(f'--key {key!r} is not a key: use one of {", ".join(KEYS)}')
+  return root
+
+
+def scale_mask(key: str, scale: str) -> np.ndarray:
+  """(129,) bool: the tokens allowed in ``key`` ``scale`` (rests always are)."""
+  root = key_root(key)
   pitch_classes = (np.arange(128) - root) % 12
   return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale])])
 
@@ -61,7 +68,7 @@ def parse_pitch(text: str) -> int | None:
 
 def parse_primer(text: str) -> np.ndarray:
   """``"60,D4,F#4:2,_,Bb3"`` -> tokens: MIDI pitches or note names and ``_`` rests, one
-  step each unless ``:N`` gives a number of steps; at most MAX_PRIMER_STEPS in all."""
+  step each unless ``:N`` gives a number of steps; at most MAX_STEPS in all."""
   tokens = []
   for item in text.split(','):
     value, _, steps = item.strip().partition(':')
@@ -72,8 +79,8 @@ def parse_primer(text: str) -> np.ndarray:
                       'such as C4, F#4, Bb3) or _ (a rest), optionally followed by :steps')
     tokens.append((encoding.REST if pitch is None else pitch + 1, count))
   total = sum(count for _, count in tokens)
-  if total > MAX_PRIMER_STEPS:
-    raise UserError(f'--primer_notes spans {total} steps; at most {MAX_PRIMER_STEPS} are allowed')
+  if total > MAX_STEPS:
+    raise UserError(f'--primer_notes spans {total} steps; at most {MAX_STEPS} are allowed')
   return np.repeat(np.array([t for t, _ in tokens], np.uint8), [c for _, c in tokens])
 
 

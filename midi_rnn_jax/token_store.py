@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -71,11 +71,34 @@ def build(records: Sequence[FileRecord], folder: str) -> None:
 
 
 def open_store(folder: str) -> TokenStore:
+  """The store in ``folder``; an error (OSError, ValueError, or the zip reader's) when one of
+  its files is missing, damaged or not as long as its index says."""
   with np.load(os.path.join(folder, 'index.npz')) as index:
     names, offsets, total = index['names'], index['offsets'], int(index['total'])
+  for name in ARRAYS:
+    size = os.path.getsize(os.path.join(folder, f'{name}.u8'))
+    if size != total:
+      raise ValueError(f'{name}.u8 holds {size} steps, its index {total}')
   arrays = {name: (np.memmap(os.path.join(folder, f'{name}.u8'), np.uint8, 'r', shape=(total,))
                    if total else np.zeros(0, np.uint8)) for name in ARRAYS}
   return TokenStore(folder, arrays, dict(zip(names.tolist(), offsets.tolist())))
+
+
+def _open_or_rebuild(records: Sequence[FileRecord], folder: str,
+                     warn: Callable[[str], None]) -> TokenStore:
+  """The store of ``records`` in ``folder``, built when there is none, and built again (with a
+  warning) when a file of it is missing or damaged, as a damaged parse-cache entry is parsed
+  again."""
+  if os.path.exists(folder):
+    try:
+      return open_store(folder)
+    except Exception as error:  # pylint: disable=broad-except  # Damage shows in many ways.
+      warn(f'warning: damaged token store {folder} ({type(error).__name__}: {error}); '
+           'building it again')
+      shutil.rmtree(folder, ignore_errors=True)
+  os.makedirs(os.path.dirname(folder), exist_ok=True)
+  build(records, folder)
+  return open_store(folder)
 
 
 def shard_of(record: FileRecord) -> int:
@@ -83,20 +106,16 @@ def shard_of(record: FileRecord) -> int:
   return int(os.path.basename(record.cache_file)[:8], 16) % SHARDS
 
 
-def stored(records: Sequence[FileRecord], cache_dir: str
+def stored(records: Sequence[FileRecord], cache_dir: str,
+           warn: Callable[[str], None] = lambda _: None
            ) -> tuple[list[FileRecord], list[TokenStore]]:
   """``records`` reading their arrays from the stores of their shards (each built when there
-  is none yet for exactly its files), and those stores."""
+  is none yet for exactly its files, or it is damaged), and those stores."""
   by_shard = {}
   for record in records:
     by_shard.setdefault(shard_of(record), []).append(record)
-  stores = {}
-  for shard, shard_records in by_shard.items():
-    folder = folder_for(shard_records, cache_dir)
-    if not os.path.exists(os.path.join(folder, 'index.npz')):
-      os.makedirs(os.path.dirname(folder), exist_ok=True)
-      build(shard_records, folder)
-    stores[shard] = open_store(folder)
+  stores = {shard: _open_or_rebuild(shard_records, folder_for(shard_records, cache_dir), warn)
+            for shard, shard_records in by_shard.items()}
 
   def from_store(record):
     store = stores[shard_of(record)]

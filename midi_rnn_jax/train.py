@@ -8,6 +8,13 @@ Flags keep the names, defaults and short aliases of the original midi-rnn.
 
 from __future__ import annotations
 
+from midi_rnn_jax import stop_early
+
+if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
+  stop_early.install()
+
+# pylint: disable=wrong-import-position
+
 import os
 import sys
 import time
@@ -84,12 +91,16 @@ flags.DEFINE_integer('num_processes', 1, 'Several hosts: how many processes take
                      lower_bound=1)
 flags.DEFINE_integer('process_id', 0, 'Several hosts: this process\'s number, 0 to '
                      '--num_processes - 1; process 0 writes the experiment.', lower_bound=0)
+flags.DEFINE_integer('startup_timeout', 120, 'Several hosts: seconds to wait for every process '
+                     'of the run to start before giving up.', lower_bound=1)
 flags.DEFINE_integer('num_devices', 0, 'Local devices (GPUs, or CPU devices) to train on, data '
                      'parallel: each takes an equal share of every batch (--batch_size stays the '
                      'whole batch and must divide by it). 0: all of them.', lower_bound=0)
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
+# A longer training chunk would need gigabytes of activations per batch row.
+MAX_SEQUENCE_LENGTH = 16_384
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
@@ -153,11 +164,12 @@ def current_step(state: training.TrainState) -> int:
 
 
 def stop_if_diverged(loss: float, label: str, step: int) -> None:
-  """A NaN or infinite training loss ends the run before its parameters are saved."""
-  if not np.isfinite(loss):
-    raise UserError(f'training diverged: the training loss is {loss} in {label}, by step {step}; '
-                    'the checkpoints of the earlier epochs are kept (try a lower '
-                    '--learning_rate or --grad_clip)')
+  """A NaN, infinite or exploded training loss (a nat above a uniform guess's, which an
+  untrained model starts at) ends the run before its parameters are saved."""
+  if not np.isfinite(loss) or loss > training.UNIFORM_NLL + 1:
+    raise UserError(f'training diverged: the training loss is {loss:.4g} in {label}, by step '
+                    f'{step} (a uniform guess scores {training.UNIFORM_NLL:.2f}); the checkpoints '
+                    'of the earlier epochs are kept (try a lower --learning_rate or --grad_clip)')
 
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
@@ -189,7 +201,7 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
       config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
       encoding.ReadingRules.of_config(config))
   cli.log(corpus.summary)
-  records, _ = token_store.stored(corpus.records, config['cache_dir'])
+  records, _ = token_store.stored(corpus.records, config['cache_dir'], cli.log)
   train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
                                                           config['seed'])
   if not val_records:
@@ -293,12 +305,22 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
-  parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+  parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
+                      FLAGS.startup_timeout)
   cli.quiet = not parallel.is_primary()  # Process 0 speaks for the run; errors still show.
+  if FLAGS.sequence_length > MAX_SEQUENCE_LENGTH:  # Before any array is sized by it.
+    raise UserError(f'--sequence_length {FLAGS.sequence_length} is over {MAX_SEQUENCE_LENGTH:,} '
+                    'steps: a chunk that long (a thousand 4/4 bars) would not fit in memory')
   config = {name: FLAGS[name].value for name in TRAIN_FLAGS}
   config['data_dir'] = os.path.abspath(config['data_dir'])
   given = {name for name in TRAIN_FLAGS if FLAGS[name].present}
-  train_and_evaluate(config, FLAGS.experiment_dir, FLAGS.message, given, cli.StopSignals())
+  experiment_dir = FLAGS.experiment_dir
+  if experiment_dir is None or not parallel.is_primary():  # A new folder is claimed atomically.
+    train_and_evaluate(config, experiment_dir, FLAGS.message, given, cli.StopSignals())
+    return
+  cli.check_output_folder(experiment_dir, '--experiment_dir')
+  with experiment.locked(experiment_dir):
+    train_and_evaluate(config, experiment_dir, FLAGS.message, given, cli.StopSignals())
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from midi_rnn_jax import models
+from midi_rnn_jax import encoding, models
 from midi_rnn_jax.batching import Batch
 
 # name -> (optax constructor, the original's (Keras) default learning rate)
@@ -30,6 +31,9 @@ OPTIMIZERS = {
 # Training steps per jitted call (Steps.train_steps): amortizes Python dispatch, which is
 # most of a small model's step time on a CPU.
 STEPS_PER_CALL = 16
+# The NLL of a uniform guess over the classes: where an untrained model starts. A model that
+# scores worse has diverged.
+UNIFORM_NLL = math.log(encoding.NUM_CLASSES)
 
 
 def default_learning_rate(optimizer: str) -> float:

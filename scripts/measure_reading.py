@@ -5,6 +5,7 @@ r"""Measures the reading rules (docs/reading.md): which tracks give a melody lin
   python scripts/measure_reading.py piano /tmp/piano_pieces      # scripts/piano_pieces.py
   python scripts/measure_reading.py unchanged data/lakh-midi-rnn data/midi
   python scripts/measure_reading.py folders ../shared/data/pop909-dev /tmp/pop909
+  python scripts/measure_reading.py registers experiments/01/generated ...
 
 Every figure is printed as a markdown table row.
 """
@@ -169,6 +170,21 @@ def folders(source, out):
     midi.dump(os.path.join(out, 'melody', os.path.basename(path)))
 
 
+def registers(*folders):
+  """Where the melodies in each folder lie: their median pitches and how many sit in the bass."""
+  print('| melodies | files | median pitch (median of files) | files with a median below C3 | '
+        'lowest and highest median |')
+  print('|---|---|---|---|---|')
+  for folder in folders:
+    medians = []
+    for path in midi_files(folder):
+      pitches = [n.pitch for i in readers.read_with_miditoolkit(path).instruments for n in i.notes]
+      if pitches:
+        medians.append(float(np.median(pitches)))
+    print(f'| {folder} | {len(medians)} | {np.median(medians):.1f} | '
+          f'{sum(m < 48 for m in medians)} | {min(medians):.1f}-{max(medians):.1f} |')
+
+
 if __name__ == '__main__':
   {'pop909': pop909, 'piano': piano, 'unchanged': unchanged,
-   'folders': folders}[sys.argv[1]](*sys.argv[2:])
+   'folders': folders, 'registers': registers}[sys.argv[1]](*sys.argv[2:])

@@ -139,7 +139,7 @@ def test_a_primer_longer_than_the_limit_is_refused_before_it_is_built():
     sampling.parse_primer('60:99999999')
   with pytest.raises(UserError, match='at most 100000'):
     sampling.parse_primer('61,62,63:1000000000')
-  assert len(sampling.parse_primer(f'60:{sampling.MAX_PRIMER_STEPS}')) == sampling.MAX_PRIMER_STEPS
+  assert len(sampling.parse_primer(f'60:{sampling.MAX_STEPS}')) == sampling.MAX_STEPS
 
 
 def naive_sampler(model, num_steps, temperature):

@@ -54,3 +54,21 @@ def test_the_store_is_found_again_and_a_new_file_rebuilds_one_shard(tmp_path):
   _, more = token_store.stored(records, str(tmp_path / 'cache'))  # One file more.
   assert len({store.folder for store in more} - set(built)) == 1
   assert not [name for name in os.listdir(tmp_path / 'cache' / 'stores') if 'tmp' in name]
+
+
+def test_a_deleted_or_truncated_store_file_is_rebuilt_with_a_warning(tmp_path):
+  records = corpus(tmp_path, count=30)
+  expected = [cached_tracks.load_tracks(r, WINDOW) for r in records]
+  _, stores = token_store.stored(records, str(tmp_path / 'cache'))
+  os.remove(os.path.join(stores[0].folder, 'tokens.u8'))
+  with open(os.path.join(stores[1].folder, 'positions.u8'), 'r+b') as f:
+    f.truncate(3)
+  with open(os.path.join(stores[2].folder, 'index.npz'), 'wb') as f:
+    f.write(b'not a zip')
+  warnings = []
+  stored, _ = token_store.stored(records, str(tmp_path / 'cache'), warnings.append)
+  assert len(warnings) == 3 and all(w.startswith('warning: damaged token store') for w in warnings)
+  assert {w.split()[4] for w in warnings} == {s.folder for s in stores[:3]}
+  for tracks, record in zip(expected, stored, strict=True):
+    for a, b in zip(tracks, cached_tracks.load_tracks(record, WINDOW), strict=True):
+      np.testing.assert_array_equal(a, b)
