@@ -54,16 +54,6 @@ def table(results: dict) -> str:
   return '\n'.join(lines)
 
 
-def finite_or_null(value):
-  """``value`` (nested dicts of numbers) with every NaN or infinity as None: JSON has no
-  such numbers (``main`` says which figures were not finite)."""
-  if isinstance(value, dict):
-    return {key: finite_or_null(item) for key, item in value.items()}
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
-  return value
-
-
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
@@ -142,7 +132,7 @@ def main(argv):
   out = os.path.join(experiment_dir, 'eval', f'{name}.json')
   os.makedirs(os.path.dirname(out), exist_ok=True)
   lstm_result, *_, ngram_result, repeat_result = results.values()
-  experiment.write_json_atomically(out, finite_or_null({
+  experiment.write_json_atomically(out, {
       'experiment_dir': experiment_dir, 'checkpoint': FLAGS.checkpoint,
       'data_dir': FLAGS.data_dir or 'validation files', 'window_size': window_size,
       'steps_per_quarter': rules.steps_per_quarter, 'polyphony': rules.polyphony,
@@ -154,7 +144,7 @@ def main(argv):
                 'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
       'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},
-  }))
+  })
   cli.log(f'wrote {out}')
 
 

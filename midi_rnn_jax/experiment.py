@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
@@ -53,8 +54,21 @@ def locked(experiment_dir: str):
         shutil.rmtree(experiment_dir, ignore_errors=True)
 
 
+def finite_or_null(value):
+  """``value`` (nested dicts and lists) with every NaN or infinity as None: JSON has no such
+  numbers, and a reader would choke on Python's ``NaN`` and ``Infinity``."""
+  if isinstance(value, dict):
+    return {key: finite_or_null(item) for key, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [finite_or_null(item) for item in value]
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
+
+
 def write_json_atomically(path: str, value) -> None:
-  text = json.dumps(value, indent=2, sort_keys=True) + '\n'
+  """``value`` as JSON, NaN and infinities as null."""
+  text = json.dumps(finite_or_null(value), indent=2, sort_keys=True, allow_nan=False) + '\n'
   files.write_atomically(path, lambda f: f.write(text.encode()))
 
 

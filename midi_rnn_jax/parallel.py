@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import threading
 import time
 
@@ -69,11 +68,11 @@ def initialize(coordinator_address: str | None, num_processes: int, process_id: 
 def _give_up(coordinator_address, num_processes, process_id, startup_timeout) -> None:
   """The one line and exit code 2 of a UserError, from the watchdog thread: the main thread is
   blocked inside JAX."""
-  print(f'error: the {num_processes} processes of the run did not all start within '
-        f'{startup_timeout} s (--startup_timeout; this is process {process_id}, coordinator '
-        f'{coordinator_address or "from the cluster"}): start every process, or check the '
-        'address', file=sys.stderr, flush=True)
-  os._exit(2)  # pylint: disable=protected-access  # Nothing is written before this point.
+  cli.log(f'error: the {num_processes} processes of the run did not all start within '
+          f'{startup_timeout} s (--startup_timeout; this is process {process_id}, coordinator '
+          f'{coordinator_address or "from the cluster"}): start every process, or check the '
+          'address')
+  os._exit(2)  # pylint: disable=protected-access  # Nothing is written yet.  # Nothing is written before this point.
 
 
 def is_primary() -> bool:
@@ -197,7 +196,7 @@ class Watchdog:
         cli.log(f'error: a training step has not finished in {self.seconds:.0f} s (a collective '
                 'across devices that never completes?); the checkpoints written so far are '
                 'kept: resume with the same command, or try --num_devices 1')
-        os._exit(2)  # pylint: disable=protected-access  # Nothing is written before this point.
+        os._exit(2)  # pylint: disable=protected-access
 
   def watched(self, fn):
     """``fn``, waiting for its result under the deadline (and so keeping at most one call

@@ -1,0 +1,140 @@
+"""Bad input, as a careless or unlucky user gives it: each case ends in one clear line and a
+stated exit code (2: the tool's own `error:` line; 1: absl's refusal of a flag value), a clean
+stop, or a correct result, and nothing already written is lost."""
+
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, ok, run_module as run, scale_melody, write_midi
+from midi_rnn_jax import experiment, input_pipeline
+from midi_rnn_jax.errors import UserError
+
+SMOKE = f'--flagfile={REPO / "configs" / "smoke.cfg"}'
+
+
+@pytest.fixture(scope='module')
+def place(tmp_path_factory, lakh_dir):
+  """A folder with data/ (6 Lakh files), a trained smoke experiment exp/, a FIFO and a socket."""
+  root = tmp_path_factory.mktemp('hostile')
+  (root / 'data').mkdir()
+  for name in sorted(os.listdir(lakh_dir))[:6]:
+    shutil.copy(lakh_dir / name, root / 'data' / name)
+  ok(run('train', SMOKE, '--data_dir=data', '--experiment_dir=exp', f'--cache_dir={root / "cache"}',
+         cwd=root))
+  os.mkfifo(root / 'fifo')
+  listener = socket.socket(socket.AF_UNIX)
+  listener.bind(str(root / 'socket'))
+  yield root
+  listener.close()
+
+
+def free_port() -> int:
+  with socket.socket() as probe:
+    probe.bind(('localhost', 0))
+    return probe.getsockname()[1]
+
+
+CASES = [  # (command, its flags, exit code, a fragment of its error line)
+    ('train', ['--mode=sequence', '--sequence_length=100000000', '--data_dir=data'], 2,
+     'error: --sequence_length 100000000 is over 16,384 steps'),
+    ('train', ['--tracks=program:200', '--data_dir=data'], 1, '--tracks must be all, melody'),
+    ('train', ['--polyphony=chords', '--data_dir=data'], 1, 'value should be one of <skip|top>'),
+    ('train', ['--num_processes=2', '--data_dir=data'], 2,
+     'error: --num_processes 2 needs --coordinator_address'),
+    ('train', ['--num_processes=2', '--coordinator_address=localhost:{port}',
+               '--startup_timeout=2', '--data_dir=data', '--experiment_dir=multi'], 2,
+     'error: the 2 processes of the run did not all start within 2 s'),
+    ('train', [SMOKE, '--learning_rate=1e6', '--data_dir=data', '--experiment_dir=wild'], 2,
+     'error: training diverged'),
+    ('sample', ['--experiment_dir=exp', '--key=H'], 2, "error: --key 'H' is not a key"),
+    ('sample', ['--experiment_dir=exp', '--primer_notes='], 2, 'error: --primer_notes is empty'),
+    ('sample', ['--experiment_dir=exp', '--file_length=1000000'], 2,
+     'error: --file_length 1000000 is over 100,000 steps'),
+    ('export', ['--experiment_dir=exp', '--out=fifo'], 2,
+     "error: --out 'fifo' exists and is not a regular file"),
+    ('export', ['--experiment_dir=exp', '--out=socket'], 2,
+     "error: --out 'socket' exists and is not a regular file"),
+    ('export', ['--experiment_dir=exp', '--out=/proc/x.msgpack'], 2,
+     "error: --out '/proc/x.msgpack' cannot be written"),
+]
+
+
+@pytest.mark.parametrize('command,args,code,line', CASES, ids=[' '.join([c[0]] + c[1])[:60]
+                                                               for c in CASES])
+def test_bad_input_ends_in_one_clear_line(place, command, args, code, line):
+  args = [a.format(port=free_port()) for a in args]
+  result = run(command, *args, f'--cache_dir={place / "cache"}', cwd=place)
+  assert result.returncode == code, result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  if code == 2:  # The tool's own one line, last.
+    assert line in last and last.startswith('error: '), result.stderr
+  else:  # absl's two lines.
+    assert 'FATAL Flags parsing error' in result.stderr and line in result.stderr
+  assert 'Traceback' not in result.stderr
+  assert os.path.exists(place / 'fifo') and not os.path.isfile(place / 'fifo')
+
+
+def test_a_diverged_run_keeps_no_checkpoint_and_a_refused_one_leaves_no_folder(place):
+  assert not (place / 'wild' / 'checkpoints').exists() or not os.listdir(place / 'wild' / 'checkpoints')
+  assert not (place / 'multi').exists()
+
+
+def test_a_second_training_into_a_folder_in_use_is_refused(place):
+  (place / 'busy').mkdir(exist_ok=True)
+  with open(place / 'busy' / experiment.LOCK_FILE, 'a') as held:
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # As a running training holds it.
+    result = run('train', SMOKE, '--data_dir=data', '--experiment_dir=busy',
+                 f'--cache_dir={place / "cache"}', cwd=place)
+  assert result.returncode == 2
+  assert "error: --experiment_dir 'busy' is in use by another training" in result.stderr
+  assert os.listdir(place / 'busy') == [experiment.LOCK_FILE]  # Nothing written into it.
+
+
+def test_links_in_the_data_folder_are_read_once(place, tmp_path):
+  data = tmp_path / 'linked'
+  shutil.copytree(place / 'data', data / 'real')
+  os.symlink(data, data / 'real' / 'loop')  # A loop: the folder inside itself.
+  os.symlink(data / 'real', data / 'alias')
+  stderr = ok(run('train', SMOKE, f'--data_dir={data}', '--experiment_dir=linked_exp',
+                  f'--cache_dir={place / "cache"}', cwd=tmp_path))
+  assert 'data: 6 files found' in stderr
+  assert f"warning: 2 links in --data_dir '{data}' lead to folders or files read already" in stderr
+
+
+def test_a_huge_file_is_skipped_by_its_size_not_by_the_time_its_parse_takes(tmp_path):
+  huge = tmp_path / 'huge.mid'
+  with open(huge, 'wb') as f:
+    f.truncate(input_pipeline.MAX_FILE_BYTES + 1)
+  with pytest.raises(UserError, match='over the 8 MiB a MIDI file is read up to'):
+    input_pipeline.encode_file(str(huge))
+
+
+def test_json_outputs_write_null_for_what_is_not_finite(tmp_path):
+  experiment.write_json_atomically(str(tmp_path / 'x.json'),
+                                   {'nll': float('inf'), 'ok': 1.5, 'list': [float('nan'), 2]})
+  assert (tmp_path / 'x.json').read_text() == (
+      '{\n  "list": [\n    null,\n    2\n  ],\n  "nll": null,\n  "ok": 1.5\n}\n')
+
+
+def test_ctrl_c_during_the_imports_stops_with_one_line(tmp_path):
+  """Also when the shell started the command with SIGINT ignored (in the background): the
+  signal arrives while JAX is still being imported."""
+  write_midi(tmp_path / 'tune.mid', [(scale_melody(40, 120), False)])
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'midi_rnn_jax.train', '--data_dir=.', '--experiment_dir=exp'],
+      cwd=tmp_path, env={**os.environ, 'PYTHONPATH': str(REPO)}, stderr=subprocess.PIPE,
+      text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+  time.sleep(1.0)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 130, stderr
+  assert stderr.strip().splitlines()[-1] == 'interrupted by SIGINT'
+  assert 'Traceback' not in stderr and not (tmp_path / 'exp' / 'checkpoints').exists()
