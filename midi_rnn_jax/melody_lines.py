@@ -77,14 +77,14 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
     same_step = onset[note] == onset[last]
     if same_step and polyphony == 'skip':
       return 'polyphonic'
+    # A note held as long as this one or longer: under 'top', a second voice.
     held = (not same_step and polyphony == 'top' and held_rule == 'voice'
             and ends[last] >= end[note] - slop)
-    if same_step or held:  # Two voices: a chord, or a note held as long as this one or longer.
-      if same_step or pitch[last] > pitch[note]:
-        dropped += 1
-        if same_step and pitch[note] > pitch[last]:  # The chord's top note goes on.
-          kept[-1] = note
-        continue
+    if same_step or (held and pitch[last] > pitch[note]):  # Two voices: the upper one goes on.
+      dropped += 1
+      if same_step and pitch[note] > pitch[last]:  # This is the chord's top note.
+        kept[-1] = note
+      continue
     ends[last] = start[note]  # Legato, or a held note under a higher line: it ends here.
     cut.add(last)
     kept.append(note)
