@@ -37,7 +37,8 @@ class Line(NamedTuple):
   end: np.ndarray
   pitch: np.ndarray
   notes_cut: int  # notes ended early (legato, or a held note under a higher line)
-  notes_dropped: int  # chord notes below the top one, and notes under a held higher note
+  notes_dropped: int  # chord notes below the top one, notes under a held higher note, and
+  # slivers (no longer than SLOP_BEATS) inside a sounding note
 
 
 def onset_steps(start: np.ndarray, ticks_per_step: float, min_coverage: float) -> np.ndarray:
@@ -70,10 +71,13 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
   ends = end.copy()
   cut, dropped = set(), 0
   for note in range(len(start)):
-    if not kept or ends[kept[-1]] - start[note] <= slop:
-      kept.append(note)
+    last = kept[-1] if kept else None
+    if last is None or min(ends[last], end[note]) - start[note] <= slop:  # No real overlap.
+      if last is not None and end[note] <= ends[last]:  # A sliver inside the sounding note.
+        dropped += 1
+      else:
+        kept.append(note)
       continue
-    last = kept[-1]
     same_step = onset[note] == onset[last]
     if same_step and polyphony == 'skip':
       return 'polyphonic'

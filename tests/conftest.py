@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -37,6 +38,15 @@ def build_midi(tracks, *, ticks_per_beat: int = 480, bpm: float = 120.0) -> midi
     instrument.notes = [miditoolkit.Note(velocity=90, pitch=p, start=s, end=e) for p, s, e in notes]
     midi.instruments.append(instrument)
   return midi
+
+
+def lakh_files(folder, count: int) -> pathlib.Path:
+  """``folder`` (made if missing) with the first ``count`` Lakh files copied in; returns it."""
+  folder = pathlib.Path(folder)
+  folder.mkdir(parents=True, exist_ok=True)
+  for name in sorted(os.listdir(LAKH_DIR))[:count]:
+    shutil.copy(LAKH_DIR / name, folder / name)
+  return folder
 
 
 def write_midi(path, tracks, **kwargs) -> pathlib.Path:

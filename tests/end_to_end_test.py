@@ -13,8 +13,8 @@ import pytest
 from flax import nnx
 from tensorboardX.proto import event_pb2
 
-from conftest import (REPO, accompaniment, bass_line, melody, ok, run_module as run, scale_melody,
-                      write_midi)
+from conftest import (REPO, accompaniment, bass_line, lakh_files, melody, ok,
+                      run_module as run, scale_melody, write_midi)
 from midi_rnn_jax import encoding, experiment, training
 
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
@@ -121,10 +121,7 @@ def test_sampling_without_flags_uses_the_latest_experiment_and_keeps_old_files(
 
 
 def test_a_corrupt_file_is_skipped_and_training_still_succeeds(tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:6]:
-    shutil.copy(lakh_dir / name, data / name)
+  data = lakh_files(tmp_path / 'data', 6)
   (data / 'broken.mid').write_bytes(b'MThd\x00\x00\x00\x06\x00\x01\x00')
   stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=exp',
                   f'--cache_dir={tmp_path / "cache"}', '--n_jobs=1', cwd=tmp_path))
@@ -217,10 +214,7 @@ def test_the_shipped_model_samples_before_any_training(tmp_path):
 
 
 def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:6]:
-    shutil.copy(lakh_dir / name, data / name)
+  data = lakh_files(tmp_path / 'data', 6)
   ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=exp',
          '--transpose=5', '--steps_per_quarter=3', f'--cache_dir={tmp_path / "cache"}',
          cwd=tmp_path))
@@ -236,10 +230,7 @@ def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, la
 
 def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_samples(
     tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:6]:
-    shutil.copy(lakh_dir / name, data / name)
+  data = lakh_files(tmp_path / 'data', 6)
   stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=seq',
                   '--mode=sequence', '--sequence_length=64', '--bar_position', '--lookback',
                   '--copy_lookback', '--transpose=3', '--batch_size=16', f'--cache_dir={tmp_path / "cache"}',
@@ -273,10 +264,7 @@ def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_sa
 
 
 def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:4]:
-    shutil.copy(lakh_dir / name, data / name)
+  data = lakh_files(tmp_path / 'data', 4)
   common = (f'--flagfile={SMOKE}', f'--data_dir={data}', f'--cache_dir={tmp_path / "cache"}')
   refused = run('train', *common, '--learning_rate=0', cwd=tmp_path)
   assert refused.returncode == 1 and '--learning_rate must be above 0' in refused.stderr

@@ -4,7 +4,6 @@ not hang it)."""
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ import textwrap
 import jax
 import numpy as np
 
-from conftest import REPO, ok, run_module
+from conftest import REPO, lakh_files, ok, run_module
 from midi_rnn_jax import experiment
 
 STEPS_ON_ONE_AND_TWO_DEVICES = '''
@@ -131,10 +130,7 @@ def train_in_two_processes(tmp_path, *args):
 
 
 def test_two_processes_train_and_resume_in_step_with_one(tmp_path, lakh_dir):
-  data = tmp_path / 'data'
-  data.mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:4]:
-    shutil.copy(lakh_dir / name, data / name)
+  data = lakh_files(tmp_path / 'data', 4)
   common = (f'--flagfile={REPO / "configs" / "smoke.cfg"}', f'--data_dir={data}',
             f'--cache_dir={tmp_path / "cache"}', '--learning_rate=0.003', '--n_jobs=1')
   ok(run_module('train', *common, '--num_epochs=2', '--experiment_dir=one', cwd=tmp_path))

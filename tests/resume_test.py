@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO, ok, run_module as run
+from conftest import REPO, lakh_files, ok, run_module as run
 from midi_rnn_jax import experiment
 
 # Long epochs of small batches, so a signal lands in the middle of one; dropout and
@@ -25,9 +24,7 @@ ARGS = (f'--flagfile={REPO / "configs" / "smoke.cfg"}', '--data_dir=data', '--ca
 def workdir(tmp_path_factory, lakh_dir):
   """Four Lakh files, and the reference: three epochs never interrupted."""
   workdir = tmp_path_factory.mktemp('resume')
-  (workdir / 'data').mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:4]:
-    shutil.copy(lakh_dir / name, workdir / 'data' / name)
+  lakh_files(workdir / 'data', 4)
   ok(run('train', *ARGS, '--num_epochs=3', '--experiment_dir=reference', cwd=workdir))
   return workdir
 

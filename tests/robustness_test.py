@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import REPO, ok, run_module as run, scale_melody, write_midi
+from conftest import REPO, lakh_files, ok, run_module as run, scale_melody, write_midi
 from midi_rnn_jax import experiment, input_pipeline
 from midi_rnn_jax.errors import UserError
 
@@ -24,9 +24,7 @@ SMOKE = f'--flagfile={REPO / "configs" / "smoke.cfg"}'
 def place(tmp_path_factory, lakh_dir):
   """A folder with data/ (6 Lakh files), a trained smoke experiment exp/, a FIFO and a socket."""
   root = tmp_path_factory.mktemp('hostile')
-  (root / 'data').mkdir()
-  for name in sorted(os.listdir(lakh_dir))[:6]:
-    shutil.copy(lakh_dir / name, root / 'data' / name)
+  lakh_files(root / 'data', 6)
   ok(run('train', SMOKE, '--data_dir=data', '--experiment_dir=exp', f'--cache_dir={root / "cache"}',
          cwd=root))
   os.mkfifo(root / 'fifo')
