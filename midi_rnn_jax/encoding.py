@@ -85,7 +85,7 @@ class TrackEncoding:
   """Tokens of one usable track, where its steps fall in their bars, and what the grid cost."""
   tokens: np.ndarray  # uint8, (steps,)
   num_notes: int
-  notes_lost: int  # notes that win no step on the grid
+  notes_lost: int  # notes that win no step on the grid (slivers inside a sounding note too)
   positions: np.ndarray  # uint8, (steps,): each step's index in its bar
   bar_lengths: np.ndarray  # uint8, (steps,): the steps of each step's bar
   track: int = 1  # its number among the file's tracks (instruments), from 1
@@ -186,7 +186,8 @@ def encode_track(notes, ticks_per_beat: int, rules: ReadingRules = ReadingRules(
   tokens, notes_lost, first_step = quantize(line.start, line.end, line.pitch, ticks_per_step)
   positions, bar_lengths = bar_positions(first_step, len(tokens), time_signatures,
                                          ticks_per_beat, rules.steps_per_quarter)
-  return TrackEncoding(tokens, len(line.start), notes_lost, positions, bar_lengths,
+  return TrackEncoding(tokens, len(line.start) + line.slivers, notes_lost + line.slivers,
+                       positions, bar_lengths,
                        notes_cut=line.notes_cut, notes_dropped=line.notes_dropped,
                        first_step=first_step)
 

@@ -37,8 +37,8 @@ class Line(NamedTuple):
   end: np.ndarray
   pitch: np.ndarray
   notes_cut: int  # notes ended early (legato, or a held note under a higher line)
-  notes_dropped: int  # chord notes below the top one, notes under a held higher note, and
-  # slivers (no longer than SLOP_BEATS) inside a sounding note
+  notes_dropped: int  # chord notes below the top one, and notes under a held higher note
+  slivers: int  # notes no longer than the slop inside a sounding note: left out, as the grid would
 
 
 def onset_steps(start: np.ndarray, ticks_per_step: float, min_coverage: float) -> np.ndarray:
@@ -65,16 +65,16 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
   'skip' and the track has a chord. ``held_rule`` (for ``top``): HELD_RULE when None."""
   held_rule = held_rule or HELD_RULE
   if not has_overlap(start, end, slop):
-    return Line(start, end, pitch, 0, 0)
+    return Line(start, end, pitch, 0, 0, 0)
   onset = onset_steps(start, ticks_per_step, min_coverage)
   kept: list[int] = []
   ends = end.copy()
-  cut, dropped = set(), 0
+  cut, dropped, slivers = set(), 0, 0
   for note in range(len(start)):
     last = kept[-1] if kept else None
     if last is None or min(ends[last], end[note]) - start[note] <= slop:  # No real overlap.
       if last is not None and end[note] <= ends[last]:  # A sliver inside the sounding note.
-        dropped += 1
+        slivers += 1
       else:
         kept.append(note)
       continue
@@ -94,4 +94,4 @@ def melody_line(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, ticks_per
     kept.append(note)
   kept_index = np.array(kept, np.int64)
   return Line(start[kept_index], ends[kept_index], pitch[kept_index],
-              len(cut.intersection(kept)), dropped)
+              len(cut.intersection(kept)), dropped, slivers)

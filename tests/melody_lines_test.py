@@ -93,6 +93,15 @@ def test_a_line_is_one_voice_made_of_the_tracks_notes(notes, polyphony, held_rul
   assert not melody_lines.has_overlap(line.start, line.end, 30)
   originals = {(s, p): e for s, e, p in zip(start, end, pitch)}
   assert all(originals[(s, p)] >= e > s for s, e, p in zip(line.start, line.end, line.pitch))
-  assert line.notes_dropped == len(start) - len(line.start)
+  assert line.notes_dropped + line.slivers == len(start) - len(line.start)
   if not melody_lines.has_overlap(start, end, 30):  # A line already: read note for note.
     assert (line.start.tolist(), line.end.tolist()) == (start.tolist(), end.tolist())
+
+
+@pytest.mark.parametrize('rules', [encoding.ReadingRules(), TOP])
+def test_a_sliver_inside_a_held_note_is_lost_to_the_grid_not_a_chord(rules):
+  # A 10-tick grace note inside a held note, as a slip of the finger leaves it; the held note
+  # then sounds into the next one (so the track is not read note for note).
+  track = read([(60, 0, 480), (61, 5, 15), (62, 400, 960)], rules)
+  assert track.tokens.tolist() == [61] * 3 + [63] * 5
+  assert (track.num_notes, track.notes_lost, track.notes_cut, track.notes_dropped) == (3, 1, 1, 0)
