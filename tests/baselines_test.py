@@ -49,6 +49,19 @@ def test_choose_order_finds_the_history_the_data_needs():
   assert model.order == 1 and set(tried) == {1, 2, 3}  # Stopped after two worse orders.
 
 
+def test_the_chosen_model_is_fitted_on_the_training_tracks_alone():
+  # The validation tracks only choose the order: their own patterns stay unseen.
+  rng = np.random.default_rng(3)
+  train = [np.tile(np.array([5, 9, 5, 7], np.uint8), 50)]
+  validation = [rng.integers(20, 30, 200).astype(np.uint8)]
+  model, _, _ = baselines.choose_order(train, validation, window_size=4)
+  contexts, targets = baselines.windows_of(validation, 4)
+  held_out = -np.mean(np.log(model.probabilities(contexts, targets)))
+  refitted = baselines.WittenBell.fit(train + validation, model.order)
+  seen = -np.mean(np.log(refitted.probabilities(contexts, targets)))
+  assert held_out > seen + 1.0
+
+
 def test_without_validation_windows_the_order_is_chosen_on_held_out_training_tracks():
   pattern = np.array([5, 9, 5, 7, 5, 9, 5, 3], np.uint8)
   model, tried, chosen_on = baselines.choose_order([np.tile(pattern, 30)] * 5, [],

@@ -174,6 +174,30 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
   assert sorted(map(tuple, shuffled)) == sorted(map(tuple, in_order[3]))
 
 
+@pytest.mark.parametrize('iterate', [batching.iterate_batches, batching.iterate_sequences])
+def test_each_input_step_carries_its_own_bar_position(tmp_path, iterate):
+  # One-step notes of distinct pitches, so each token names its step; 3/4 with a pickup.
+  midi = build_midi([([(30 + i, (2 + i) * 120, (3 + i) * 120) for i in range(60)], False)])
+  midi.time_signature_changes = [miditoolkit.TimeSignature(3, 4, 0)]
+  midi.dump(str(tmp_path / 'steps.mid'))
+  (track,), _ = encoding.encode_midi(midi)
+  position_of = dict(zip(track.tokens.tolist(), track.positions.tolist()))
+  assert sorted(set(position_of.values())) == list(range(12)) and track.positions[0] == 2
+  records = input_pipeline.read_records([str(tmp_path / 'steps.mid')], str(tmp_path / 'cache'),
+                                        1, print)
+  extra = {'sequence_length': 16} if iterate is batching.iterate_sequences else {}
+  batches = list(iterate(records, window_size=WINDOW, batch_size=8, max_files_in_ram=1,
+                         rng=np.random.default_rng(0), **extra))
+  checked = 0
+  for batch in batches:
+    for inputs, positions, weights in zip(batch.inputs, batch.positions, batch.weights):
+      steps = np.broadcast_to(weights > 0, inputs.shape)  # A window's weight, or each step's.
+      expected = [position_of[token] for token in inputs[steps]]
+      np.testing.assert_array_equal(positions[steps], expected)
+      checked += len(expected)
+  assert checked >= 60 - WINDOW
+
+
 def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, monkeypatch):
   records, _ = load(data_dir, tmp_path / 'cache', [])
   loaded = []

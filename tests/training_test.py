@@ -37,6 +37,14 @@ def test_dropout_is_off_without_a_key_and_on_with_one():
   np.testing.assert_array_equal(with_dropout, model(tokens, dropout_rng=jax.random.key(0)))
 
 
+def test_dropout_scales_what_it_keeps_so_the_mean_is_kept():
+  x = jnp.full((200, 500), 2.0)
+  dropped = np.asarray(models.dropout(x, 0.3, jax.random.key(1)))
+  np.testing.assert_allclose(np.unique(dropped), [0.0, 2.0 / 0.7], rtol=1e-6)  # Inverted.
+  assert abs(dropped.mean() - 2.0) < 0.02 and abs(np.mean(dropped == 0) - 0.3) < 0.01
+  np.testing.assert_array_equal(models.dropout(x, 0.3, None), x)
+
+
 def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
                                bar_position=True, lookback=True, copy_lookback=True)
