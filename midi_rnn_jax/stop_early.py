@@ -4,6 +4,7 @@ runs); also where a shell started the command with SIGINT ignored (in the backgr
 command calls ``install`` first thing when run as ``__main__``: not when a parse worker imports
 its module (as ``__mp_main__``), since the workers keep SIGINT ignored."""
 
+import os
 import signal
 import sys
 
@@ -11,7 +12,9 @@ import sys
 def _stop(signum, frame):
   del frame
   print(f'interrupted by {signal.Signals(signum).name}', file=sys.stderr, flush=True)
-  raise SystemExit(128 + signum)
+  # At once, with no interpreter teardown: nothing is written yet, and unwinding a half-done
+  # import of a compiled module (jaxlib) can crash the teardown.
+  os._exit(128 + signum)  # pylint: disable=protected-access
 
 
 def install() -> None:
