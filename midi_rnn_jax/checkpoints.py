@@ -68,6 +68,14 @@ def has_checkpoint(experiment_dir: str) -> bool:
   return os.path.isdir(path) and any(name.isdigit() for name in os.listdir(path))
 
 
+def newest_checkpoint_time(experiment_dir: str) -> float:
+  """When the newest finished checkpoint of ``experiment_dir`` was written (its folder's
+  modification time)."""
+  path = folder(experiment_dir)
+  return max(os.path.getmtime(os.path.join(path, name)) for name in os.listdir(path)
+             if name.isdigit())
+
+
 def manager(experiment_dir: str, create: bool = True) -> ocp.CheckpointManager:
   """Keeps two checkpoints at most: the latest and the best by validation loss (a checkpoint
   written in the middle of an epoch has no validation loss: +inf)."""

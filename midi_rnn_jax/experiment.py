@@ -107,15 +107,16 @@ def claim_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
 
 
 def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
-  """The most recently created experiment (by its config.json) under ``root`` that has a
-  checkpoint (a run stopped in its first epoch has none)."""
+  """The experiment under ``root`` whose newest checkpoint is the newest (the one that just
+  finished training, even if another was created after it); one without a checkpoint (stopped
+  in its first epoch) is never taken."""
   candidates = [os.path.join(root, n) for n in os.listdir(root)] if os.path.isdir(root) else []
   candidates = [d for d in candidates if os.path.isfile(os.path.join(d, CONFIG_FILE))
                 and checkpoints.has_checkpoint(d)]
   if not candidates:
     raise UserError(f'no experiment with a checkpoint in {root!r}: train one first or pass '
                     '--experiment_dir')
-  return max(candidates, key=lambda d: os.path.getmtime(os.path.join(d, CONFIG_FILE)))
+  return max(candidates, key=checkpoints.newest_checkpoint_time)
 
 
 # Flags that shape the model, its data or its optimizer state: a resumed run keeps them.

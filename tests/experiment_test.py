@@ -30,5 +30,8 @@ def test_the_latest_experiment_is_the_newest_one_with_a_checkpoint(tmp_path):
     time.sleep(0.01)  # Distinct modification times.
   # 03 was stopped in its first epoch: it has no checkpoint, so 02 is the latest.
   assert experiment.latest_experiment_dir(str(root)) == str(root / '02')
+  # 01, created first, finishes its training last: its checkpoint is the newest.
+  (root / '01' / 'checkpoints' / '2').mkdir()
+  assert experiment.latest_experiment_dir(str(root)) == str(root / '01')
   with pytest.raises(UserError, match='no experiment with a checkpoint'):
     experiment.latest_experiment_dir(str(tmp_path / 'none'))
