@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from midi_rnn_jax import experiment
+from midi_rnn_jax import checkpoints, experiment, training
 from midi_rnn_jax.errors import UserError
 
 
@@ -35,3 +35,15 @@ def test_the_latest_experiment_is_the_newest_one_with_a_checkpoint(tmp_path):
   assert experiment.latest_experiment_dir(str(root)) == str(root / '01')
   with pytest.raises(UserError, match='no experiment with a checkpoint'):
     experiment.latest_experiment_dir(str(tmp_path / 'none'))
+
+
+@pytest.mark.parametrize('best,warned', [(1.2, False), (4.8, False), (6.0, True),
+                                         (float('inf'), True), (float('nan'), True)])
+def test_a_model_worse_than_a_uniform_guess_is_warned_about(monkeypatch, best, warned):
+  progress = checkpoints.Progress(epochs_done=1, batches_done=0, step=10,
+                                  plateau=training.Plateau(best=best), rng_state={})
+  monkeypatch.setattr(checkpoints, 'latest_progress', lambda _: progress)
+  warning = experiment.worse_than_a_guess('experiments/07')
+  assert (warning is not None) == warned
+  if warned:
+    assert warning.startswith('warning: experiments/07 scored') and 'uniform guess (4.86)' in warning
