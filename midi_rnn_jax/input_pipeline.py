@@ -63,24 +63,22 @@ def find_midi_files(data_dir: str, warn: Callable[[str], None] = lambda _: None)
   if not os.path.isdir(data_dir):
     raise UserError(f'--data_dir {data_dir!r} is not a folder')
   paths, seen_folders, seen_files, skipped = [], set(), set(), 0
+
+  def first_time(path: str, seen: set[str]) -> bool:
+    nonlocal skipped
+    real = os.path.realpath(path)
+    if real in seen:
+      skipped += 1
+      return False
+    seen.add(real)
+    return True
+
   for root, folders, names in os.walk(data_dir, followlinks=True):
     seen_folders.add(os.path.realpath(root))
-    kept = []
-    for folder in sorted(folders):
-      real = os.path.realpath(os.path.join(root, folder))
-      if real in seen_folders:
-        skipped += 1
-      else:
-        seen_folders.add(real)
-        kept.append(folder)
-    folders[:] = kept
-    for name in sorted(n for n in names if n.lower().endswith(MIDI_SUFFIXES)):
-      real = os.path.realpath(os.path.join(root, name))
-      if real in seen_files:
-        skipped += 1
-      else:
-        seen_files.add(real)
-        paths.append(os.path.join(root, name))
+    folders[:] = [f for f in sorted(folders) if first_time(os.path.join(root, f), seen_folders)]
+    paths += [os.path.join(root, n) for n in sorted(names)
+              if n.lower().endswith(MIDI_SUFFIXES)
+              and first_time(os.path.join(root, n), seen_files)]
   if skipped:
     warn(f'warning: {skipped} links in --data_dir {data_dir!r} lead to folders or files read '
          'already: skipped, each file is read once')

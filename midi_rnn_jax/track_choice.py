@@ -23,12 +23,16 @@ MELODY = 'melody'
 _SELECTOR = re.compile(r'(program):(\d+)(?:-(\d+))?$|(name):(.+)$')
 
 
+def _selectors(value: str) -> list[re.Match | None]:
+  """Each comma-separated selector of ``value`` parsed (None where one is not a selector)."""
+  return [_SELECTOR.match(part.strip()) for part in value.split(',')]
+
+
 def check(value: str) -> str | None:
   """Why ``value`` is not a --tracks value, or None when it is one."""
   if value in (ALL, MELODY):
     return None
-  for part in value.split(','):
-    match = _SELECTOR.match(part.strip())
+  for part, match in zip(value.split(','), _selectors(value)):
     if match is None:
       return (f'--tracks: {part.strip()!r} is not all, melody, program:N, program:N-M or '
               'name:TEXT')
@@ -37,21 +41,20 @@ def check(value: str) -> str | None:
   return None
 
 
-def _matches(selectors: str, program: int, name: str) -> bool:
-  for part in selectors.split(','):
-    match = _SELECTOR.match(part.strip())
-    if match[1] and int(match[2]) <= program <= int(match[3] or match[2]):
-      return True
-    if match[4] and match[5].strip().lower() in (name or '').lower():
-      return True
-  return False
+def _matches(selectors: list[re.Match], program: int, name: str) -> bool:
+  return any((match[1] and int(match[2]) <= program <= int(match[3] or match[2]))
+             or (match[4] and match[5].strip().lower() in (name or '').lower())
+             for match in selectors)
 
 
 def selected(tracks: str, instruments) -> set[int]:
   """Numbers (from 1) of the instruments that ``tracks`` reads before any line is judged:
   all of them for ``all`` and ``melody``, the matching ones for selectors."""
+  if tracks in (ALL, MELODY):
+    return set(range(1, len(instruments) + 1))
+  selectors = _selectors(tracks)
   return {number for number, instrument in enumerate(instruments, start=1)
-          if tracks in (ALL, MELODY) or _matches(tracks, instrument.program, instrument.name)}
+          if _matches(selectors, instrument.program, instrument.name)}
 
 
 # A melody's median pitch is at least this (E3): bass lines sit lower (docs/reading.md).
