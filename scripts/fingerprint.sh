@@ -25,7 +25,11 @@ for config in window melody; do
       --save_dir="$out-samples" > /dev/null 2>&1
   python -m midi_rnn_jax.sample --model="$out.msgpack" --num_files=2 --file_length=100 --seed=2 \
       --primer_notes='C4,D4,E4:2,G4:4' --temperature=0.8 --save_dir="$out-primed" > /dev/null 2>&1
-  echo "$config parameters $(sha256sum < "$out.msgpack" | cut -c1-16)"
+  # The model file's parameters and prime windows (its config names this run's folders).
+  echo "$config parameters $(python -c "import sys; from flax import serialization as s
+d = s.msgpack_restore(open(sys.argv[1], 'rb').read())
+sys.stdout.buffer.write(s.msgpack_serialize({k: d[k] for k in ('params', 'primes')}))" \
+      "$out.msgpack" | sha256sum | cut -c1-16)"
   echo "$config evaluate $(python -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d[k] for k in sorted(d) if 'lstm' in k}, sort_keys=True))" "$out/eval/validation.json" | sha256sum | cut -c1-16)"
   echo "$config samples $(cat "$out"-samples/*.mid "$out"-primed/*.mid | sha256sum | cut -c1-16)"
 done
