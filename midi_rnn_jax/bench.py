@@ -7,7 +7,7 @@ and model FLOPs utilization, printed as one JSON line per figure.
 
 Config A is the original's default (rnn_size 64, 1 layer, window 20, batch 32), config B a
 bigger model (256 units, 2 layers, batch 128); both train with adam 1e-3, global-norm clip 5
-and dropout 0.2 on random windows, the same work as ../shared/bench/peer_bench.py does in
+and dropout 0.2 on random windows, the same work as bench/peer_bench.py does in
 PyTorch. Each part runs in its own process, so its peak resident memory is its own.
 """
 
@@ -66,6 +66,7 @@ def matmul_peak_flops(repeats: int = 5) -> float:
   square sizes 1024-4096."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
+
   matmul = jax.jit(lambda x, y: x @ y)
   best = 0.0
   for size in (1024, 2048, 4096):
@@ -93,11 +94,14 @@ def training_flops(rnn_size: int, num_layers: int, steps: int, heads: int) -> fl
 
 
 def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
+
   """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
+  from midi_rnn_jax.data import input_pipeline  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.data.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.data.model_inputs import StepInputs  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.model import modes, training  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import batching, modes, training  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax.batching import Batch  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
   mode = modes.MODES[mode_name]
   batch_size = config['batch_size']
@@ -109,10 +113,10 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   # Targets per example, and the steps the LSTM reads for them.
   targets, length = (SEQUENCE_LENGTH, SEQUENCE_LENGTH) if mode.unit == 'tokens' else (1, WINDOW)
   target_shape = (batch_size, targets) if mode.unit == 'tokens' else (batch_size,)
-  batches = [Batch(rng.integers(0, 129, (batch_size, length)).astype(np.uint8),
+  batches = [Batch(StepInputs(rng.integers(0, 129, (batch_size, length)).astype(np.uint8)),
                    rng.integers(0, 129, target_shape).astype(np.uint8),
                    np.ones(target_shape, np.float32)) for _ in range(32)]
-  stacked = [batching.stack(batches[i:i + training.STEPS_PER_CALL])
+  stacked = [input_pipeline.stack(batches[i:i + training.STEPS_PER_CALL])
              for i in range(0, len(batches), training.STEPS_PER_CALL)]
   key = jax.random.key(0)
   start = time.perf_counter()
@@ -169,14 +173,15 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
 
 
 def measure_sample(name: str, mode_name: str, repeats: int) -> list[dict]:
+  from midi_rnn_jax.generate import samplers  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.model import training  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import modes, training  # pylint: disable=import-outside-toplevel
   config = CONFIGS[name]
   model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   graphdef, params = nnx.split(model, nnx.Param)
-  sample = modes.MODES[mode_name].make_sampler(graphdef, SAMPLE_STEPS, temperature=1.0)
+  sample = samplers.SAMPLERS[mode_name](graphdef, SAMPLE_STEPS, temperature=1.0)
   primes = np.random.default_rng(0).integers(0, 129, (SAMPLE_FILES, WINDOW)).astype(np.uint8)
   key = jax.random.key(1)
   start = time.perf_counter()
@@ -198,15 +203,15 @@ def measure_sample(name: str, mode_name: str, repeats: int) -> list[dict]:
 
 
 def measure_ingest(data_dir: str) -> list[dict]:
-  from midi_rnn_jax import input_pipeline  # pylint: disable=import-outside-toplevel
-  num_files = len(input_pipeline.find_midi_files(data_dir))
+  from midi_rnn_jax.data import dataset  # pylint: disable=import-outside-toplevel
+  num_files = len(dataset.find_midi_files(data_dir))
   rows = []
   with tempfile.TemporaryDirectory() as cache:
     for label, n_jobs, cache_dir in (('cold_j1', 1, os.path.join(cache, 'one')),
                                      ('cold_j2', 2, os.path.join(cache, 'two')),
                                      ('warm', 1, os.path.join(cache, 'two'))):
       start = time.perf_counter()
-      input_pipeline.load_corpus(data_dir, WINDOW, cache_dir, n_jobs, lambda _: None)
+      dataset.load_corpus(data_dir, WINDOW, cache_dir, n_jobs, lambda _: None)
       rows.append({'figure': f'ingest_files_per_s_{label}',
                    'value': round(num_files / (time.perf_counter() - start), 1),
                    'files': num_files, 'n_jobs': n_jobs})
@@ -221,25 +226,26 @@ MIDITOOLKIT_SAMPLE = 1000
 def write_synthetic_corpus(folder: str, count: int) -> None:
   """``count`` one-track MIDI files of 48-160 steps: a random walk of notes held 1-4 steps,
   with rests, written by the project's own writer."""
+  from midi_rnn_jax.data import encoding, melody_file  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import encoding  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(0)
   for i in range(count):
     notes = np.clip(60 + np.cumsum(rng.integers(-4, 5, 80)), 36, 96) + 1
     notes[rng.random(80) < 0.1] = encoding.REST
     tokens = np.repeat(notes, rng.integers(1, 5, 80))[:rng.integers(48, 161)]
     tokens[0] = 61
-    encoding.tokens_to_midi(tokens).dump(os.path.join(folder, f'{i:06d}.mid'))
+    melody_file.tokens_to_midi(tokens).dump(os.path.join(folder, f'{i:06d}.mid'))
 
 
 def measure_ingest_scale(data_dir: str | None, count: int) -> list[dict]:
   """Reading a large corpus: files/s of each reader, the whole parse with two processes, the
   token store's size, and peak memory while training one epoch (window mode, config A) from
   the store."""
+  from midi_rnn_jax.data import (  # pylint: disable=import-outside-toplevel
+      dataset, encoding, input_pipeline, readers, token_store)
+  from midi_rnn_jax.model import modes, training  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax import (batching, encoding, input_pipeline, modes, readers,  # pylint: disable=import-outside-toplevel
-                            token_store, training)
   rows = []
   with tempfile.TemporaryDirectory() as scratch:
     if data_dir is None:
@@ -249,7 +255,7 @@ def measure_ingest_scale(data_dir: str | None, count: int) -> list[dict]:
       write_synthetic_corpus(data_dir, count)
       rows.append({'figure': 'ingest_scale_generated_files', 'value': count,
                    'seconds': round(time.perf_counter() - start, 1)})
-    paths = input_pipeline.find_midi_files(data_dir)
+    paths = dataset.find_midi_files(data_dir)
     sample = paths[::max(1, len(paths) // MIDITOOLKIT_SAMPLE)]
     fast = [] if readers.symusic is None else [('symusic', readers.read_midi, paths)]
     for name, read, files in [('miditoolkit', readers.read_with_miditoolkit, sample)] + fast:
@@ -263,7 +269,7 @@ def measure_ingest_scale(data_dir: str | None, count: int) -> list[dict]:
                    'value': round(len(files) / (time.perf_counter() - start), 1)})
     cache_dir = os.path.join(scratch, 'cache')
     start = time.perf_counter()
-    corpus = input_pipeline.load_corpus(data_dir, WINDOW, cache_dir, 2, lambda _: None)
+    corpus = dataset.load_corpus(data_dir, WINDOW, cache_dir, 2, lambda _: None)
     rows.append({'figure': 'ingest_scale_parse_files_per_s', 'reader': readers.NAME,
                  'n_jobs': 2, 'files': len(paths),
                  'value': round(len(paths) / (time.perf_counter() - start), 1)})
@@ -281,10 +287,10 @@ def measure_ingest_scale(data_dir: str | None, count: int) -> list[dict]:
     steps = training.make_steps(graphdef, tx)
     batches = modes.MODES['window'].batches(records, config, np.random.default_rng(0))
     start, windows, key = time.perf_counter(), 0, jax.random.key(0)
-    for group in batching.in_groups(batches, training.STEPS_PER_CALL):
+    for group in input_pipeline.in_groups(batches, training.STEPS_PER_CALL):
       if len(group) < training.STEPS_PER_CALL:  # The epoch's last group would compile again.
         break
-      state, _ = steps.train_steps(state, batching.stack(group), key)
+      state, _ = steps.train_steps(state, input_pipeline.stack(group), key)
       windows += sum(int(b.weights.sum()) for b in group)
     jax.block_until_ready(state)
     rows.append({'figure': 'ingest_scale_epoch_windows_per_s', 'windows': windows,

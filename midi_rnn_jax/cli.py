@@ -1,4 +1,5 @@
-"""What the command-line entry points share: console lines and a clean exit on bad input."""
+"""What the command-line entry points share: flags, checks of output paths, and a clean exit on
+bad input or a signal."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import sys
 
 from absl import app, flags, logging
 
-from midi_rnn_jax import files, input_pipeline, melody_lines, track_choice
+from midi_rnn_jax import console, files
+from midi_rnn_jax.data import melody_lines, parse_cache, track_choice
 from midi_rnn_jax.errors import UserError
 
 
 def define_cache_dir_flag() -> None:
   """--cache_dir, for every command that reads MIDI folders."""
-  flags.DEFINE_string('cache_dir', input_pipeline.DEFAULT_CACHE_DIR, 'Folder of the parsed-token cache.')
+  flags.DEFINE_string('cache_dir', parse_cache.DEFAULT_CACHE_DIR,
+                      'Folder of the parsed-token cache.')
 
 
 def define_reading_flags() -> None:
@@ -39,16 +42,6 @@ def define_checkpoint_flag() -> None:
   """--checkpoint, for every command that loads an experiment's parameters."""
   flags.DEFINE_enum('checkpoint', 'best', ['best', 'latest'], 'Which checkpoint to load: the '
                     'best by validation loss, or the last epoch.')
-
-
-# Set in the processes of a multi-process run other than process 0.
-quiet = False
-
-
-def log(message: str) -> None:
-  """A line on the console (stderr), unless this process is ``quiet``."""
-  if not quiet:
-    print(message, file=sys.stderr, flush=True)
 
 
 class Interrupted(BaseException):
@@ -75,8 +68,8 @@ class StopSignals:
     del frame
     if self.deferring and self.received is None:
       self.received = signum
-      log(f'{signal.Signals(signum).name}: stopping after the current step to save a checkpoint '
-          '(send it again to stop at once)')
+      console.log(f'{signal.Signals(signum).name}: stopping after the current step to save a checkpoint '
+                  '(send it again to stop at once)')
       return
     raise Interrupted(signum)
 
@@ -127,7 +120,7 @@ def run(main) -> None:
       print(f'error: {error}', file=sys.stderr, flush=True)
       sys.exit(2)
     except Interrupted as interrupted:
-      log(str(interrupted) or f'interrupted by {signal.Signals(interrupted.signum).name}')
+      console.log(str(interrupted) or f'interrupted by {signal.Signals(interrupted.signum).name}')
       sys.exit(128 + interrupted.signum)
 
   app.run(guarded)

@@ -28,7 +28,8 @@ from typing import NamedTuple
 import miditoolkit
 from absl import flags
 
-from midi_rnn_jax import cli, encoding
+from midi_rnn_jax import cli, console
+from midi_rnn_jax.data import melody_file
 from midi_rnn_jax.errors import UserError
 
 # Our name -> music21 corpus folder.
@@ -141,7 +142,7 @@ def melody_notes(tune) -> Tune:
   pickup = first_bar_line if first_bar_line is not None and first_bar_line < bar - 1e-9 else 0.0
   shift = (bar - pickup) % bar
   notes = [(p, start + shift, end + shift) for p, start, end in notes]
-  return Tune(notes, float(bpm) if bpm else encoding.DEFAULT_BPM, meter)
+  return Tune(notes, float(bpm) if bpm else melody_file.DEFAULT_BPM, meter)
 
 
 def tune_to_midi(tune: Tune, title: str) -> miditoolkit.MidiFile:
@@ -190,8 +191,8 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
     os.makedirs(os.path.join(out_dir, name, DONE_DIR), exist_ok=True)
   todo = [(c, p) for c, p in sources if not os.path.exists(
       os.path.join(out_dir, c, DONE_DIR, os.path.splitext(os.path.basename(p))[0]))]
-  cli.log(f'corpus: {len(sources)} ABC files, {len(sources) - len(todo)} already converted, '
-          f'converting {len(todo)} with {n_jobs} processes')
+  console.log(f'corpus: {len(sources)} ABC files, {len(sources) - len(todo)} already converted, '
+              f'converting {len(todo)} with {n_jobs} processes')
   # Big files first, so no worker is left with the longest one at the end.
   todo.sort(key=lambda pair: -os.path.getsize(pair[1]))
   written = skipped = failed = 0
@@ -202,7 +203,7 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
       result = future.result()
       if result.error:
         failed += 1
-        cli.log(f'warning: skipping {futures[future]}: {result.error}')
+        console.log(f'warning: skipping {futures[future]}: {result.error}')
       written += result.tunes_written
       skipped += result.tunes_skipped
   return (f'corpus: wrote {written} tunes to {out_dir} ({skipped} without notes '
@@ -211,7 +212,7 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
-  cli.log(build(FLAGS.collections, FLAGS.out_dir, FLAGS.n_jobs, FLAGS.max_source_files))
+  console.log(build(FLAGS.collections, FLAGS.out_dir, FLAGS.n_jobs, FLAGS.max_source_files))
 
 
 if __name__ == '__main__':

@@ -27,8 +27,11 @@ import os
 
 from absl import flags
 
-from midi_rnn_jax import (baselines, cached_tracks, cli, encoding, experiment, input_pipeline,
-                          modes, scoring, training)
+from midi_rnn_jax import cli, console, experiment
+from midi_rnn_jax.data import (cached_tracks, dataset, encoding, model_inputs, parse_cache,
+                               slicing)
+from midi_rnn_jax.evaluation import baselines, scoring
+from midi_rnn_jax.model import modes, training
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to evaluate (default: the most recent in '
@@ -59,56 +62,53 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   if (warning := experiment.worse_than_a_guess(experiment_dir)):
-    cli.log(warning)
+    console.log(warning)
   window_size, rules = config['window_size'], encoding.ReadingRules.of_config(config)
-  validation_records = input_pipeline.read_records(
-      experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, cli.log, rules)
+  validation_records = parse_cache.read_records(
+      experiment.validation_files(experiment_dir), FLAGS.cache_dir, FLAGS.n_jobs, console.log,
+      rules)
   validation_tracks = cached_tracks.all_tracks(validation_records, window_size)
   records, training_files_scored = validation_records, 0
   if FLAGS.data_dir:
-    records, data_summary, _ = input_pipeline.load_corpus(
-        FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, cli.log, rules)
-    cli.log(data_summary)
+    records, data_summary, _ = dataset.load_corpus(
+        FLAGS.data_dir, window_size, FLAGS.cache_dir, FLAGS.n_jobs, console.log, rules)
+    console.log(data_summary)
     training_files_scored = len(
         {os.path.realpath(r.path) for r in records}
         & {os.path.realpath(p) for p in experiment.training_files(experiment_dir)})
     if training_files_scored:
-      cli.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
-              f'training files of {experiment_dir}: their figures are not held out')
+      console.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
+                  f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
-  positions = [m.positions for m in meters]
-  lookbacks = ([encoding.lookback_inputs(t, p) for t, p in zip(tracks, positions)]
-               if config.get('lookback') else None)
-  contexts, targets = baselines.windows_of(tracks, window_size)
-  context_positions, _ = baselines.windows_of(positions, window_size)
-  context_lookbacks = None if lookbacks is None else baselines.windows_of(lookbacks,
-                                                                          window_size)[0]
+  steps = [model_inputs.track_inputs(t, m.positions, model_inputs.of_config(config))
+           for t, m in zip(tracks, meters)]
+  lstm_contexts, targets = slicing.every_window(steps, window_size)
+  contexts = lstm_contexts.tokens
   if not len(targets):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
                     'pass --data_dir')
 
   train_tracks = cached_tracks.usable_tracks(
       experiment.training_files(experiment_dir), window_size, FLAGS.cache_dir,
-      rules, cli.log)
+      rules, console.log)
   if not train_tracks:
     raise UserError(f'the training files of {experiment_dir} are gone: the baselines are '
                     'fitted on them')
   ngram, orders_tried, order_chosen_on = baselines.choose_order(train_tracks, validation_tracks,
                                                                 window_size)
   if not validation_tracks:
-    cli.log(f'warning: {experiment_dir} has no validation files left: the n-gram order is '
-            f'chosen on {order_chosen_on}')
+    console.log(f'warning: {experiment_dir} has no validation files left: the n-gram order is '
+                f'chosen on {order_chosen_on}')
   repeat = baselines.RepeatPrevious.fit(train_tracks)
 
   previous = contexts[:, -1]
-  lstm_probabilities, lstm_predictions = scoring.lstm_scores(graphdef, params, contexts,
-                                                             context_positions,
-                                                             context_lookbacks, targets)
+  lstm_probabilities, lstm_predictions = scoring.lstm_scores(graphdef, params, lstm_contexts,
+                                                             targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
-  if mode.scores_whole_tracks:
+  if mode.carries_state:
     results['lstm (whole track)'] = scoring.summary(
-        *scoring.whole_track_scores(graphdef, params, tracks, positions, lookbacks, window_size),
+        *scoring.whole_track_scores(graphdef, params, steps, window_size),
         targets,
         previous)
   results |= {
@@ -117,17 +117,17 @@ def main(argv):
       'repeat previous': scoring.summary(repeat.probabilities(contexts, targets),
                                  repeat.predict(contexts), targets, previous),
   }
-  cli.log(f'scored {len(tracks)} tracks of {len(records)} files, read as trained '
-          f'(--polyphony={rules.polyphony} --tracks={rules.tracks})')
+  console.log(f'scored {len(tracks)} tracks of {len(records)} files, read as trained '
+              f'(--polyphony={rules.polyphony} --tracks={rules.tracks})')
   print(table(results))
   not_finite = [name for name, result in results.items()
                 if not math.isfinite(result['all']['nll_nats'])]
   if not_finite:
-    cli.log(f'warning: {", ".join(not_finite)} gave probability 0 to some targets: NLL infinite, '
-            'written as null')
+    console.log(f'warning: {", ".join(not_finite)} gave probability 0 to some targets: NLL infinite, '
+                'written as null')
   if results['lstm']['all']['nll_nats'] > training.UNIFORM_NLL:
-    cli.log(f'warning: the LSTM scores worse than a uniform guess ({training.UNIFORM_NLL:.2f} '
-            'nats): the model diverged or never learned')
+    console.log(f'warning: the LSTM scores worse than a uniform guess ({training.UNIFORM_NLL:.2f} '
+                'nats): the model diverged or never learned')
   name = os.path.basename(os.path.normpath(FLAGS.data_dir)) if FLAGS.data_dir else 'validation'
   out = os.path.join(experiment_dir, 'eval', f'{name}.json')
   os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -139,13 +139,13 @@ def main(argv):
       'tracks': rules.tracks, 'tracks_scored': len(tracks), 'mode': mode.name,
       'training_files_scored': training_files_scored,
       'lstm': lstm_result,
-      **({'lstm_whole_track': results['lstm (whole track)']} if mode.scores_whole_tracks else {}),
+      **({'lstm_whole_track': results['lstm (whole track)']} if mode.carries_state else {}),
       'ngram': {**ngram_result, 'order': ngram.order,
                 'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},
       'repeat_previous': {**repeat_result, 'repeat_probability': repeat.repeat_probability},
   })
-  cli.log(f'wrote {out}')
+  console.log(f'wrote {out}')
 
 
 if __name__ == '__main__':

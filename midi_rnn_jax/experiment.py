@@ -1,8 +1,6 @@
 """An experiment folder on disk: numbering, config.json and what a resumed run may change,
 the split, skipped.tsv.
 
-Also the single-file model format of ``python -m midi_rnn_jax.export``.
-
 Layout of ``experiments/NN/``: ``config.json`` (every flag and the encoding
 version, enough to rebuild the model), ``split.json`` (the training and
 validation files), ``skipped.tsv`` (the files and tracks not used, and why),
@@ -20,10 +18,9 @@ import os
 import re
 import shutil
 
-import numpy as np
-from flax import serialization
-
-from midi_rnn_jax import checkpoints, encoding, files, input_pipeline, training
+from midi_rnn_jax import files
+from midi_rnn_jax.data import dataset, encoding
+from midi_rnn_jax.model import checkpoints, lstm, training
 from midi_rnn_jax.errors import UserError
 
 EXPERIMENTS_ROOT = 'experiments'
@@ -121,8 +118,7 @@ def latest_experiment_dir(root: str = EXPERIMENTS_ROOT) -> str:
 
 # Flags that shape the model, its data or its optimizer state: a resumed run keeps them.
 FIXED_ON_RESUME = ('data_dir', 'rnn_size', 'num_layers', 'window_size', 'steps_per_quarter',
-                   'polyphony', 'tracks',
-                   'mode', 'bar_position', 'lookback', 'copy_lookback', 'optimizer', 'seed')
+                   'polyphony', 'tracks', 'mode', 'optimizer', 'seed', *lstm.OPTIONS)
 
 
 def is_experiment(experiment_dir: str | None) -> bool:
@@ -184,7 +180,7 @@ def write_files(experiment_dir: str | None, config: dict, message: str | None,
       'train': [os.path.abspath(r.path) for r in train_records],
       'validation': [os.path.abspath(r.path) for r in val_records]})
   write_track_table(os.path.join(experiment_dir, TRACKS_FILE), track_rows)
-  skipped = [row for row in track_rows if input_pipeline.is_skipped(row)]
+  skipped = [row for row in track_rows if dataset.is_skipped(row)]
   if skipped:
     write_track_table(os.path.join(experiment_dir, SKIPPED_FILE), skipped)
   return experiment_dir
@@ -232,44 +228,3 @@ def load_model(experiment_dir: str, which: str = 'best'):
   return config, graphdef, checkpoints.restore_params(experiment_dir, abstract_params, which)
 
 
-MODEL_FORMAT = 'midi_rnn_jax.model'
-
-
-def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray,
-                     meters: list[encoding.Meter]) -> None:
-  """One msgpack file: the config (as JSON), the parameters (a nested dict of
-  arrays) and prime windows (with their bar positions) for sampling without any MIDI at
-  hand."""
-  shape = np.shape(primes)
-  payload = {'format': MODEL_FORMAT, 'encoding_version': encoding.ENCODING_VERSION,
-             'config': json.dumps(config, sort_keys=True), 'params': params,
-             'primes': np.asarray(primes, np.uint8),
-             'prime_positions': np.array([m.positions for m in meters], np.uint8).reshape(shape),
-             'prime_bar_lengths': np.array([m.bar_lengths for m in meters],
-                                           np.uint8).reshape(shape)}
-  data = serialization.msgpack_serialize(payload)
-  files.write_atomically(path, lambda f: f.write(data), '--out')
-
-
-def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Meter]]:
-  """(config, parameters as a nested dict, prime windows, their meters) of a model file.
-  Files written before bar positions existed get windows that start on a 4/4 bar line."""
-  try:
-    with open(path, 'rb') as f:
-      payload = serialization.msgpack_restore(f.read())
-  except Exception as error:  # OSError, or any of msgpack's errors on a damaged file.
-    raise UserError(f'--model {path!r} cannot be read: {error}') from None
-  if not isinstance(payload, dict) or payload.get('format') != MODEL_FORMAT:
-    raise UserError(f'--model {path!r} is not a midi_rnn_jax model file')
-  if payload['encoding_version'] != encoding.ENCODING_VERSION:
-    raise UserError(f'--model {path!r} uses encoding version {payload["encoding_version"]}; '
-                    f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
-  checkpoints.check_finite(payload['params'], f'--model {path!r}')
-  config, primes = json.loads(payload['config']), payload['primes']
-  if 'prime_positions' in payload:
-    meters = [encoding.Meter(p, b) for p, b in zip(payload['prime_positions'],
-                                                   payload['prime_bar_lengths'])]
-  else:
-    meters = [encoding.Meter.on_downbeat(primes.shape[1], 4 * config['steps_per_quarter'])
-              for _ in primes]
-  return config, payload['params'], primes, meters

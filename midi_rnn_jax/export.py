@@ -21,7 +21,10 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import cached_tracks, cli, encoding, experiment, input_pipeline, sampling
+from midi_rnn_jax import cli, console, experiment
+from midi_rnn_jax.data import cached_tracks, encoding, parse_cache
+from midi_rnn_jax.generate import priming
+from midi_rnn_jax.model import model_file
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the most recent in '
                     'experiments/).')
@@ -40,23 +43,23 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']
-  records = input_pipeline.read_records(experiment.validation_files(experiment_dir),
-                                        FLAGS.cache_dir, 1, cli.log,
-                                        encoding.ReadingRules.of_config(config))
+  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
+                                     FLAGS.cache_dir, 1, console.log,
+                                     encoding.ReadingRules.of_config(config))
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if tracks and FLAGS.num_primes:
-    primers = sampling.choose_primes(tracks, meters, FLAGS.num_primes, window_size,
-                                     np.random.default_rng(0))
+    primers = priming.choose_primes(tracks, meters, FLAGS.num_primes, window_size,
+                                    np.random.default_rng(0))
   else:
-    cli.log('warning: no validation files left to draw prime windows from; the model file '
-            'will need --prime_file, --primer_notes or --data_dir to sample')
+    console.log('warning: no validation files left to draw prime windows from; the model file '
+                'will need --prime_file, --primer_notes or --data_dir to sample')
     primers = []
   primes = np.array([p.tokens for p in primers], np.uint8).reshape(len(primers), window_size)
   meters = [encoding.Meter(p.positions, np.full(window_size, p.bar_length, np.uint8))
             for p in primers]
-  experiment.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes, meters)
-  cli.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
-          f'{len(primes)} prime windows')
+  model_file.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes, meters)
+  console.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
+              f'{len(primes)} prime windows')
 
 
 if __name__ == '__main__':

@@ -24,7 +24,10 @@ import os
 import numpy as np
 from absl import flags
 
-from midi_rnn_jax import cached_tracks, cli, encoding, experiment, input_pipeline, readers, render, stats
+from midi_rnn_jax import cli, console, experiment
+from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache, readers
+from midi_rnn_jax.evaluation import stats
+from midi_rnn_jax.generate import render
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('experiment_dir', None, 'Experiment to report on (default: the most recent '
@@ -54,7 +57,7 @@ def generated_melodies(folder: str, steps_per_quarter: int
       tokens = tracks[0].tokens
       first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
       leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
-      length = encoding.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
+      length = melody_file.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
       melodies[os.path.basename(path)] = (
           np.pad(tokens, (leading, max(length - leading - len(tokens), 0))),
           int(tracks[0].bar_lengths[0]))
@@ -77,7 +80,7 @@ def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out
     if not (os.path.isfile(rendered + '.png') and os.path.isfile(rendered + '.wav')):
       rendered_here += 1
       rendered = os.path.join(out, stem)
-      render.write_beside(rendered + '.mid', tokens, bpm=encoding.DEFAULT_BPM,
+      render.write_beside(rendered + '.mid', tokens, bpm=melody_file.DEFAULT_BPM,
                           steps_per_quarter=steps_per_quarter)
     images[name] = os.path.relpath(rendered + '.png', out)
     wav_bytes += os.path.getsize(rendered + '.wav')
@@ -169,12 +172,12 @@ def main(argv):
   generated = generated_melodies(generated_dir, steps_per_quarter)
 
   def records_of(paths):
-    return input_pipeline.read_records(paths, FLAGS.cache_dir, 1, cli.log, rules)
+    return parse_cache.read_records(paths, FLAGS.cache_dir, 1, console.log, rules)
 
   training_records = records_of(experiment.training_files(experiment_dir))
   if FLAGS.data_dir:
-    records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
-                                            cli.log, rules).records
+    records = dataset.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir, 1,
+                                  console.log, rules).records
   else:
     records = (records_of(experiment.validation_files(experiment_dir))
                if FLAGS.reference == 'validation' else training_records)
@@ -194,9 +197,9 @@ def main(argv):
   experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
   with open(os.path.join(out, 'report.md'), 'w') as f:
     f.write(markdown(report, experiment_dir, images))
-  cli.log(f'wrote {os.path.abspath(out)}/report.md and report.json; piano rolls and WAVs '
-          f'({render.SAMPLE_RATE / 1000:g} kHz mono, {wav_bytes / 1e6:.1f} MB of WAV): '
-          f'{len(images) - rendered} reused from {generated_dir}, {rendered} rendered')
+  console.log(f'wrote {os.path.abspath(out)}/report.md and report.json; piano rolls and WAVs '
+              f'({render.SAMPLE_RATE / 1000:g} kHz mono, {wav_bytes / 1e6:.1f} MB of WAV): '
+              f'{len(images) - rendered} reused from {generated_dir}, {rendered} rendered')
 
 
 if __name__ == '__main__':

@@ -30,8 +30,11 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import (cached_tracks, cli, encoding, experiment, files, input_pipeline,
-                          instruments, modes, render, sampling, stats, training)
+from midi_rnn_jax import cli, console, experiment, files
+from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache
+from midi_rnn_jax.evaluation import stats
+from midi_rnn_jax.generate import instruments, priming, render, samplers
+from midi_rnn_jax.model import model_file, modes, training
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -66,9 +69,9 @@ flags.DEFINE_float('top_p', 1.0, 'Sample only among the most likely tokens whose
 flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
 flags.DEFINE_flag(flags.EnumFlag(
     'scale', 'chromatic', 'Allow only the pitches of this scale on --key (chromatic: every '
-    'pitch); any case.', list(sampling.SCALES), case_sensitive=False))
-flags.DEFINE_float('bpm', encoding.DEFAULT_BPM, 'Tempo of the output files.', lower_bound=1.0)
-flags.DEFINE_integer('velocity', encoding.DEFAULT_VELOCITY, 'Velocity of every output note.',
+    'pitch); any case.', list(samplers.SCALES), case_sensitive=False))
+flags.DEFINE_float('bpm', melody_file.DEFAULT_BPM, 'Tempo of the output files.', lower_bound=1.0)
+flags.DEFINE_integer('velocity', melody_file.DEFAULT_VELOCITY, 'Velocity of every output note.',
                      lower_bound=1, upper_bound=127)
 flags.DEFINE_boolean('render', False, 'Also write NAME.png (a piano roll) and NAME.wav (built-in '
                      'synthesizer) beside each NAME.mid.')
@@ -110,13 +113,13 @@ def load_model() -> LoadedModel:
   else:
     experiment_dir = FLAGS.experiment_dir
   if model_path is not None:
-    config, pure_params, *primes = experiment.read_model_file(model_path)
+    config, pure_params, *primes = model_file.read_model_file(model_path)
     graphdef, params = training.model_from_config(config)
     nnx.replace_by_pure_dict(params, pure_params)
     return LoadedModel(config, graphdef, params, tuple(primes), None, f'model {model_path}')
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   if (warning := experiment.worse_than_a_guess(experiment_dir)):
-    cli.log(warning)
+    console.log(warning)
   return LoadedModel(config, graphdef, params, None, experiment_dir,
                      f'experiment {experiment_dir}')
 
@@ -126,8 +129,8 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
   window_size = model.config['window_size']
   rules = encoding.ReadingRules.of_config(model.config)
   if FLAGS.prime_file:  # Read as the model's data was; a track with chords gives its top line.
-    tracks, _ = input_pipeline.encode_file(FLAGS.prime_file,
-                                           dataclasses.replace(rules, polyphony='top'))
+    tracks, _ = parse_cache.encode_file(FLAGS.prime_file,
+                                        dataclasses.replace(rules, polyphony='top'))
     tracks = [t for t in tracks if len(t.tokens) >= window_size]
     if not tracks:
       raise UserError(f'--prime_file {FLAGS.prime_file!r} has no non-drum track of at least '
@@ -135,16 +138,16 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
     return ([t.tokens for t in tracks],
             [encoding.Meter(t.positions, t.bar_lengths) for t in tracks])
   if FLAGS.data_dir:
-    records = input_pipeline.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
-                                            1, cli.log, rules).records
+    records = dataset.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
+                                  1, console.log, rules).records
   elif model.stored_primes is not None:
     if len(model.stored_primes[0]) == 0:
       raise UserError(f'{model.description} stores no prime windows: pass --prime_file, '
                       '--primer_notes or --data_dir')
     return list(model.stored_primes[0]), list(model.stored_primes[1])
   else:
-    records = input_pipeline.read_records(experiment.validation_files(model.experiment_dir),
-                                          FLAGS.cache_dir, 1, cli.log, rules)
+    records = parse_cache.read_records(experiment.validation_files(model.experiment_dir),
+                                       FLAGS.cache_dir, 1, console.log, rules)
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not tracks:
     raise UserError(f'the validation files of {model.experiment_dir} are gone: pass --data_dir, '
@@ -152,15 +155,15 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
   return tracks, meters
 
 
-def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[sampling.Primer]:
+def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[priming.Primer]:
   """One primer per output file: the --primer_notes (taken to start on a 4/4 bar line), or
   random windows."""
   if FLAGS.primer_notes is not None:
     bar_length = 4 * model.config['steps_per_quarter']
-    return [sampling.primer_on_downbeat(sampling.parse_primer(FLAGS.primer_notes),
-                                        bar_length)] * FLAGS.num_files
-  return sampling.choose_primes(*prime_tracks(model), FLAGS.num_files,
-                                model.config['window_size'], rng)
+    return [priming.primer_on_downbeat(priming.parse_primer(FLAGS.primer_notes),
+                                       bar_length)] * FLAGS.num_files
+  return priming.choose_primes(*prime_tracks(model), FLAGS.num_files,
+                               model.config['window_size'], rng)
 
 
 def next_file_number(save_dir: str) -> int:
@@ -184,28 +187,28 @@ def main(argv):
     print_instruments()
     return
   program = instruments.program_number(FLAGS.midi_instrument)
-  sampling.key_root(FLAGS.key)  # A bad key is refused with any scale, chromatic too.
-  if FLAGS.file_length > sampling.MAX_STEPS:
-    raise UserError(f'--file_length {FLAGS.file_length} is over {sampling.MAX_STEPS:,} '
+  samplers.key_root(FLAGS.key)  # A bad key is refused with any scale, chromatic too.
+  if FLAGS.file_length > priming.MAX_STEPS:
+    raise UserError(f'--file_length {FLAGS.file_length} is over {priming.MAX_STEPS:,} '
                     'steps: sample shorter files')
   if FLAGS.primer_notes is not None and not FLAGS.primer_notes.strip():
     raise UserError('--primer_notes is empty: give notes such as "D4,E4,F#4:2", or leave the '
                     'flag out')
-  allowed = sampling.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
+  allowed = samplers.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
                                 if model.experiment_dir else 'generated')
   cli.check_output_folder(save_dir, '--save_dir')  # Before sampling, not after.
   seed = FLAGS.seed if FLAGS.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
   mode = modes.of(model.config)
-  cli.log(f'{model.description} ({mode.name} mode), seed {seed}')
+  console.log(f'{model.description} ({mode.name} mode), seed {seed}')
 
   window_size = model.config['window_size']
   primers = choose_primers(model, np.random.default_rng(seed))
-  primes, bar_positions = sampling.stack_primes([mode.prime(p, window_size) for p in primers],
-                                                FLAGS.file_length)
-  sample = mode.make_sampler(model.graphdef, FLAGS.file_length, FLAGS.temperature,
-                             top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
+  primes, bar_positions = priming.stack_primes(
+      [priming.prime_for(mode, p, window_size) for p in primers], FLAGS.file_length)
+  sample = samplers.SAMPLERS[mode.name](model.graphdef, FLAGS.file_length, FLAGS.temperature,
+                                        top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies = np.asarray(sampled.tokens)
 
@@ -218,7 +221,7 @@ def main(argv):
     bars = dict(first_position=int(primer.positions[0] if FLAGS.include_primer
                                    else positions[primes.shape[1]]),
                 bar_length=primer.bar_length) if model.config.get('bar_position') else {}
-    midi = encoding.tokens_to_midi(
+    midi = melody_file.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
         steps_per_quarter=model.config['steps_per_quarter'], **bars)
     path = os.path.join(save_dir, name)
@@ -226,8 +229,8 @@ def main(argv):
     if FLAGS.render:
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
-  cli.log(written_line(names, len(tokens), save_dir,
-                       defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
+  console.log(written_line(names, len(tokens), save_dir,
+                           defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
   warn_about_output(names, melodies, np.asarray(sampled.scale_share))
 
 
@@ -254,15 +257,15 @@ def warn_about_output(names: list[str], melodies: np.ndarray, scale_share: np.nd
     hint = (f' (at --temperature {FLAGS.temperature:g} the model repeats its most likely step: '
             'try 0.9-1.1, with --top_p 0.9 for safer melodies)' if FLAGS.temperature < 0.8
             else '')
-    cli.log(f'warning: {len(faults)} of {len(names)} melodies are degenerate: {listed}{more}{hint}')
+    console.log(f'warning: {len(faults)} of {len(names)} melodies are degenerate: {listed}{more}{hint}')
   if FLAGS.scale != 'chromatic':
     starved = float(np.mean(scale_share < 0.5))
     line = (f'--key {FLAGS.key} --scale {FLAGS.scale} kept {scale_share.mean():.0%} of the '
             f'model\'s probability on average, and less than half of it at {starved:.1%} of '
             'the steps')
-    cli.log(f'warning: {line}: expect rests and held notes where the model left the scale; '
-            'another key or scale may fit it better' if starved > SCALE_STARVED_WARNING
-            else line)
+    console.log(f'warning: {line}: expect rests and held notes where the model left the scale; '
+                'another key or scale may fit it better' if starved > SCALE_STARVED_WARNING
+                else line)
 
 if __name__ == '__main__':
   cli.run(main)

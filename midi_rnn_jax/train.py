@@ -25,8 +25,11 @@ from absl import flags
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
-from midi_rnn_jax import (batching, checkpoints, cli, encoding, experiment, input_pipeline, modes,
-                          parallel, token_store, train_logs, training)
+from midi_rnn_jax import cli, console, experiment, train_logs
+from midi_rnn_jax.data import (dataset, encoding, input_pipeline, model_inputs, parse_cache,
+                               token_store)
+from midi_rnn_jax.generate import samplers
+from midi_rnn_jax.model import checkpoints, lstm, modes, parallel, training
 from midi_rnn_jax.errors import UserError
 
 flags.DEFINE_string('data_dir', 'data/midi', 'Folder of .mid/.midi files to train on (searched recursively).')
@@ -68,15 +71,14 @@ flags.DEFINE_enum('mode', 'window', list(modes.MODES), 'window: the original\'s 
                   'state (see configs/melody.cfg).')
 flags.DEFINE_integer('sequence_length', 128, 'Sequence mode: steps per training chunk.',
                      lower_bound=2)
-flags.DEFINE_boolean('bar_position', False, 'Also feed the model each step\'s position in its '
-                     'bar (from the MIDI time signatures; 4/4 without one).')
-flags.DEFINE_boolean('lookback', False, 'Also feed the model, with each step, the tokens the '
-                     'step it predicts had 1, 2, 4 and 8 bars earlier, and whether the step '
-                     'repeats them (after Magenta\'s lookback RNN), so it can repeat a bar or '
-                     'a phrase by copying it. Needs --bar_position.')
-flags.register_multi_flags_validator(
-    ['lookback', 'bar_position'], lambda values: not values['lookback'] or values['bar_position'],
-    message='--lookback needs --bar_position: bars are found from the positions')
+for model_input in model_inputs.INPUTS:  # --bar_position, --lookback
+  flags.DEFINE_boolean(model_input.name, False, model_input.help)
+  if model_input.needs:
+    flags.register_multi_flags_validator(
+        [model_input.name, model_input.needs],
+        lambda values, name=model_input.name, needs=model_input.needs: (
+            not values[name] or values[needs]),
+        message=f'--{model_input.name} needs --{model_input.needs}: it is computed from it')
 flags.DEFINE_boolean('copy_lookback', False, 'Also let the model raise the logit of each '
                      'lookback token directly (a copy path from the inputs to the output), so '
                      'it repeats whole bars more readily. Needs --lookback.')
@@ -104,8 +106,7 @@ MAX_SEQUENCE_LENGTH = 16_384
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
-               'mode', 'sequence_length',
-               'bar_position', 'lookback', 'copy_lookback', 'num_devices')
+               'mode', 'sequence_length', 'num_devices', *lstm.OPTIONS)
 
 
 def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
@@ -136,15 +137,15 @@ def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
   trained, start = 0.0, time.perf_counter()
   epoch_batches = mode.batches(records, config, rng)
   if config['transpose']:
-    epoch_batches = (batching.transpose(b, config['transpose'], rng) for b in epoch_batches)
+    epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
   batches_done = 0
-  for calls, group in enumerate(batching.in_groups(epoch_batches, training.STEPS_PER_CALL)):
+  for calls, group in enumerate(input_pipeline.in_groups(epoch_batches, training.STEPS_PER_CALL)):
     examples = sum(float(b.weights.sum()) for b in group)
     batches_done += len(group)
     progress.advance(task, examples)
     if batches_done <= skip:
       continue
-    state, group_metrics = steps.train_steps(state, batching.stack(group), key)
+    state, group_metrics = steps.train_steps(state, input_pipeline.stack(group), key)
     metrics, trained = metrics + group_metrics, trained + examples
     if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
       loss = float(group_metrics.loss / group_metrics.count)
@@ -182,8 +183,8 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     config, changes = experiment.resumed_config(experiment_dir, {n: config[n] for n in given})
     progress = checkpoints.latest_progress(experiment_dir)
     if progress and progress.epochs_done >= config['num_epochs'] and not progress.batches_done:
-      cli.log(f'{experiment_dir} has finished its {progress.epochs_done} epochs (best val loss '
-              f'{progress.plateau.best:.4f}); pass a larger --num_epochs to train more')
+      console.log(f'{experiment_dir} has finished its {progress.epochs_done} epochs (best val loss '
+                  f'{progress.plateau.best:.4f}); pass a larger --num_epochs to train more')
       return experiment_dir
   else:
     cli.check_output_folder(experiment_dir or experiment.EXPERIMENTS_ROOT, '--experiment_dir')
@@ -193,20 +194,20 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   mesh = parallel.data_mesh(config.get('num_devices', 0), config['batch_size'])
   parallel.barrier('every process has checked the experiment folder')
   if jax.process_count() > 1:  # Each process parses its share into the cache; all read it.
-    input_pipeline.read_records(parallel.share(input_pipeline.find_midi_files(
+    parse_cache.read_records(parallel.share(dataset.find_midi_files(
         config['data_dir'])), config['cache_dir'], config['n_jobs'], lambda _: None,
         encoding.ReadingRules.of_config(config))
     parallel.barrier('every file is parsed')
-  corpus = input_pipeline.load_corpus(
-      config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], cli.log,
+  corpus = dataset.load_corpus(
+      config['data_dir'], config['window_size'], config['cache_dir'], config['n_jobs'], console.log,
       encoding.ReadingRules.of_config(config))
-  cli.log(corpus.summary)
-  records, _ = token_store.stored(corpus.records, config['cache_dir'], cli.log)
-  train_records, val_records = input_pipeline.split_files(records, config['data_dir'],
-                                                          config['seed'])
+  console.log(corpus.summary)
+  records, _ = token_store.stored(corpus.records, config['cache_dir'], console.log)
+  train_records, val_records = dataset.split_files(records, config['data_dir'],
+                                                   config['seed'])
   if not val_records:
-    cli.log('warning: a single usable file leaves nothing to validate on; '
-            'the best checkpoint is chosen by training loss')
+    console.log('warning: a single usable file leaves nothing to validate on; '
+                'the best checkpoint is chosen by training loss')
   if config['learning_rate'] is None:
     config = {**config, 'learning_rate': training.default_learning_rate(config['optimizer'])}
   # From here on, a signal lets the run save a checkpoint after its next steps.
@@ -214,12 +215,12 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
   if parallel.is_primary():  # The others were given the folder: --experiment_dir.
     experiment_dir = experiment.write_files(experiment_dir, config, message, corpus.tracks,
                                             train_records, val_records)
-  cli.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
-          f'{len(val_records)} validation files)')
+  console.log(f'experiment: {experiment_dir} ({len(train_records)} training files, '
+              f'{len(val_records)} validation files)')
   if corpus.skipped:
-    cli.log(f'{len(corpus.skipped)} files or tracks skipped: '
-            f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why '
-            f'({experiment.TRACKS_FILE}: every track)')
+    console.log(f'{len(corpus.skipped)} files or tracks skipped: '
+                f'{os.path.join(experiment_dir, experiment.SKIPPED_FILE)} says which and why '
+                f'({experiment.TRACKS_FILE}: every track)')
 
   model = training.model_of_config(config, config['seed'])
   tx = training.make_optimizer(config['optimizer'], config['learning_rate'], config['grad_clip'])
@@ -229,11 +230,11 @@ def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | 
     if 'learning_rate' in changes:
       state = training.with_learning_rate(state, config['learning_rate'])
     where = (f', {progress.batches_done} batches into it' if progress.batches_done else '')
-    cli.log(f'resuming from epoch {progress.epochs_done + 1} of {config["num_epochs"]}{where}')
+    console.log(f'resuming from epoch {progress.epochs_done + 1} of {config["num_epochs"]}{where}')
   if changes and parallel.is_primary():
     experiment.record_changes(experiment_dir, config, changes,
                               from_epoch=(progress.epochs_done if progress else 0) + 1)
-  cli.log(parallel.describe(mesh, config['batch_size']))
+  console.log(parallel.describe(mesh, config['batch_size']))
   run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_records,
              progress or checkpoints.Progress.start(config['seed']), stop, mesh)
   return experiment_dir
@@ -249,7 +250,7 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   if mesh is not None:
     steps = parallel.across_processes(parallel.Watchdog().steps(steps), mesh)
     state = parallel.replicate(state, mesh)
-  sample_melody = mode.make_sampler(graphdef, train_logs.MELODY_STEPS, temperature=1.0)
+  sample_melody = samplers.SAMPLERS[mode.name](graphdef, train_logs.MELODY_STEPS, temperature=1.0)
   melody_prime = train_logs.tensorboard_prime((val_records or train_records)[0], config)
   manager = checkpoints.manager(experiment_dir)
   writer = (SummaryWriter(os.path.join(experiment_dir, 'tensorboard-logs'))
@@ -286,8 +287,8 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
       train_logs.log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       if reduce:
-        cli.log(f'validation loss stalled for {plateau.patience} epochs: '
-                f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
+        console.log(f'validation loss stalled for {plateau.patience} epochs: '
+                    f'learning rate {lr:.3g} -> {lr * plateau.factor:.3g}')
       if writer:
         train_logs.log_melody(writer, epoch, np.asarray(sample_melody(
             parallel.local(state.params), melody_prime[0], jax.random.key(config['seed']),
@@ -300,14 +301,15 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   if writer:
     writer.close()
   manager.close()
-  cli.log(f'done: best val loss {plateau.best:.4f}; checkpoints in {experiment_dir}/checkpoints')
+  console.log(f'done: best val loss {plateau.best:.4f}; checkpoints in '
+              f'{experiment_dir}/checkpoints')
 
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
                       FLAGS.startup_timeout)
-  cli.quiet = not parallel.is_primary()  # Process 0 speaks for the run; errors still show.
+  console.quiet = not parallel.is_primary()  # Process 0 speaks for the run; errors still show.
   if FLAGS.sequence_length > MAX_SEQUENCE_LENGTH:  # Before any array is sized by it.
     raise UserError(f'--sequence_length {FLAGS.sequence_length} is over {MAX_SEQUENCE_LENGTH:,} '
                     'steps: a chunk that long (a thousand 4/4 bars) would not fit in memory')

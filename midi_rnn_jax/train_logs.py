@@ -7,7 +7,10 @@ import numpy as np
 from tensorboardX import SummaryWriter
 from tensorboardX.proto import summary_pb2
 
-from midi_rnn_jax import cached_tracks, cli, modes, render, sampling
+from midi_rnn_jax import console
+from midi_rnn_jax.data import cached_tracks
+from midi_rnn_jax.generate import priming, render
+from midi_rnn_jax.model import modes
 
 
 def log_epoch(writer: SummaryWriter | None, epoch: int, config: dict, train_metrics: dict,
@@ -20,10 +23,10 @@ def log_epoch(writer: SummaryWriter | None, epoch: int, config: dict, train_metr
     for name, value in scalars.items():
       writer.add_scalar(name, value, epoch)
     writer.flush()
-  cli.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
-          f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
-          f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
-          f'| {seconds:.1f} s')
+  console.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
+              f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
+              f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
+              f'| {seconds:.1f} s')
 
 
 MELODY_STEPS = 64  # The melody sampled for TensorBoard after every epoch.
@@ -47,6 +50,7 @@ def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_
 def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
   """The primer (tokens and bar positions) of the melody sampled after every epoch."""
   window_size = config['window_size']
-  (primer,) = sampling.choose_primes(*cached_tracks.load_tracks_and_meters(record, window_size),
-                                     1, window_size, np.random.default_rng(config['seed']))
-  return sampling.stack_primes([modes.of(config).prime(primer, window_size)], MELODY_STEPS)
+  (primer,) = priming.choose_primes(*cached_tracks.load_tracks_and_meters(record, window_size),
+                                    1, window_size, np.random.default_rng(config['seed']))
+  return priming.stack_primes([priming.prime_for(modes.of(config), primer, window_size)],
+                              MELODY_STEPS)

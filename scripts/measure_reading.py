@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from midi_rnn_jax import encoding, melody_lines, readers
+from midi_rnn_jax.data import encoding, melody_lines, readers
 
 RULES = {polyphony: encoding.ReadingRules(polyphony=polyphony) for polyphony in ('skip', 'top')}
 MELODY = encoding.ReadingRules(polyphony='top', tracks='melody')

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from midi_rnn_jax import baselines
+from midi_rnn_jax.evaluation import baselines
 from midi_rnn_jax.errors import UserError
 
 V = 129

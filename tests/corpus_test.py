@@ -6,7 +6,8 @@ import miditoolkit
 import pytest
 
 from conftest import ok, run_module
-from midi_rnn_jax import corpus, encoding
+from midi_rnn_jax import corpus
+from midi_rnn_jax.data import encoding, melody_file
 
 pytest.importorskip('music21', reason='the corpus extra: pip install -e ".[corpus]"')
 
@@ -50,7 +51,7 @@ def test_tunes_read_from_hand_written_abc(tmp_path):
   assert [t for _, s, e in first[0] for t in (s, e)] == pytest.approx(
       [t for _, s, e in expected for t in (s, e)])
   assert first.bpm == 100.0 and first.meter == (4, 4)
-  assert second == ([(60, 0, 1), (62, 1, 2), (64, 2, 3), (65, 3, 5)], encoding.DEFAULT_BPM,
+  assert second == ([(60, 0, 1), (62, 1, 2), (64, 2, 3), (65, 3, 5)], melody_file.DEFAULT_BPM,
                     (3, 4))
   # A two-eighth pickup in 6/8 (a bar of 3 quarters) ends where the first full bar begins.
   assert pickup.meter == (6, 8)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import build_midi, write_midi
-from midi_rnn_jax import encoding, melody_lines
+from midi_rnn_jax.data import (encoding, melody_file, melody_lines, model_inputs, parse_cache,
+                               slicing)
 
 # A phrase in steps: (pitch, first step, steps held); the gap at steps 2-3 is a rest.
 PHRASE = [(60, 0, 2), (62, 4, 1), (64, 5, 3), (65, 8, 1), (60, 9, 2)]
@@ -81,11 +82,13 @@ def test_largest_share_wins_and_small_slivers_do_not_count():
   assert encoding.encode_track(shares, 480).tokens.tolist() == [61, 65]
 
 
-def test_usable_needs_more_notes_and_steps_than_a_window():
-  notes = build_midi([([(60 + i % 5, i * 120, (i + 1) * 120) for i in range(20)], False)])
-  track = encoding.encode_track(notes.instruments[0].notes, 480)
-  assert encoding.is_usable(track, window_size=19)
-  assert not encoding.is_usable(track, window_size=20)
+def test_usable_needs_more_notes_and_steps_than_a_window(tmp_path):
+  build_midi([([(60 + i % 5, i * 120, (i + 1) * 120) for i in range(20)], False)]).dump(
+      str(tmp_path / 'twenty.mid'))
+  (record,) = parse_cache.read_records([str(tmp_path / 'twenty.mid')], str(tmp_path / 'cache'),
+                                       1, print)
+  assert record.usable(window_size=19).tolist() == [True]
+  assert record.usable(window_size=20).tolist() == [False]
 
 
 def test_decode_then_encode_is_identity_on_random_tokens(tmp_path):
@@ -97,14 +100,14 @@ def test_decode_then_encode_is_identity_on_random_tokens(tmp_path):
     tokens = np.repeat(tokens, rng.integers(1, 4, len(tokens)))
     tokens[0], tokens[-1] = rng.integers(1, 129, 2)  # The encoder trims edge silence.
     path = tmp_path / f'{trial}.mid'
-    encoding.tokens_to_midi(tokens).dump(str(path))
+    melody_file.tokens_to_midi(tokens).dump(str(path))
     (track,), _ = encode_file(path)
     np.testing.assert_array_equal(track.tokens, tokens)
 
 
 def test_decode_keeps_length_and_encode_trims_edge_rests(tmp_path):
   tokens = np.array([0, 0, 61, 61, 0, 65, 0, 0, 0], np.uint8)
-  midi = encoding.tokens_to_midi(tokens, program=40, bpm=100.0, velocity=64)
+  midi = melody_file.tokens_to_midi(tokens, program=40, bpm=100.0, velocity=64)
   midi.dump(str(tmp_path / 'edges.mid'))
   back = miditoolkit.MidiFile(str(tmp_path / 'edges.mid'))
   ticks_per_step = back.ticks_per_beat // 4
@@ -115,9 +118,9 @@ def test_decode_keeps_length_and_encode_trims_edge_rests(tmp_path):
   assert back.tempo_changes[0].tempo == pytest.approx(100.0)
   (track,), _ = encoding.encode_midi(back)
   assert track.tokens.tolist() == [61, 61, 0, 65]
-  assert encoding.end_marker_steps(back) == len(tokens)  # What the report counts as steps.
+  assert melody_file.end_marker_steps(back) == len(tokens)  # What the report counts as steps.
   back.markers = []
-  assert encoding.end_marker_steps(back) is None
+  assert melody_file.end_marker_steps(back) is None
 
 
 def test_one_hot_rows():
@@ -133,11 +136,11 @@ def test_each_window_targets_exactly_the_next_step_within_its_track():
   window_size = 20
   tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in lengths]
   flat = np.concatenate(tracks)
-  starts = encoding.window_starts(lengths, window_size)
-  inputs, targets = encoding.gather_windows(flat, starts, window_size)
+  starts = slicing.window_starts(lengths, window_size)
+  inputs, targets = slicing.windows(model_inputs.StepInputs(flat), starts, window_size)
   assert len(starts) == sum(max(n - window_size, 0) for n in lengths) == 26
   bounds = np.cumsum([0] + lengths)
-  for start, window, target in zip(starts, inputs, targets):
+  for start, window, target in zip(starts, inputs.tokens, targets):
     track = np.searchsorted(bounds, start, side='right') - 1
     assert start + window_size < bounds[track + 1]  # The target lies in the same track.
     np.testing.assert_array_equal(window, flat[start:start + window_size])
@@ -150,7 +153,7 @@ def test_other_grids_encode_and_decode(tmp_path, steps_per_quarter):
   (track,), _ = encoding.encode_midi(build_midi([(phrase_notes(ticks_per_step), False)]),
                                      encoding.ReadingRules(steps_per_quarter))
   assert track.tokens.tolist() == PHRASE_TOKENS
-  midi = encoding.tokens_to_midi(track.tokens, steps_per_quarter=steps_per_quarter)
+  midi = melody_file.tokens_to_midi(track.tokens, steps_per_quarter=steps_per_quarter)
   assert midi.instruments[0].notes[1].start == 4 * ticks_per_step
   (again,), _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
   assert again.tokens.tolist() == PHRASE_TOKENS
@@ -181,18 +184,18 @@ def test_bar_positions_follow_the_time_signature_and_a_pickup(numerator, denomin
   assert set(track.bar_lengths.tolist()) == {bar_steps}
   # Lookbacks: the same place one and two bars earlier; none before the track's first step
   # (the pickup's first two places have none one bar back).
-  back = encoding.bars_back(track.positions)
+  back = model_inputs.bars_back(track.positions)
   steps = np.arange(3 * bar_steps)
   for bars in (1, 2):
     expected = np.where(steps >= bars * bar_steps, steps - bars * bar_steps, -1)
     assert back[:, bars - 1].tolist() == expected.tolist()
-  lookbacks = encoding.lookback_inputs(track.tokens, track.positions)
+  lookbacks = model_inputs.track_inputs(track.tokens, track.positions, ('lookback',)).lookback
   # The input step before step bar_steps + 3 sees the token step 3 had.
   assert lookbacks[bar_steps + 2, 0] == track.tokens[3]
   assert lookbacks[2 * bar_steps + 2, 1] == track.tokens[3]
-  num_bars = len(encoding.LOOKBACK_BARS)
-  assert (lookbacks[:bar_steps - 1, :num_bars] == encoding.NO_LOOKBACK).all()
-  assert (lookbacks[-1, :num_bars] == encoding.NO_LOOKBACK).all()  # Nothing follows the last.
+  num_bars = len(model_inputs.LOOKBACK_BARS)
+  assert (lookbacks[:bar_steps - 1, :num_bars] == model_inputs.NO_LOOKBACK).all()
+  assert (lookbacks[-1, :num_bars] == model_inputs.NO_LOOKBACK).all()  # Nothing follows the last.
   # The repeat flags: whether each step has the token it had one bar before.
   tokens = track.tokens.astype(int)
   repeats_bar = np.concatenate([np.zeros(bar_steps, bool), tokens[bar_steps:] == tokens[:-bar_steps]])
@@ -204,7 +207,7 @@ def test_lookbacks_follow_a_change_of_meter():
   # Two 3/4 bars (12 steps), then 2/4 bars (8 steps): one bar back is the previous bar's
   # length back, so the first 2/4 bar looks at the second 3/4 bar's start.
   positions = np.array([i % 12 for i in range(24)] + [i % 8 for i in range(16)])
-  back = encoding.bars_back(positions)[:, 0]
+  back = model_inputs.bars_back(positions)[:, 0]
   assert back[12:24].tolist() == list(range(12))
   assert back[24:32].tolist() == list(range(12, 20))
   assert back[32:40].tolist() == list(range(24, 32))
@@ -226,14 +229,14 @@ def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4
 
 
 def test_a_melody_that_starts_mid_bar_is_written_on_its_bar_lines(tmp_path):
-  assert [encoding.time_signature(n) for n in (16, 12, 6, 10, 7)] == [
+  assert [melody_file.time_signature(n) for n in (16, 12, 6, 10, 7)] == [
       (4, 4), (3, 4), (3, 8), (5, 8), (7, 16)]
   tokens = np.array([61] * 6 + [63] * 6 + [0] * 3 + [65] * 12, np.uint8)
-  midi = encoding.tokens_to_midi(tokens, first_position=9, bar_length=12)
+  midi = melody_file.tokens_to_midi(tokens, first_position=9, bar_length=12)
   midi.dump(str(tmp_path / 'mid_bar.mid'))
   back = miditoolkit.MidiFile(str(tmp_path / 'mid_bar.mid'))
   assert [(t.numerator, t.denominator) for t in back.time_signature_changes] == [(3, 4)]
-  assert encoding.end_marker_steps(back) == 9 + len(tokens)
+  assert melody_file.end_marker_steps(back) == 9 + len(tokens)
   (track,), _ = encoding.encode_midi(back)
   np.testing.assert_array_equal(track.tokens, tokens)
   assert track.positions.tolist() == [(9 + i) % 12 for i in range(len(tokens))]
@@ -245,8 +248,8 @@ def test_written_steps_fall_on_the_nearest_tick_and_never_drift(ticks_per_beat, 
   rng = np.random.default_rng(ticks_per_beat + steps_per_quarter)
   tokens = np.repeat(rng.integers(0, 40, 300), rng.integers(1, 4, 300)).astype(np.uint8)
   tokens[0] = 61  # A note first, so the encoder trims nothing.
-  midi = encoding.tokens_to_midi(tokens, ticks_per_beat=ticks_per_beat,
-                                 steps_per_quarter=steps_per_quarter)
+  midi = melody_file.tokens_to_midi(tokens, ticks_per_beat=ticks_per_beat,
+                                    steps_per_quarter=steps_per_quarter)
   steps_to_ticks = ticks_per_beat / steps_per_quarter
   for note in midi.instruments[0].notes:  # Within half a tick of the exact time, step after step.
     assert abs(note.start - round(note.start / steps_to_ticks) * steps_to_ticks) <= 0.5

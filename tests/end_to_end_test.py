@@ -15,7 +15,8 @@ from tensorboardX.proto import event_pb2
 
 from conftest import (REPO, accompaniment, bass_line, lakh_files, melody, ok,
                       run_module as run, scale_melody, write_midi)
-from midi_rnn_jax import encoding, experiment, training
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.model import model_file, training
 
 SMOKE = str(REPO / 'configs' / 'smoke.cfg')
 
@@ -277,7 +278,7 @@ def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_
   config = json.loads((tmp_path / 'exp' / 'config.json').read_text())
   graphdef, params = training.model_from_config(config)
   broken = jax.tree.map(lambda leaf: leaf * np.nan, nnx.to_pure_dict(params))
-  experiment.write_model_file(str(tmp_path / 'nan.msgpack'), config, broken,
+  model_file.write_model_file(str(tmp_path / 'nan.msgpack'), config, broken,
                               np.zeros((0, config['window_size']), np.uint8), [])
   result = run('sample', '--model=nan.msgpack', '--primer_notes=60', cwd=tmp_path)
   assert result.returncode == 2

@@ -9,7 +9,9 @@ import pytest
 from flax import nnx
 
 from conftest import ok, run_module, write_midi
-from midi_rnn_jax import baselines, encoding, scoring, training
+from midi_rnn_jax.data import model_inputs, slicing
+from midi_rnn_jax.evaluation import baselines, scoring
+from midi_rnn_jax.model import training
 
 TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 67, 69, 71, 72, 71, 69, 67, 65]
 OTHER = [48, 53, 50, 55, 52, 57, 54, 59, 56, 49, 51, 58, 47, 46, 45, 44]
@@ -122,26 +124,21 @@ def test_whole_track_scoring_matches_window_scoring_where_the_contexts_agree():
   window = 6
   # Tracks one step longer than a window: the whole past of the one target is the window.
   short = [rng.integers(0, 129, window + 1).astype(np.uint8) for _ in range(5)]
-  contexts, targets = baselines.windows_of(short, window)
-  positions = [np.arange(len(t)) % 4 for t in short]
-  lookbacks = [encoding.lookback_inputs(t, p) for t, p in zip(short, positions)]
-  by_window = scoring.lstm_scores(graphdef, params, contexts, np.stack(positions)[:, :-1],
-                                  np.stack(lookbacks)[:, :-1], targets)
-  by_track = scoring.whole_track_scores(graphdef, params, short, positions, lookbacks, window)
+  steps = [model_inputs.track_inputs(t, np.arange(len(t)) % 4, model.inputs) for t in short]
+  contexts, targets = slicing.every_window(steps, window)
+  by_window = scoring.lstm_scores(graphdef, params, contexts, targets)
+  by_track = scoring.whole_track_scores(graphdef, params, steps, window)
   np.testing.assert_allclose(by_track[0], by_window[0], rtol=1e-5)
   np.testing.assert_array_equal(by_track[1], by_window[1])
   # Longer tracks of different lengths: the same targets, in the same order.
   tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in (9, 40, 7, 130)]
   _, targets = baselines.windows_of(tracks, window)
-  positions = [np.arange(len(t)) % 4 for t in tracks]
-  lookbacks = [encoding.lookback_inputs(t, p) for t, p in zip(tracks, positions)]
-  probabilities, predictions = scoring.whole_track_scores(graphdef, params, tracks, positions,
-                                                          lookbacks, window)
+  steps = [model_inputs.track_inputs(t, np.arange(len(t)) % 4, model.inputs) for t in tracks]
+  probabilities, predictions = scoring.whole_track_scores(graphdef, params, steps, window)
   assert len(probabilities) == len(predictions) == len(targets) == sum(n - window for n in
                                                                        (9, 40, 7, 130))
-  logits = model.every_step(jax.numpy.asarray(tracks[1][None, :-1]),
-                            positions=positions[1][None, :-1],
-                            lookbacks=lookbacks[1][None, :-1])[0]
+  logits = model.every_step(model_inputs.map_arrays(lambda values: values[None, :-1],
+                                                    steps[1]))[0]
   expected = jax.nn.softmax(logits)[np.arange(window - 1, 39), tracks[1][window:]]
   np.testing.assert_allclose(probabilities[9 - window:9 - window + 40 - window], expected,
                              rtol=1e-5)

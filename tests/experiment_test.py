@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from midi_rnn_jax import checkpoints, experiment, training
+from midi_rnn_jax import experiment
+from midi_rnn_jax.model import checkpoints, training
 from midi_rnn_jax.errors import UserError
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from conftest import LAKH_DIR
-from midi_rnn_jax import encoding, input_pipeline
+from midi_rnn_jax.data import encoding, parse_cache
 
 SEEDS = [(LAKH_DIR / name).read_bytes() for name in sorted(os.listdir(LAKH_DIR))[:8]]
 # Parsing a real file takes ~20 ms here; a damaged one must not take seconds.
@@ -54,8 +54,8 @@ def test_a_damaged_file_gives_tokens_or_a_reason(data):
     with open(path, 'wb') as f:
       f.write(data)
     start = time.perf_counter()
-    result = input_pipeline.parse_to_cache(path, os.path.join(folder, 'cache.npz'),
-                                          encoding.ReadingRules())
+    result = parse_cache.parse_to_cache(path, os.path.join(folder, 'cache.npz'),
+                                        encoding.ReadingRules())
     assert time.perf_counter() - start < SECONDS_PER_FILE
     if isinstance(result, str):
       assert result.startswith(f'unreadable MIDI file {path}: ') and len(result) > len(path) + 25

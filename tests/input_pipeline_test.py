@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import build_midi, scale_melody, write_midi
-from midi_rnn_jax import batching, cached_tracks, encoding, input_pipeline
+from midi_rnn_jax.data import (cached_tracks, dataset, encoding, input_pipeline, model_inputs,
+                               parse_cache)
+from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.errors import UserError
 
 WINDOW = 8
@@ -30,8 +32,8 @@ def data_dir(tmp_path):
 
 def load(data_dir, cache_dir, warnings, n_jobs=1):
   """(records, summary) of ``load_corpus``."""
-  corpus = input_pipeline.load_corpus(str(data_dir), WINDOW, str(cache_dir), n_jobs,
-                                      warnings.append)
+  corpus = dataset.load_corpus(str(data_dir), WINDOW, str(cache_dir), n_jobs,
+                               warnings.append)
   return corpus.records, corpus.summary
 
 
@@ -63,8 +65,8 @@ def test_every_file_and_track_is_named_with_what_became_of_it(data_dir, tmp_path
                                       (legato, False), (chords, False)])
   (data_dir / 'cut.mid').write_bytes((data_dir / 'tune3.mid').read_bytes()[:40])
   for cached in (False, True):
-    corpus = input_pipeline.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
-                                        lambda _: None)
+    corpus = dataset.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
+                                 lambda _: None)
     rows = {(os.path.basename(path), track): reason for path, track, reason in corpus.skipped}
     assert set(rows) == {('corrupt.mid', ''), ('cut.mid', ''), ('drums.mid', '1'),
                          ('mixed.mid', '2'), ('mixed.mid', '3'), ('mixed.mid', '5')}, cached
@@ -78,8 +80,8 @@ def test_every_file_and_track_is_named_with_what_became_of_it(data_dir, tmp_path
     assert every[('mixed.mid', '1')] == 'kept'
     assert every[('mixed.mid', '4')] == 'kept with 29 notes cut'
     assert '29 notes cut (legato), 0 dropped in 0 tracks' in corpus.summary
-  top = input_pipeline.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
-                                   lambda _: None, encoding.ReadingRules(polyphony='top'))
+  top = dataset.load_corpus(str(data_dir), WINDOW, str(tmp_path / 'cache'), 1,
+                            lambda _: None, encoding.ReadingRules(polyphony='top'))
   every = {(os.path.basename(path), track): what for path, track, what in top.tracks}
   assert every[('mixed.mid', '5')] == 'reduced to its top line: 30 notes dropped, 0 cut'
   assert '29 notes cut (legato), 31 dropped in 2 tracks' in top.summary
@@ -91,7 +93,7 @@ def test_zero_length_notes_leave_a_melody_monophonic(tmp_path):
   melody = scale_melody(24, 120)
   zero_length = [(64, 240, 240), (64, 1200, 1200), (70, 600, 600)]
   path = write_midi(tmp_path / 'zero.mid', [(melody + zero_length, False)])
-  (track,), skipped = input_pipeline.encode_file(str(path))
+  (track,), skipped = parse_cache.encode_file(str(path))
   assert not any(skipped.values())
   (expected,), _ = encoding.encode_midi(build_midi([(melody, False)]))
   np.testing.assert_array_equal(track.tokens, expected.tokens)
@@ -130,27 +132,27 @@ def test_split_is_by_file_stable_when_files_are_added(tmp_path):
     write_midi(data / f'tune{i:03d}.mid', [(scale_melody(WINDOW + 2, 120), False)])
   records, _ = load(data, tmp_path / 'cache', [])
   first_100 = [r for r in records if not r.path.endswith('tune100.mid')]
-  train, validation = input_pipeline.split_files(first_100, str(data), seed=3)
+  train, validation = dataset.split_files(first_100, str(data), seed=3)
   assert 10 <= len(validation) <= 30 and len(train) + len(validation) == 100
   assert not {r.path for r in train} & {r.path for r in validation}
   # One more file moves no other file; the same folder elsewhere splits the same way.
-  more_train, more_validation = input_pipeline.split_files(records, str(data), seed=3)
+  more_train, more_validation = dataset.split_files(records, str(data), seed=3)
   assert {r.path for r in validation} <= {r.path for r in more_validation}
   assert {r.path for r in train} <= {r.path for r in more_train}
   moved = [dataclasses.replace(r, path=r.path.replace(str(data), str(tmp_path / 'elsewhere')))
            for r in first_100]
-  assert ([os.path.basename(r.path) for r in input_pipeline.split_files(
+  assert ([os.path.basename(r.path) for r in dataset.split_files(
       moved, str(tmp_path / 'elsewhere'), seed=3)[1]] == [os.path.basename(r.path) for r in validation])
-  other_seed = input_pipeline.split_files(first_100, str(data), seed=4)[1]
+  other_seed = dataset.split_files(first_100, str(data), seed=4)[1]
   assert {r.path for r in other_seed} != {r.path for r in validation}
   # Small folders still hold one file out, and a single file trains.
-  assert [len(part) for part in input_pipeline.split_files(records[:2], str(data), 0)] == [1, 1]
-  assert input_pipeline.split_files(records[:1], str(data), 0) == (records[:1], [])
+  assert [len(part) for part in dataset.split_files(records[:2], str(data), 0)] == [1, 1]
+  assert dataset.split_files(records[:1], str(data), 0) == (records[:1], [])
 
 
 def all_windows(batches):
-  rows = [np.append(i, t) for b in batches for i, t, w in zip(b.inputs, b.targets, b.weights)
-          if w == 1]
+  rows = [np.append(i, t) for b in batches
+          for i, t, w in zip(b.inputs.tokens, b.targets, b.weights) if w == 1]
   return np.array(rows)
 
 
@@ -159,22 +161,22 @@ def test_batches_hold_every_window_once_whatever_the_group_size(data_dir, tmp_pa
   expected = sum(r.num_windows(WINDOW) for r in records)
   in_order = {}
   for group in (1, 3, 100):
-    batches = list(batching.iterate_batches(
+    batches = list(input_pipeline.iterate_batches(
         records, window_size=WINDOW, batch_size=16, max_files_in_ram=group, rng=None))
-    assert all(b.inputs.shape == (16, WINDOW) for b in batches)
+    assert all(b.inputs.tokens.shape == (16, WINDOW) for b in batches)
     assert sum(b.weights.sum() for b in batches) == expected
     assert all(b.weights.all() for b in batches[:-1])
     in_order[group] = all_windows(batches)
   np.testing.assert_array_equal(in_order[1], in_order[100])
   np.testing.assert_array_equal(in_order[3], in_order[100])
-  shuffled = all_windows(batching.iterate_batches(
+  shuffled = all_windows(input_pipeline.iterate_batches(
       records, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
       rng=np.random.default_rng(0)))
   assert not np.array_equal(shuffled, in_order[3])
   assert sorted(map(tuple, shuffled)) == sorted(map(tuple, in_order[3]))
 
 
-@pytest.mark.parametrize('iterate', [batching.iterate_batches, batching.iterate_sequences])
+@pytest.mark.parametrize('iterate', [input_pipeline.iterate_batches, input_pipeline.iterate_sequences])
 def test_each_input_step_carries_its_own_bar_position(tmp_path, iterate):
   # One-step notes of distinct pitches, so each token names its step; 3/4 with a pickup.
   midi = build_midi([([(30 + i, (2 + i) * 120, (3 + i) * 120) for i in range(60)], False)])
@@ -183,14 +185,15 @@ def test_each_input_step_carries_its_own_bar_position(tmp_path, iterate):
   (track,), _ = encoding.encode_midi(midi)
   position_of = dict(zip(track.tokens.tolist(), track.positions.tolist()))
   assert sorted(set(position_of.values())) == list(range(12)) and track.positions[0] == 2
-  records = input_pipeline.read_records([str(tmp_path / 'steps.mid')], str(tmp_path / 'cache'),
-                                        1, print)
-  extra = {'sequence_length': 16} if iterate is batching.iterate_sequences else {}
+  records = parse_cache.read_records([str(tmp_path / 'steps.mid')], str(tmp_path / 'cache'),
+                                     1, print)
+  extra = {'sequence_length': 16} if iterate is input_pipeline.iterate_sequences else {}
   batches = list(iterate(records, window_size=WINDOW, batch_size=8, max_files_in_ram=1,
-                         rng=np.random.default_rng(0), **extra))
+                         rng=np.random.default_rng(0), inputs=('bar_position',), **extra))
   checked = 0
   for batch in batches:
-    for inputs, positions, weights in zip(batch.inputs, batch.positions, batch.weights):
+    for inputs, positions, weights in zip(batch.inputs.tokens, batch.inputs.bar_position,
+                                          batch.weights):
       steps = np.broadcast_to(weights > 0, inputs.shape)  # A window's weight, or each step's.
       expected = [position_of[token] for token in inputs[steps]]
       np.testing.assert_array_equal(positions[steps], expected)
@@ -204,8 +207,8 @@ def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, mo
   real_load = cached_tracks.load_tracks_and_meters
   monkeypatch.setattr(cached_tracks, 'load_tracks_and_meters',
                       lambda record, window: loaded.append(record.path) or real_load(record, window))
-  batches = batching.iterate_batches(records, window_size=WINDOW, batch_size=4,
-                                     max_files_in_ram=3, rng=None)
+  batches = input_pipeline.iterate_batches(records, window_size=WINDOW, batch_size=4,
+                                           max_files_in_ram=3, rng=None)
   next(batches)
   assert len(loaded) == 3  # Only the first group is read before the first batch.
   list(batches)
@@ -220,10 +223,10 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   inputs[100:110] = 0  # ...and silent ones.
   targets = rng.integers(0, 129, 500).astype(np.uint8)
   targets[:100] = 0
-  batch = batching.Batch(inputs, targets, np.ones(500, np.float32))
-  shifted = batching.transpose(batch, max_semitones=12, rng=rng)
+  batch = input_pipeline.Batch(StepInputs(inputs), targets, np.ones(500, np.float32))
+  shifted = input_pipeline.transpose(batch, max_semitones=12, rng=rng)
   before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
-  after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
+  after = np.concatenate([shifted.inputs.tokens, shifted.targets[:, None]], 1).astype(int)
   assert after.min() >= 0 and after.max() <= 128
   np.testing.assert_array_equal(after == 0, before == 0)  # Rests stay rests, pitches pitches.
   shift = np.where(before > 0, after - before, 0)
@@ -233,40 +236,45 @@ def test_transposition_keeps_every_token_in_range_and_the_melody_intact():
   assert (per_window[:50] <= 0).all() and (per_window[50:100] >= 0).all()
   assert len(np.unique(per_window[110:])) == 25  # Every shift in -12..12 is drawn.
   # Lookback tokens move with their window, and keep every token in range.
-  num_bars = len(encoding.LOOKBACK_BARS)
-  lookbacks = rng.integers(0, encoding.NO_LOOKBACK + 1, (500, 12, num_bars)).astype(np.uint8)
+  num_bars = len(model_inputs.LOOKBACK_BARS)
+  lookbacks = rng.integers(0, model_inputs.NO_LOOKBACK + 1, (500, 12, num_bars)).astype(np.uint8)
   lookbacks[:50] = np.where(lookbacks[:50] % 3 == 0, 128, lookbacks[:50])
   flags = rng.integers(0, 2, (500, 12, num_bars)).astype(np.uint8)
-  shifted = batching.transpose(batch._replace(lookbacks=np.concatenate([lookbacks, flags], -1)),
-                               max_semitones=12, rng=rng)
-  np.testing.assert_array_equal(shifted.lookbacks[..., num_bars:], flags)  # Flags stay.
+  with_lookbacks = batch.inputs._replace(lookback=np.concatenate([lookbacks, flags], -1))
+  shifted = input_pipeline.transpose(batch._replace(inputs=with_lookbacks), max_semitones=12,
+                                     rng=rng)
+  np.testing.assert_array_equal(shifted.inputs.lookback[..., num_bars:], flags)  # Flags stay.
   before = np.concatenate([inputs, targets[:, None]], 1).astype(int)
-  after = np.concatenate([shifted.inputs, shifted.targets[:, None]], 1).astype(int)
+  after = np.concatenate([shifted.inputs.tokens, shifted.targets[:, None]], 1).astype(int)
   per_window = np.where(before > 0, after - before, 0).sum(1) // np.maximum((before > 0).sum(1), 1)
-  pitches = (lookbacks > 0) & (lookbacks < encoding.NO_LOOKBACK)
-  moved = shifted.lookbacks[..., :num_bars].astype(int) - lookbacks
+  pitches = (lookbacks > 0) & (lookbacks < model_inputs.NO_LOOKBACK)
+  moved = shifted.inputs.lookback[..., :num_bars].astype(int) - lookbacks
   sounding = (before > 0).any(1)  # Windows whose shift the tokens show.
   assert (moved == np.where(pitches, per_window[:, None, None], 0))[sounding].all()
-  shifted_lookbacks = shifted.lookbacks[..., :num_bars]
+  shifted_lookbacks = shifted.inputs.lookback[..., :num_bars]
   assert shifted_lookbacks[pitches].max() <= 128 and shifted_lookbacks[pitches].min() >= 1
 
 
 def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_path):
   records, _ = load(data_dir, tmp_path / 'cache', [])
   tracks, meters = cached_tracks.all_tracks_and_meters(records, WINDOW)
-  lookbacks = [encoding.lookback_inputs(t, m.positions) for t, m in zip(tracks, meters)]
+  inputs = ('bar_position', 'lookback')
+  lookbacks = [model_inputs.track_inputs(t, m.positions, inputs).lookback
+               for t, m in zip(tracks, meters)]
   expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]), *map(int, lb[i - 1]))
                     for t, m, lb in zip(tracks, meters, lookbacks) for i in range(1, len(t)))
-  assert any(e[3] != encoding.NO_LOOKBACK for e in expected)
+  assert any(e[3] != model_inputs.NO_LOOKBACK for e in expected)
   for rng in (None, np.random.default_rng(1)):
-    batches = list(batching.iterate_sequences(
+    batches = list(input_pipeline.iterate_sequences(
         records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
-        rng=rng, lookback=True))
-    assert all(b.inputs.shape == b.targets.shape == b.positions.shape == (8, 24)
-               and b.lookbacks.shape == (8, 24, 2 * len(encoding.LOOKBACK_BARS)) for b in batches)
+        rng=rng, inputs=inputs))
+    assert all(b.inputs.tokens.shape == b.targets.shape == b.inputs.bar_position.shape
+               == (8, 24) and b.inputs.lookback.shape == (8, 24, 2 * len(model_inputs.LOOKBACK_BARS))
+               for b in batches)
     seen = sorted((int(i), int(t), int(p), *map(int, lb)) for b in batches
-                  for i, t, p, lb, w in zip(b.inputs.ravel(), b.targets.ravel(),
-                                            b.positions.ravel(), b.lookbacks.reshape(b.inputs.size, -1),
+                  for i, t, p, lb, w in zip(b.inputs.tokens.ravel(), b.targets.ravel(),
+                                            b.inputs.bar_position.ravel(),
+                                            b.inputs.lookback.reshape(b.targets.size, -1),
                                             b.weights.ravel()) if w == 1)
     # Each (input, target, bar position, lookbacks) once, as in the tracks.
     assert seen == expected

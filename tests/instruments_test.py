@@ -2,7 +2,7 @@
 
 import pytest
 
-from midi_rnn_jax import instruments
+from midi_rnn_jax.generate import instruments
 from midi_rnn_jax.errors import UserError
 
 

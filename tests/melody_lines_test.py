@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import build_midi
-from midi_rnn_jax import encoding, melody_lines
+from midi_rnn_jax.data import encoding, melody_lines
 
 TOP = encoding.ReadingRules(polyphony='top')
 

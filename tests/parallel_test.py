@@ -19,9 +19,10 @@ from midi_rnn_jax import experiment
 STEPS_ON_ONE_AND_TWO_DEVICES = '''
 import json
 import jax, numpy as np
-from midi_rnn_jax import parallel, training
-from midi_rnn_jax.batching import Batch
+from midi_rnn_jax.data.input_pipeline import Batch
+from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.errors import UserError
+from midi_rnn_jax.model import parallel, training
 
 def train(mesh, logits_fn):
   tx = training.make_optimizer('adam', 0.01, 5.0)
@@ -34,15 +35,15 @@ def train(mesh, logits_fn):
     targets = rng.integers(0, 129, (4, 8, 12) if every_step else (4, 8)).astype(np.uint8)
     weights = np.ones(targets.shape, np.float32)
     weights[-1, -3:] = 0  # Padding, all on the second device's share.
-    state, metrics = steps.train_steps(state, Batch(inputs, targets, weights), jax.random.key(0))
-  evaluated = steps.eval_step(state.params, Batch(inputs[0], targets[0], weights[0]))
+    state, metrics = steps.train_steps(state, Batch(StepInputs(inputs), targets, weights), jax.random.key(0))
+  evaluated = steps.eval_step(state.params, Batch(StepInputs(inputs[0]), targets[0], weights[0]))
   return state, metrics, evaluated
 
 def hlo(mesh):
   tx = training.make_optimizer('adam', 0.01, 5.0)
   graphdef, state = training.init_state(training.build_model(8, 1, 0.0, 0), tx)
   steps = training.make_steps(graphdef, tx, training.window_logits, mesh)
-  batch = Batch(np.zeros((2, 4, 6), np.uint8), np.zeros((2, 4), np.uint8), np.ones((2, 4), np.float32))
+  batch = Batch(StepInputs(np.zeros((2, 4, 6), np.uint8)), np.zeros((2, 4), np.uint8), np.ones((2, 4), np.float32))
   return steps.train_steps.lower(state, batch, jax.random.key(0)).compile().as_text()
 
 mesh = parallel.data_mesh(2, batch_size=8)
@@ -95,7 +96,7 @@ def test_two_devices_train_to_the_parameters_of_one():
 def test_the_watchdog_ends_a_stuck_step_with_one_line():
   result = run_python('''
       import time
-      from midi_rnn_jax import parallel
+      from midi_rnn_jax.model import parallel
       parallel.Watchdog(seconds=1.0).watched(lambda: time.sleep(30))()
       ''', devices=1, timeout=60)
   assert result.returncode == 2

@@ -4,7 +4,7 @@ import mido
 import pytest
 
 from conftest import build_midi, scale_melody, write_midi
-from midi_rnn_jax import encoding, readers
+from midi_rnn_jax.data import encoding, readers
 
 symusic = pytest.importorskip('symusic', reason='the fast reader: pip install ".[fast]"')
 

@@ -6,7 +6,7 @@ import wave
 import matplotlib.image
 import numpy as np
 
-from midi_rnn_jax import render
+from midi_rnn_jax.generate import render
 
 MELODY = np.array([61, 61, 0, 65, 65, 65, 68, 0, 0, 73], np.uint8)
 

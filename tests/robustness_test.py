@@ -14,7 +14,8 @@ import time
 import pytest
 
 from conftest import REPO, lakh_files, ok, run_module as run, scale_melody, write_midi
-from midi_rnn_jax import experiment, input_pipeline
+from midi_rnn_jax import experiment
+from midi_rnn_jax.data import parse_cache
 from midi_rnn_jax.errors import UserError
 
 SMOKE = f'--flagfile={REPO / "configs" / "smoke.cfg"}'
@@ -110,9 +111,9 @@ def test_links_in_the_data_folder_are_read_once(place, tmp_path):
 def test_a_huge_file_is_skipped_by_its_size_not_by_the_time_its_parse_takes(tmp_path):
   huge = tmp_path / 'huge.mid'
   with open(huge, 'wb') as f:
-    f.truncate(input_pipeline.MAX_FILE_BYTES + 1)
+    f.truncate(parse_cache.MAX_FILE_BYTES + 1)
   with pytest.raises(UserError, match='over the 8 MiB a MIDI file is read up to'):
-    input_pipeline.encode_file(str(huge))
+    parse_cache.encode_file(str(huge))
 
 
 def test_json_outputs_write_null_for_what_is_not_finite(tmp_path):
@@ -141,5 +142,5 @@ def test_ctrl_c_during_the_imports_stops_with_one_line(tmp_path):
   lines = stderr.splitlines()
   assert 'interrupted by SIGINT' in lines and 'Traceback' not in stderr
   assert not [line for line in lines
-              if line.startswith('import time:') and line.endswith('| midi_rnn_jax.training')]
+              if line.startswith('import time:') and line.endswith('| midi_rnn_jax.model.training')]
   assert not (tmp_path / 'exp').exists()

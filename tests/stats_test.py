@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from midi_rnn_jax import encoding, stats
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.evaluation import stats
 
 # Notes: C4 for 2 steps, rest, E4 for 3, C4, G4, two rests.
 MELODY = np.array([61, 61, 0, 65, 65, 65, 61, 68, 0, 0], np.uint8)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from conftest import scale_melody, write_midi
-from midi_rnn_jax import batching, cached_tracks, input_pipeline, token_store
+from midi_rnn_jax.data import cached_tracks, dataset, input_pipeline, model_inputs, token_store
 
 WINDOW = 8
 
@@ -16,8 +16,8 @@ def corpus(tmp_path, count=12):
   for i in range(count):
     write_midi(data / f'tune{i:02d}.mid', [(scale_melody(20 + 7 * i, 120, 48 + i), False),
                                            (scale_melody(5, 120), False)])  # Too short.
-  return input_pipeline.load_corpus(str(data), WINDOW, str(tmp_path / 'cache'), 1,
-                                    lambda _: None).records
+  return dataset.load_corpus(str(data), WINDOW, str(tmp_path / 'cache'), 1,
+                             lambda _: None).records
 
 
 def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
@@ -33,15 +33,14 @@ def test_stored_tracks_and_batches_equal_the_cached_ones(tmp_path):
                     stored_tracks + [m.positions for m in stored_meters]
                     + [m.bar_lengths for m in stored_meters], strict=True):
       np.testing.assert_array_equal(a, b)
-  for iterate in (batching.iterate_batches, batching.iterate_sequences):
-    extra = {'sequence_length': 16} if iterate is batching.iterate_sequences else {}
-    plain = list(iterate(records, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
-                         rng=np.random.default_rng(4), **extra))
-    from_store = list(iterate(stored, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
-                              rng=np.random.default_rng(4), **extra))
+  for iterate in (input_pipeline.iterate_batches, input_pipeline.iterate_sequences):
+    extra = {'sequence_length': 16} if iterate is input_pipeline.iterate_sequences else {}
+    plain, from_store = ([*iterate(r, window_size=WINDOW, batch_size=16, max_files_in_ram=3,
+                                   rng=np.random.default_rng(4), inputs=model_inputs.NAMES,
+                                   **extra)] for r in (records, stored))
+    assert plain[0].inputs.lookback is not None
     for a, b in zip(plain, from_store, strict=True):
-      for field_a, field_b in zip(a, b):
-        np.testing.assert_array_equal(field_a, field_b)
+      model_inputs.map_arrays(np.testing.assert_array_equal, a, b)
 
 
 def test_the_store_is_found_again_and_a_new_file_rebuilds_one_shard(tmp_path):

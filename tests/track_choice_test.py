@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import accompaniment, bass_line, build_midi, melody
-from midi_rnn_jax import encoding, track_choice
+from midi_rnn_jax.data import encoding, track_choice
 
 def file_of(*tracks):
   """A MIDI file of ``tracks`` with no track names, all on program 0."""

@@ -7,8 +7,11 @@ import optax
 import pytest
 from flax import nnx
 
-from midi_rnn_jax import batching, encoding, input_pipeline, models, modes, sampling, training
-from midi_rnn_jax.batching import Batch
+from midi_rnn_jax.data import dataset, encoding, input_pipeline, model_inputs, parse_cache, slicing
+from midi_rnn_jax.generate import samplers
+from midi_rnn_jax.model import lstm, modes, training
+from midi_rnn_jax.data.input_pipeline import Batch
+from midi_rnn_jax.data.model_inputs import StepInputs
 
 
 @pytest.mark.parametrize('num_layers', [1, 2])
@@ -16,7 +19,7 @@ def test_model_matches_a_plain_one_hot_lstm(num_layers):
   model = training.build_model(rnn_size=12, num_layers=num_layers, dropout=0.5, seed=1)
   tokens = np.random.default_rng(0).integers(0, encoding.NUM_CLASSES, (5, 9))
   params = nnx.to_pure_dict(nnx.state(model, nnx.Param))
-  np.testing.assert_allclose(model(jnp.asarray(tokens)),
+  np.testing.assert_allclose(model(StepInputs(jnp.asarray(tokens))),
                              plain_lstm_logits(params, tokens, num_layers), rtol=1e-5, atol=1e-5)
 
 
@@ -31,18 +34,18 @@ def test_keras_style_initialisation():
 def test_dropout_is_off_without_a_key_and_on_with_one():
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.5, seed=0)
   tokens = jnp.ones((4, 6), jnp.int32)
-  np.testing.assert_array_equal(model(tokens), model(tokens))
-  with_dropout = model(tokens, dropout_rng=jax.random.key(0))
-  assert not np.allclose(with_dropout, model(tokens))
-  np.testing.assert_array_equal(with_dropout, model(tokens, dropout_rng=jax.random.key(0)))
+  np.testing.assert_array_equal(model(StepInputs(tokens)), model(StepInputs(tokens)))
+  with_dropout = model(StepInputs(tokens), dropout_rng=jax.random.key(0))
+  assert not np.allclose(with_dropout, model(StepInputs(tokens)))
+  np.testing.assert_array_equal(with_dropout, model(StepInputs(tokens), dropout_rng=jax.random.key(0)))
 
 
 def test_dropout_scales_what_it_keeps_so_the_mean_is_kept():
   x = jnp.full((200, 500), 2.0)
-  dropped = np.asarray(models.dropout(x, 0.3, jax.random.key(1)))
+  dropped = np.asarray(lstm.dropout(x, 0.3, jax.random.key(1)))
   np.testing.assert_allclose(np.unique(dropped), [0.0, 2.0 / 0.7], rtol=1e-6)  # Inverted.
   assert abs(dropped.mean() - 2.0) < 0.02 and abs(np.mean(dropped == 0) - 0.3) < 0.01
-  np.testing.assert_array_equal(models.dropout(x, 0.3, None), x)
+  np.testing.assert_array_equal(lstm.dropout(x, 0.3, None), x)
 
 
 def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
@@ -51,10 +54,11 @@ def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   model.copy_bias[...] = jnp.array([1.0, 2.0, 3.0, 4.0])
   hidden = jax.random.normal(jax.random.key(0), (1, 8))
   # Looking back 1 and 2 bars finds 60, 4 bars nothing, 8 bars 5; the flags do not count.
-  lookbacks = jnp.array([[60, 60, encoding.NO_LOOKBACK, 5, 1, 1, 0, 1]])
+  lookbacks = jnp.array([[60, 60, model_inputs.NO_LOOKBACK, 5, 1, 1, 0, 1]])
   expected = np.zeros((1, encoding.NUM_CLASSES))
   expected[0, 60], expected[0, 5] = 1.0 + 2.0, 4.0
-  np.testing.assert_allclose(model.output(hidden, lookbacks) - model.head(hidden), expected,
+  np.testing.assert_allclose(model.output(hidden, StepInputs(None, lookback=lookbacks))
+                             - model.head(hidden), expected,
                              atol=1e-6)
   # Experiments trained before the copy path existed have no copy_lookback in their config:
   # they restore into a model without it.
@@ -62,7 +66,7 @@ def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   _, params = training.model_from_config(config)
   assert 'copy_kernel' not in nnx.to_pure_dict(params)
   _, params = training.model_from_config({**config, 'copy_lookback': True})
-  assert nnx.to_pure_dict(params)['copy_kernel'].shape == (8, len(encoding.LOOKBACK_BARS))
+  assert nnx.to_pure_dict(params)['copy_kernel'].shape == (8, len(model_inputs.LOOKBACK_BARS))
 
 
 def train_on(melody: np.ndarray, num_steps: int, window_size: int = 12):
@@ -70,14 +74,14 @@ def train_on(melody: np.ndarray, num_steps: int, window_size: int = 12):
   tx = training.make_optimizer('adam', 0.01, grad_clip=5.0)
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx)
-  starts = encoding.window_starts([len(melody)], window_size)
+  starts = slicing.window_starts([len(melody)], window_size)
   rng, key = np.random.default_rng(0), jax.random.key(0)
   losses = []
   for _ in range(num_steps):
-    inputs, targets = encoding.gather_windows(melody, rng.choice(starts, 32), window_size)
+    inputs, targets = slicing.windows(StepInputs(melody), rng.choice(starts, 32), window_size)
     state, metrics = steps.train_step(state, Batch(inputs, targets, np.ones(32, np.float32)), key)
     losses.append(float(metrics.loss / metrics.count))
-  inputs, targets = encoding.gather_windows(melody, starts, window_size)
+  inputs, targets = slicing.windows(StepInputs(melody), starts, window_size)
   return steps, state, losses, Batch(inputs, targets, np.ones(len(targets), np.float32))
 
 
@@ -97,8 +101,9 @@ def test_padding_weights_do_not_change_the_metrics():
   rng = np.random.default_rng(0)
   inputs = rng.integers(0, 129, (6, 5)).astype(np.uint8)
   targets = rng.integers(0, 129, 6).astype(np.uint8)
-  real = steps.eval_step(state.params, Batch(inputs[:4], targets[:4], np.ones(4, np.float32)))
-  padded = steps.eval_step(state.params, Batch(inputs, targets,
+  real = steps.eval_step(state.params,
+                         Batch(StepInputs(inputs[:4]), targets[:4], np.ones(4, np.float32)))
+  padded = steps.eval_step(state.params, Batch(StepInputs(inputs), targets,
                                                np.array([1, 1, 1, 1, 0, 0], np.float32)))
   np.testing.assert_allclose(padded.means()['loss'], real.means()['loss'], rtol=1e-6)
   assert float(padded.count) == 4
@@ -111,7 +116,7 @@ def test_every_optimizer_lowers_the_loss_with_its_default_rate(name):
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx)
   inputs = np.tile(np.arange(60, 68, dtype=np.uint8), (16, 1))
-  batch = Batch(inputs, np.full(16, 70, np.uint8), np.ones(16, np.float32))
+  batch = Batch(StepInputs(inputs), np.full(16, 70, np.uint8), np.ones(16, np.float32))
   before = steps.eval_step(state.params, batch).means()['loss']
   for _ in range(5):
     state, _ = steps.train_step(state, batch, jax.random.key(0))
@@ -187,7 +192,7 @@ def test_fast_paths_match_the_plain_reference_in_loss_and_gradients(num_layers):
   targets = rng.integers(0, 129, 8)
 
   def fast_loss(p):
-    logits = nnx.merge(graphdef, p)(jnp.asarray(tokens))
+    logits = nnx.merge(graphdef, p)(StepInputs(jnp.asarray(tokens)))
     return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
 
   loss, grads = jax.value_and_grad(fast_loss)(params)
@@ -207,8 +212,8 @@ def test_hand_written_backward_pass_matches_automatic_differentiation(unroll):
   projected = jnp.asarray(rng.normal(size=(7, 5, 4 * 6)), jnp.float32)
   recurrent = jnp.asarray(rng.normal(size=(6, 4 * 6)) * 0.5, jnp.float32)
   d_hidden = jnp.asarray(rng.normal(size=(7, 5, 6)), jnp.float32)
-  _, by_hand = jax.vjp(lambda p, r: models.lstm_sequence(p, r, unroll), projected, recurrent)
-  _, automatic = jax.vjp(lambda p, r: models._lstm_forward(p, r)[0], projected, recurrent)
+  _, by_hand = jax.vjp(lambda p, r: lstm.lstm_sequence(p, r, unroll), projected, recurrent)
+  _, automatic = jax.vjp(lambda p, r: lstm._lstm_forward(p, r)[0], projected, recurrent)
   for fast, slow in zip(by_hand(d_hidden), automatic(d_hidden), strict=True):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
 
@@ -217,7 +222,7 @@ def test_one_tanh_pass_equals_separate_gate_activations():
   gates = jnp.linspace(-12.0, 12.0, 4 * 50).reshape(2, 4 * 25)
   i, f, g, o = jnp.split(gates, 4, axis=-1)
   separate = jnp.concatenate([jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)], -1)
-  np.testing.assert_allclose(models.activate(gates), separate, atol=1e-6)
+  np.testing.assert_allclose(lstm.activate(gates), separate, atol=1e-6)
 
 
 def test_scanned_steps_equal_single_steps():
@@ -228,14 +233,14 @@ def test_scanned_steps_equal_single_steps():
                                                        seed=0), tx)
   steps = training.make_steps(graphdef, tx)
   rng, key = np.random.default_rng(0), jax.random.key(5)
-  batches = [Batch(rng.integers(0, 129, (8, 6)).astype(np.uint8),
+  batches = [Batch(StepInputs(rng.integers(0, 129, (8, 6)).astype(np.uint8)),
                    rng.integers(0, 129, 8).astype(np.uint8), np.ones(8, np.float32))
              for _ in range(4)]
   single = training.Metrics.zero()
   for batch in batches:
     first, metrics = steps.train_step(first, batch, key)
     single = single + metrics
-  stacked = batching.stack(batches)
+  stacked = input_pipeline.stack(batches)
   second, scanned = steps.train_steps(second, stacked, key)
   assert int(second.step) == int(first.step) == 4
   np.testing.assert_allclose(np.array(scanned), np.array(single), rtol=1e-5)
@@ -251,10 +256,10 @@ def test_the_sequence_loss_and_gradients_equal_a_plain_step_by_step_lstm(num_lay
   tokens = rng.integers(0, 129, (6, 10))
   targets = rng.integers(0, 129, (6, 10))
   weights = (np.arange(10) < rng.integers(1, 11, 6)[:, None]).astype(np.float32)  # Padding.
-  batch = Batch(tokens.astype(np.uint8), targets.astype(np.uint8), weights)
+  batch = Batch(StepInputs(tokens.astype(np.uint8)), targets.astype(np.uint8), weights)
 
   def sequence_loss(p):
-    logits = models.MelodyLSTM.every_step(nnx.merge(graphdef, p), jnp.asarray(tokens))
+    logits = lstm.MelodyLSTM.every_step(nnx.merge(graphdef, p), StepInputs(jnp.asarray(tokens)))
     metrics = training.batch_metrics(logits, batch)
     return metrics.loss / metrics.count
 
@@ -270,7 +275,7 @@ def test_the_sequence_loss_and_gradients_equal_a_plain_step_by_step_lstm(num_lay
                         strict=True):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
   # The window model's logits are the last step's of the same network.
-  np.testing.assert_allclose(model(jnp.asarray(tokens)), model.every_step(jnp.asarray(tokens))[:, -1],
+  np.testing.assert_allclose(model(StepInputs(jnp.asarray(tokens))), model.every_step(StepInputs(jnp.asarray(tokens)))[:, -1],
                              atol=1e-6)
 
 
@@ -280,10 +285,9 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx, training.every_step_logits)
   tune = np.tile(np.array([61, 63, 65, 66, 68, 66, 65, 63], np.uint8), 40)
-  inputs, targets, weights, *_ = encoding.sequence_chunks([tune], 32, np.array([5]))
-  batch = Batch(inputs, targets, weights)
+  batch = Batch(*slicing.chunks(StepInputs(tune), [len(tune)], 32, np.array([5])))
   first = steps.eval_step(state.params, batch).means()
-  stacked = batching.stack([batch] * training.STEPS_PER_CALL)
+  stacked = input_pipeline.stack([batch] * training.STEPS_PER_CALL)
   for _ in range(15):
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
   learned = steps.eval_step(state.params, batch).means()
@@ -306,12 +310,14 @@ def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
   rng = np.random.default_rng(0)
   for _ in range(30):
     # Chunk boundaries at a new random offset each step, as an epoch draws them.
-    chunks = [encoding.sequence_chunks([track], 128, rng.integers(0, 128, 1))[:3]
+    chunks = [Batch(*slicing.chunks(StepInputs(track), [len(track)], 128,
+                                    rng.integers(0, 128, 1)))
               for _ in range(training.STEPS_PER_CALL)]
-    size = min(len(c[0]) for c in chunks)
-    stacked = batching.stack([Batch(*(field[:size] for field in c)) for c in chunks])
+    size = min(len(c.targets) for c in chunks)
+    stacked = input_pipeline.stack([model_inputs.map_arrays(lambda field: field[:size], c)
+                                    for c in chunks])
     state, _ = steps.train_steps(state, stacked, jax.random.key(0))
-  sample = sampling.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
+  sample = samplers.make_sequence_sampler(graphdef, 3 * len(tune), temperature=0.0)
   played = np.asarray(sample(state.params, tune[None, :24], jax.random.key(0)).tokens)[0]
   np.testing.assert_array_equal(played, np.tile(tune, 4)[24:24 + 3 * len(tune)])
 
@@ -335,11 +341,11 @@ def test_one_file_in_ram_trains_about_as_well_as_all_of_them(lakh_dir, tmp_path,
   """Files are read a group at a time; the shuffle buffer still mixes windows of many files
   into each batch, so --max_files_in_ram trades memory, not quality."""
   paths = [str(p) for p in sorted(lakh_dir.glob('*.mid'))[:40]]
-  records = [r for r in input_pipeline.read_records(paths, str(tmp_path), 1, print)
+  records = [r for r in parse_cache.read_records(paths, str(tmp_path), 1, print)
              if r.usable(20).any()]
-  train_records, val_records = input_pipeline.split_files(records, str(lakh_dir), seed=0)
+  train_records, val_records = dataset.split_files(records, str(lakh_dir), seed=0)
   all_in_ram = validation_loss_after_one_epoch(train_records, val_records, len(records))
   one_at_a_time = validation_loss_after_one_epoch(train_records, val_records, 1)
   assert one_at_a_time == pytest.approx(all_in_ram, rel=0.05)
-  monkeypatch.setattr(batching, 'SHUFFLE_BUFFER', 0)  # Each batch from one file: far worse.
+  monkeypatch.setattr(input_pipeline, 'SHUFFLE_BUFFER', 0)  # Each batch from one file: far worse.
   assert validation_loss_after_one_epoch(train_records, val_records, 1) > 1.1 * all_in_ram

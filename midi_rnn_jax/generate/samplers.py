@@ -1,9 +1,9 @@
-"""Pure sampling pieces: primes, scale masks, logit filters and the jitted generation loop."""
+"""Pure sampling pieces: scale masks, logit filters and the jitted generation loops of both
+modes."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from midi_rnn_jax import encoding
+from midi_rnn_jax.data import model_inputs
 from midi_rnn_jax.errors import UserError
 
 # Semitones above the key's root of each scale's pitch classes.
@@ -26,9 +26,8 @@ SCALES = {
     'minor_pentatonic': (0, 3, 5, 7, 10),
     'blues': (0, 3, 5, 6, 7, 10),
 }
-# A primer or a file longer than this (3.5 hours of 16ths at 120 BPM) is a typo, not a melody,
-# and would fill the memory or take hours.
-MAX_STEPS = 100_000
+
+
 KEYS = {'C': 0, 'C#': 1, 'Db': 1, 'D': 2, 'D#': 3, 'Eb': 3, 'E': 4, 'F': 5, 'F#': 6, 'Gb': 6,
         'G': 7, 'G#': 8, 'Ab': 8, 'A': 9, 'A#': 10, 'Bb': 10, 'B': 11}
 
@@ -46,88 +45,6 @@ def scale_mask(key: str, scale: str) -> np.ndarray:
   root = key_root(key)
   pitch_classes = (np.arange(128) - root) % 12
   return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale])])
-
-
-NOTE_NAME = re.compile(r'([A-Ga-g])([#b]?)(-?\d+)')
-PITCH_CLASSES = {'C': 0, 'D': 2, 'E': 4, 'F': 5, 'G': 7, 'A': 9, 'B': 11}
-
-
-def parse_pitch(text: str) -> int | None:
-  """A MIDI pitch from ``"60"`` or a scientific note name (``"C4"`` = 60, ``"F#4"``,
-  ``"Bb3"``); None when it is neither or falls outside 0-127."""
-  if (name := NOTE_NAME.fullmatch(text)):
-    letter, accidental, octave = name.groups()
-    pitch = ((int(octave) + 1) * 12 + PITCH_CLASSES[letter.upper()]
-             + {'#': 1, 'b': -1, '': 0}[accidental])
-  elif text.isdigit():
-    pitch = int(text)
-  else:
-    return None
-  return pitch if 0 <= pitch <= 127 else None
-
-
-def parse_primer(text: str) -> np.ndarray:
-  """``"60,D4,F#4:2,_,Bb3"`` -> tokens: MIDI pitches or note names and ``_`` rests, one
-  step each unless ``:N`` gives a number of steps; at most MAX_STEPS in all."""
-  tokens = []
-  for item in text.split(','):
-    value, _, steps = item.strip().partition(':')
-    pitch = None if value == '_' else parse_pitch(value)
-    count = int(steps) if steps.isdigit() else 0 if steps else 1
-    if (value != '_' and pitch is None) or count < 1:
-      raise UserError(f'--primer_notes: {item.strip()!r} is not a pitch (0-127 or a note name '
-                      'such as C4, F#4, Bb3) or _ (a rest), optionally followed by :steps')
-    tokens.append((encoding.REST if pitch is None else pitch + 1, count))
-  total = sum(count for _, count in tokens)
-  if total > MAX_STEPS:
-    raise UserError(f'--primer_notes spans {total} steps; at most {MAX_STEPS} are allowed')
-  return np.repeat(np.array([t for t, _ in tokens], np.uint8), [c for _, c in tokens])
-
-
-class Primer(NamedTuple):
-  """What a melody starts from: tokens, their bar positions, the bar length where it ends."""
-  tokens: np.ndarray  # uint8 (steps,)
-  positions: np.ndarray  # uint8 (steps,)
-  bar_length: int
-
-
-def primer_on_downbeat(tokens: np.ndarray, bar_length: int) -> Primer:
-  """A hand-written primer, taken to start on a bar line."""
-  return Primer(tokens, encoding.Meter.on_downbeat(len(tokens), bar_length).positions,
-                bar_length)
-
-
-def prime_window(primer: Primer, window_size: int) -> Primer:
-  """The last ``window_size`` steps of a primer, left-padded with rests when shorter (their
-  bar positions counted back)."""
-  tokens, positions = primer.tokens[-window_size:], primer.positions[-window_size:]
-  padding = window_size - len(tokens)
-  before = (int(positions[0]) - padding + np.arange(padding)) % primer.bar_length
-  return Primer(np.concatenate([np.full(padding, encoding.REST, np.uint8), tokens]),
-                np.concatenate([before, positions]).astype(np.uint8), primer.bar_length)
-
-
-def choose_primes(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], count: int,
-                  window_size: int, rng: np.random.Generator) -> list[Primer]:
-  """``count`` windows drawn uniformly from all windows of ``tracks`` (with their meters)."""
-  # A prime needs no target after it, so any start up to len - window_size works.
-  starts = encoding.window_starts([len(t) + 1 for t in tracks], window_size)
-  flat = np.concatenate([np.append(t, encoding.REST) for t in tracks])
-  positions = np.concatenate([np.append(m.positions, 0) for m in meters])
-  bar_lengths = np.concatenate([np.append(m.bar_lengths, 1) for m in meters])
-  chosen = rng.choice(starts, count)[:, None] + np.arange(window_size)
-  return [Primer(flat[i], positions[i], int(bar_lengths[i[-1]])) for i in chosen]
-
-
-def stack_primes(primers: Sequence[Primer], num_steps: int) -> tuple[np.ndarray, np.ndarray]:
-  """(tokens (batch, primer steps), bar positions (batch, primer steps + num_steps)) of
-  primers of one length: a sampler's ``primes`` and ``bar_positions``, counting on after
-  each primer in bars of its last bar length."""
-  tokens = np.stack([p.tokens for p in primers])
-  positions = np.stack([p.positions for p in primers]).astype(np.int64)
-  following = positions[:, -1:] + 1 + np.arange(num_steps)
-  bar_lengths = np.array([p.bar_length for p in primers])[:, None]
-  return tokens, np.concatenate([positions, following % bar_lengths], axis=1).astype(np.uint8)
 
 
 def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
@@ -157,41 +74,36 @@ def _advance(layers, state, inputs: jax.Array, reset=lambda x: x) -> tuple:
   return tuple(new_state)
 
 
-def _input_reader(model, primes: jax.Array, num_steps: int, bar_positions: jax.Array | None,
-                  lookback_index: jax.Array | None):
+def _input_reader(model, primes: jax.Array, num_steps: int, plans: dict):
   """``(history, read)``: ``read(history, token, step) -> (history, first layer's input,
-  lookbacks)`` for the token read at ``step`` (of the primer, then of the melody), with its
-  bar position and, for a model built with lookback, its lookback inputs taken from
-  ``history``, every token read so far (``history`` and ``lookbacks`` None for other
-  models)."""
+  StepInputs)`` for the token read at ``step`` (of the primer, then of the melody), with the
+  model's inputs (``plans``: model_inputs.sampler_plans) computed as for training, from
+  ``history``, every token read so far (None when no input looks back)."""
   batch, length = primes.shape
-  if bar_positions is None:
-    bar_positions = jnp.zeros((batch, length + num_steps), jnp.int32)
 
   def read(history, token, step):
-    lookbacks = None
-    if history is not None:  # As encoding.lookback_inputs, from the tokens read so far.
+    if history is not None:
       history = history.at[:, step].set(token)
-      index = lookback_index[:, step]
-      looked_up = jnp.where(index >= 0, jnp.take_along_axis(history, jnp.maximum(index, 0), 1),
-                            -1)
-      lookbacks = encoding.lookback_features(looked_up, token, jnp)
-    return history, model.project_inputs(token, bar_positions[:, step], lookbacks), lookbacks
+    inputs = model_inputs.step_inputs(model.inputs, plans, history, token, step, jnp)
+    return history, model.project_inputs(inputs), inputs
 
-  history = (None if model.lookback_kernel is None else
-             jnp.zeros((batch, length + num_steps), jnp.int32).at[:, :length].set(primes))
+  history = (jnp.zeros((batch, length + num_steps), jnp.int32).at[:, :length].set(primes)
+             if model_inputs.looks_back(model.inputs) else None)
   return history, read
 
 
-def _with_lookback_index(sample: Callable) -> Callable:
-  """The jitted ``sample(params, primes, key, bar_positions, lookback_index)`` called as
-  ``(params, primes, key, bar_positions=None)``: where to look back is found here, in numpy."""
+def _with_plans(sample: Callable, num_steps: int) -> Callable:
+  """The jitted ``sample(params, primes, key, plans)`` called as ``(params, primes, key,
+  bar_positions=None)``: the plans of every input (model_inputs.sampler_plans) are found here,
+  in numpy, from the bar positions of every step read (all 0 when not given)."""
 
-  def with_index(params, primes, key, bar_positions=None):
-    index = None if bar_positions is None else encoding.lookback_index(bar_positions)
-    return sample(params, primes, key, bar_positions, index)
+  def with_plans(params, primes, key, bar_positions=None):
+    if bar_positions is None:
+      bar_positions = np.zeros((primes.shape[0], primes.shape[1] + num_steps), np.uint8)
+    return sample(params, primes, key,
+                  model_inputs.sampler_plans(model_inputs.NAMES, bar_positions))
 
-  return with_index
+  return with_plans
 
 
 class Sampled(NamedTuple):
@@ -242,21 +154,21 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key, bar_positions, lookback_index):
+  def sample(params, primes, key, plans):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     batch, window = primes.shape
-    history, read = _input_reader(model, primes, num_steps, bar_positions, lookback_index)
+    history, read = _input_reader(model, primes, num_steps, plans)
     state = tuple((jnp.zeros((batch, window, layer.hidden_size)),) * 2 for layer in layers)
 
     def feed(carry, token, position):
       """Advances every run by ``token``; the run starting at ``position`` starts fresh.
-      Keeps ``token``'s lookbacks for the output."""
+      Keeps ``token``'s StepInputs for the output."""
       state, history, _ = carry
       fresh = (jnp.arange(window) == position % window)[None, :, None]
-      history, inputs, lookbacks = read(history, token, position)  # The same for every run.
-      return (_advance(layers, state, inputs[:, None, :], lambda old: jnp.where(fresh, 0.0, old)),
-              history, lookbacks)
+      history, projected, inputs = read(history, token, position)  # The same for every run.
+      return (_advance(layers, state, projected[:, None, :],
+                       lambda old: jnp.where(fresh, 0.0, old)), history, inputs)
 
     def prime_step(carry, position):
       return feed(carry, primes[:, position].astype(jnp.int32), position), None
@@ -268,15 +180,14 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
       token = token.astype(jnp.int32)
       return feed(carry, token, position + 1), (token, share)
 
-    lookbacks = (None if history is None else
-                 jnp.zeros((batch, 2 * len(encoding.LOOKBACK_BARS)), jnp.int32))
-    carry, _ = jax.lax.scan(prime_step, (state, history, lookbacks), jnp.arange(window))
+    no_inputs = jax.tree.map(jnp.zeros_like, read(history, primes[:, 0].astype(jnp.int32), 0)[2])
+    carry, _ = jax.lax.scan(prime_step, (state, history, no_inputs), jnp.arange(window))
     positions = window - 1 + jnp.arange(num_steps)
     _, (tokens, shares) = jax.lax.scan(generate_step, carry,
                                        (positions, jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
-  return _with_lookback_index(sample)
+  return _with_plans(sample, num_steps)
 
 
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
@@ -288,18 +199,18 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
-  def sample(params, primes, key, bar_positions, lookback_index):
+  def sample(params, primes, key, plans):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     batch, length = primes.shape
-    history, read = _input_reader(model, primes, num_steps, bar_positions, lookback_index)
+    history, read = _input_reader(model, primes, num_steps, plans)
 
     def feed(carry, token, step):
       """One step of every layer; returns the new state and the logits of the next token."""
       state, history = carry
-      history, inputs, lookbacks = read(history, token, step)
-      state = _advance(layers, state, inputs)
-      return (state, history), model.output(state[-1][1], lookbacks)
+      history, projected, inputs = read(history, token, step)
+      state = _advance(layers, state, projected)
+      return (state, history), model.output(state[-1][1], inputs)
 
     def generate_step(carry, inputs):
       carry, logits = carry
@@ -315,4 +226,8 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
                                         jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
-  return _with_lookback_index(sample)
+  return _with_plans(sample, num_steps)
+
+
+# Each mode's sampler (model.modes names the modes).
+SAMPLERS = {'window': make_sampler, 'sequence': make_sequence_sampler}

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from midi_rnn_jax import encoding
-from midi_rnn_jax.input_pipeline import FileRecord, read_records
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.data.parse_cache import FileRecord, read_records
 
 
 def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:

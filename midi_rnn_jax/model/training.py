@@ -13,8 +13,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from midi_rnn_jax import encoding, models
-from midi_rnn_jax.batching import Batch
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.model import lstm
+from midi_rnn_jax.data.input_pipeline import Batch
 
 # name -> (optax constructor, the original's (Keras) default learning rate)
 OPTIMIZERS = {
@@ -64,21 +65,17 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
   return state._replace(opt_state=(clip_state, inject_state._replace(hyperparams=hyperparams)))
 
 
-def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int,
-                bar_position: bool = False, lookback: bool = False,
-                copy_lookback: bool = False) -> models.MelodyLSTM:
-  return models.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
-                           rngs=nnx.Rngs(seed), bar_position=bar_position, lookback=lookback,
-                           copy_lookback=copy_lookback)
+def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int, **options: bool
+                ) -> lstm.MelodyLSTM:
+  return lstm.MelodyLSTM(rnn_size=rnn_size, num_layers=num_layers, dropout=dropout,
+                         rngs=nnx.Rngs(seed), **options)
 
 
-def model_of_config(config: dict, seed: int) -> models.MelodyLSTM:
-  """The architecture an experiment's config describes (inputs its config does not name, as in
+def model_of_config(config: dict, seed: int) -> lstm.MelodyLSTM:
+  """The architecture an experiment's config describes (options its config does not name, as in
   experiments from before they existed, are off), initialised from ``seed``."""
   return build_model(config['rnn_size'], config['num_layers'], config['dropout'], seed,
-                     bar_position=config.get('bar_position', False),
-                     lookback=config.get('lookback', False),
-                     copy_lookback=config.get('copy_lookback', False))
+                     **{option: config.get(option, False) for option in lstm.OPTIONS})
 
 
 def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
@@ -122,19 +119,18 @@ class Steps:
   eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
-LogitsFn = Callable[[models.MelodyLSTM, Batch, jax.Array | None], jax.Array]
+LogitsFn = Callable[[lstm.MelodyLSTM, Batch, jax.Array | None], jax.Array]
 
 
-def window_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None) -> jax.Array:
+def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None) -> jax.Array:
   """The logits of the step after each window of the batch (the window mode)."""
-  return model(batch.inputs.astype(jnp.int32), rng, batch.positions, batch.lookbacks)
+  return model(batch.inputs, rng)
 
 
-def every_step_logits(model: models.MelodyLSTM, batch: Batch, rng: jax.Array | None
+def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
                       ) -> jax.Array:
   """The logits of the step after every input step of the batch (the sequence mode)."""
-  return model.every_step(batch.inputs.astype(jnp.int32), rng, batch.positions,
-                          batch.lookbacks)
+  return model.every_step(batch.inputs, rng)
 
 
 # The mesh axis a data-parallel batch is split along.
@@ -194,7 +190,8 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
                jax.jit(data_parallel(evaluation, (P(), P(DATA_AXIS)))))
 
 
-def init_state(model: models.MelodyLSTM, tx: optax.GradientTransformation) -> tuple[nnx.GraphDef, TrainState]:
+def init_state(model: lstm.MelodyLSTM, tx: optax.GradientTransformation
+               ) -> tuple[nnx.GraphDef, TrainState]:
   graphdef, params = nnx.split(model, nnx.Param)
   return graphdef, TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
 

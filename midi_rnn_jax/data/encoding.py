@@ -12,6 +12,7 @@ ticks early or a legato tail a few ticks late does not smear into a
 neighbouring step. Ties go to the note that started first. A step where no pitch
 counts is a rest.
 
+Tokens -> MIDI is ``melody_file``; the model's other per-step inputs are ``model_inputs``.
 This module imports no JAX: it runs in the parsing worker processes.
 """
 
@@ -20,10 +21,9 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-import miditoolkit
 import numpy as np
 
-from midi_rnn_jax import melody_lines, track_choice
+from midi_rnn_jax.data import melody_lines, track_choice
 
 # Bump when anything below changes the tokens a MIDI file encodes to: it keys
 # the parse cache and is stored with every experiment.
@@ -42,10 +42,6 @@ MAX_BAR_STEPS = 64
 # A track spanning more steps (65,536 bars) is broken data, not music: skipped
 # before it can allocate gigabytes.
 MAX_TRACK_STEPS = 1 << 20
-
-DEFAULT_BPM = 120.0
-DEFAULT_VELOCITY = 100
-DEFAULT_TICKS_PER_BEAT = 480
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,180 +221,15 @@ def encode_midi(midi, rules: ReadingRules = ReadingRules()
   return encodings, skipped
 
 
-def is_usable(encoding: TrackEncoding, window_size: int) -> bool:
-  """A track trains the model when it has more notes and steps than one window."""
-  return encoding.num_notes > window_size and len(encoding.tokens) > window_size
-
-
-def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER
-                   ) -> tuple[int, int]:
-  """(numerator, denominator) of a bar of ``bar_length`` steps: quarters when it is a whole
-  number of them (12 16ths: 3/4), else eighths or 16ths."""
-  for denominator in (4, 8, 16):
-    beats = bar_length * denominator / (4 * steps_per_quarter)
-    if beats == int(beats):
-      return int(beats), denominator
-  return bar_length, 4 * steps_per_quarter
-
-
-def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
-                   bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
-                   ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
-                   steps_per_quarter: int = STEPS_PER_QUARTER,
-                   first_position: int = 0, bar_length: int | None = None
-                   ) -> miditoolkit.MidiFile:
-  """Inverse of the encoder: runs of one pitch become one note.
-
-  The melody's first step falls at ``first_position`` in a bar of ``bar_length`` steps (4/4
-  by default), so a melody that starts mid-bar begins with rests up to there and its bars
-  fall on the file's bar lines. A marker at the final step boundary keeps trailing rests in
-  the file's length.
-  """
-  tokens = np.asarray(tokens, dtype=np.int64)
-
-  def tick(step) -> int:  # The nearest tick: no drift when a step is not a whole number of them.
-    return (2 * int(step) * ticks_per_beat + steps_per_quarter) // (2 * steps_per_quarter)
-
-  midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
-  midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
-  midi.time_signature_changes = [miditoolkit.TimeSignature(
-      *time_signature(bar_length or 4 * steps_per_quarter, steps_per_quarter), 0)]
-  instrument = miditoolkit.Instrument(program=program, is_drum=False, name='melody')
-  run_starts = np.flatnonzero(np.diff(tokens, prepend=-1))
-  run_ends = np.append(run_starts[1:], len(tokens))
-  for first, stop in zip(run_starts, run_ends):
-    if tokens[first] != REST:
-      instrument.notes.append(miditoolkit.Note(
-          velocity=velocity, pitch=int(tokens[first]) - 1,
-          start=tick(first + first_position), end=tick(stop + first_position)))
-  midi.instruments = [instrument]
-  midi.markers = [miditoolkit.Marker('end', tick(len(tokens) + first_position))]
-  return midi
-
-
-def end_marker_steps(midi: miditoolkit.MidiFile,
-                     steps_per_quarter: int = STEPS_PER_QUARTER) -> int | None:
-  """The length in steps that ``tokens_to_midi`` wrote into a file's end marker (trailing
-  rests included), or None for a file without one."""
-  ends = [m.time for m in midi.markers if m.text == 'end']
-  return round(max(ends) * steps_per_quarter / midi.ticks_per_beat) if ends else None
-
-
 def one_hot(tokens: np.ndarray) -> np.ndarray:
   """(..., ) integer tokens -> (..., 129) float32 one-hot rows."""
   return np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(tokens)]
 
 
-def window_starts(track_lengths: np.ndarray, window_size: int) -> np.ndarray:
-  """Offsets into the concatenated tracks of every window that has a target.
-
-  A window never crosses a track boundary: its inputs are
-  ``flat[s : s + window_size]`` and its target ``flat[s + window_size]``.
-  """
-  track_lengths = np.asarray(track_lengths, dtype=np.int64)
-  per_track = np.maximum(track_lengths - window_size, 0)
-  track_offsets = np.cumsum(track_lengths) - track_lengths
-  return np.repeat(track_offsets, per_track) + ragged_arange(per_track)
-
-
-def gather_windows(flat: np.ndarray, starts: np.ndarray,
-                   window_size: int) -> tuple[np.ndarray, np.ndarray]:
-  """(inputs (N, window_size), targets (N,)) cut from ``flat`` by fancy indexing."""
-  inputs = flat[starts[:, None] + np.arange(window_size)]
-  targets = flat[starts + window_size]
-  return inputs, targets
-
-
-def chunk_index(track_lengths: np.ndarray, length: int, offsets: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-  """Chunks that predict every step after a track's first exactly once, as indices into the
-  concatenated tracks: (index (chunks, length) of each chunk's input steps, mask of the
-  steps that exist). A chunk's targets are at ``index + 1``.
-
-  A chunk reads up to ``length`` steps of one track; a track's chunk boundaries fall at
-  ``offset + k * length`` (so its first chunk may be shorter); short chunks are padded.
-  """
-  track_lengths = np.asarray(track_lengths, np.int64)
-  track_starts = np.cumsum(track_lengths) - track_lengths
-  begins, ends = [], []
-  for start, size, offset in zip(track_starts, track_lengths, offsets):
-    bounds = np.arange(offset - length if offset else 0, size - 1, length)
-    begins.append(start + np.maximum(bounds, 0))
-    ends.append(start + np.minimum(bounds + length, size - 1))
-  begins, ends = np.concatenate(begins), np.concatenate(ends)
-  index = begins[:, None] + np.arange(length)
-  valid = index < ends[:, None]
-  return np.where(valid, index, 0), valid
-
-
-def sequence_chunks(tracks: list[np.ndarray], length: int, offsets: np.ndarray,
-                    positions: np.ndarray | None = None, lookbacks: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, ...]:
-  """(inputs, targets, weights, input positions, input lookbacks) of the ``chunk_index``
-  chunks of ``tracks``, each (chunks, length); weight 0 (and rests) where a short chunk is
-  padded. ``positions``, ``lookbacks``: the tracks' concatenated per-step bar positions and
-  lookback tokens (None: none are returned)."""
-  flat = np.concatenate(tracks)
-  index, valid = chunk_index([len(t) for t in tracks], length, offsets)
-  inputs = np.where(valid, flat[index], REST).astype(np.uint8)
-  targets = np.where(valid, flat[index + valid], REST).astype(np.uint8)
-  chunk_positions = (None if positions is None
-                     else np.where(valid, positions[index], 0).astype(np.uint8))
-  chunk_lookbacks = (None if lookbacks is None
-                     else np.where(valid[..., None], lookbacks[index], 0).astype(np.uint8))
-  return inputs, targets, valid.astype(np.float32), chunk_positions, chunk_lookbacks
-
-
-# Lookback inputs (after Magenta's lookback RNN): with each input step, the tokens that the
-# step it predicts had these many bars earlier, so repeating an earlier bar or phrase is a copy,
-# not a memory; and whether the input step itself repeats those bars (Magenta's repeat flags).
-LOOKBACK_BARS = (1, 2, 4, 8)
-# The lookback token where the track has no step that many bars back.
-NO_LOOKBACK = NUM_CLASSES
-
-
-def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:
-  """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
-  of the bar 1, 2, ..., ``bars`` bars earlier, or -1 where the track has none. Bar lengths come
-  from the positions themselves (a bar's last position), so meter changes and pickups count."""
-  positions = np.asarray(positions, np.int64)
-  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
-  earlier = []
-  for _ in range(bars):
-    safe = np.maximum(index, 0)
-    previous_bar_end = safe - np.take_along_axis(positions, safe, -1) - 1
-    previous_bar_length = np.take_along_axis(positions, np.maximum(previous_bar_end, 0), -1) + 1
-    index = np.where((index >= 0) & (previous_bar_end >= 0),
-                     np.maximum(safe - previous_bar_length, -1), -1)
-    earlier.append(index)
-  return np.stack(earlier, -1)
-
-
-def lookback_index(positions: np.ndarray) -> np.ndarray:
-  """(..., steps) bar positions -> (..., steps, 2 * len(LOOKBACK_BARS)): for each input step,
-  the steps LOOKBACK_BARS before the step after it (the one it predicts; -1 after the last),
-  then the steps LOOKBACK_BARS before itself; -1 where there is none."""
-  back = bars_back(positions)[..., [bars - 1 for bars in LOOKBACK_BARS]]
-  after_last = np.full(back.shape[:-2] + (1, len(LOOKBACK_BARS)), -1)
-  return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
-
-
-def lookback_features(looked_up, tokens, xp=np):
-  """The lookback inputs of input steps, from ``looked_up`` (..., 2 * len(LOOKBACK_BARS)):
-  the tokens at their ``lookback_index`` (-1 where it is -1), and the steps' own ``tokens``
-  (...,): the tokens before the next step (NO_LOOKBACK where none), then 1 where the step
-  repeats the token that many bars before it, else 0. ``xp``: numpy, or jax.numpy inside a
-  sampler, which looks up one step at a time."""
-  num_bars = len(LOOKBACK_BARS)
-  ahead = looked_up[..., :num_bars]
-  return xp.concatenate([xp.where(ahead >= 0, ahead, NO_LOOKBACK),
-                         looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
-
-
-def lookback_inputs(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
-  """(steps, 2 * len(LOOKBACK_BARS)) uint8 lookback inputs (``lookback_features``) of one
-  track's input steps."""
-  index = lookback_index(positions)
-  tokens = np.asarray(tokens, np.int64)  # Room for the -1 of "none".
-  looked_up = np.where(index >= 0, tokens[np.maximum(index, 0)], -1)
-  return lookback_features(looked_up, tokens).astype(np.uint8)
+def notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(pitch, length in steps) of each note: each run of one pitch token is one note."""
+  tokens = np.asarray(tokens, np.int64)
+  starts = np.flatnonzero(np.diff(tokens, prepend=-1))
+  lengths = np.diff(np.append(starts, len(tokens)))
+  sounding = tokens[starts] != REST
+  return tokens[starts][sounding] - 1, lengths[sounding]

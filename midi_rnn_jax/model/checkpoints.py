@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from midi_rnn_jax import parallel, training
+from midi_rnn_jax.model import parallel, training
 from midi_rnn_jax.errors import UserError
 
 FOLDER = 'checkpoints'

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from midi_rnn_jax.input_pipeline import FileRecord
+from midi_rnn_jax.data.parse_cache import FileRecord
 
 ARRAYS = ('tokens', 'positions', 'bar_lengths')
 STORE_FORMAT = 1

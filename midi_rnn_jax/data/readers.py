@@ -13,7 +13,7 @@ import dataclasses
 import miditoolkit
 import numpy as np
 
-from midi_rnn_jax import encoding
+from midi_rnn_jax.data import encoding
 from midi_rnn_jax.errors import UserError
 
 try:

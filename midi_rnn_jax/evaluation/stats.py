@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_rnn_jax import encoding
-from midi_rnn_jax.baselines import ngrams, rows_as_keys
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.evaluation.baselines import ngrams, rows_as_keys
 
 MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
@@ -17,15 +17,6 @@ MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
 LENGTH_BUCKETS = np.array([1, 2, 3, 4, 5, 8, 12, 16])
 LENGTH_LABELS = ['1', '2', '3', '4', '5-7', '8-11', '12-15', '16+']
 DEGENERATE_MAX_PERIOD = 16
-
-
-def notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """(pitch, length in steps) of each note: each run of one pitch token is one note."""
-  tokens = np.asarray(tokens, np.int64)
-  starts = np.flatnonzero(np.diff(tokens, prepend=-1))
-  lengths = np.diff(np.append(starts, len(tokens)))
-  sounding = tokens[starts] != encoding.REST
-  return tokens[starts][sounding] - 1, lengths[sounding]
 
 
 def pitch_class_histogram(tokens: np.ndarray) -> np.ndarray:
@@ -95,7 +86,7 @@ def excerpts(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], len
 
 def note_length_histogram(tokens: np.ndarray) -> np.ndarray:
   """Share of notes in each LENGTH_BUCKETS bucket."""
-  _, lengths = notes(tokens)
+  _, lengths = encoding.notes(tokens)
   counts = np.bincount(np.searchsorted(LENGTH_BUCKETS, lengths, side='right') - 1,
                        minlength=len(LENGTH_BUCKETS)).astype(float)
   return counts / max(counts.sum(), 1.0)
@@ -129,7 +120,7 @@ def degeneration(tokens: np.ndarray) -> str | None:
   """Why a generated melody is not worth listening to, or None: one held note (or none),
   almost all rests, or a second half that loops one short pattern."""
   tokens = np.asarray(tokens)
-  pitches, _ = notes(tokens)
+  pitches, _ = encoding.notes(tokens)
   rests = float(np.mean(tokens == encoding.REST)) if len(tokens) else 1.0
   if len(pitches) <= 1:
     return 'one held note' if len(pitches) else 'all rests'
@@ -186,7 +177,7 @@ def melody_features(tokens: np.ndarray, bar_steps: int = 16) -> dict:
   """The per-file statistics of one melody; ``bar_steps``: the steps of a bar (16: 4/4 in
   16th notes), for the key-drift spans (4 bars) and the bar repetition."""
   tokens = np.asarray(tokens, np.uint8)
-  pitches, _ = notes(tokens)
+  pitches, _ = encoding.notes(tokens)
   intervals = np.abs(np.diff(pitches))
   histogram = pitch_class_histogram(tokens)
   consistency, scale = scale_consistency(tokens)

@@ -18,7 +18,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from midi_rnn_jax.encoding import LOOKBACK_BARS, MAX_BAR_STEPS, NO_LOOKBACK, NUM_CLASSES
+from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.data.encoding import NUM_CLASSES
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, StepInputs
 
 
 def _gate_of_column(hidden_size: int) -> jax.Array:
@@ -150,91 +152,96 @@ def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
+# The model's options, each a boolean flag of train and a key of an experiment's config: the
+# per-step inputs (model_inputs.INPUTS), and the copy path.
+OPTIONS = (*model_inputs.NAMES, 'copy_lookback')
+
+
 class MelodyLSTM(nnx.Module):
-  """Tokens -> logits over the 129 classes of the next step: after the last step of a window
-  (``__call__``, the original's model) or after every step (``every_step``)."""
+  """StepInputs -> logits over the 129 classes of the next step: after the last step of a
+  window (``__call__``, the original's model) or after every step (``every_step``).
+
+  ``options`` (OPTIONS, all off by default): each input of model_inputs.INPUTS the model reads,
+  and ``copy_lookback``."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
-               bar_position: bool = False, lookback: bool = False, copy_lookback: bool = False):
+               **options: bool):
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+      raise TypeError(f'unknown model options {sorted(unknown)}')
     self.dropout_rate = dropout
     sizes = [NUM_CLASSES] + [rnn_size] * num_layers
     self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
     self.head = nnx.Linear(rnn_size, NUM_CLASSES, rngs=rngs)
-    # With bar_position, each step's index in its bar is a second one-hot input of the first
-    # layer (again a row lookup). Zeros at first: the untrained model ignores it.
-    self.position_kernel = (nnx.Param(jnp.zeros((MAX_BAR_STEPS, 4 * rnn_size)))
-                            if bar_position else None)
-    # With lookback, each token LOOKBACK_BARS before the predicted step is one more one-hot
-    # input (130 classes: the 129 and NO_LOOKBACK), and so is each repeat flag; zeros at first.
-    num_bars = len(LOOKBACK_BARS)
-    self.lookback_kernel = (nnx.Param(jnp.zeros((num_bars, NO_LOOKBACK + 1, 4 * rnn_size)))
-                            if lookback else None)
-    self.repeat_kernel = nnx.Param(jnp.zeros((num_bars, 2, 4 * rnn_size))) if lookback else None
+    # Each input is one more one-hot input of the first layer per column (a row lookup of its
+    # kernel, as the token's). Zeros at first: the untrained model ignores it.
+    self.inputs = tuple(i.name for i in model_inputs.INPUTS if options.get(i.name))
+    for feature in model_inputs.INPUTS:
+      for kernel in feature.kernels:
+        shape = ((kernel.columns,) if kernel.columns else ()) + (kernel.classes, 4 * rnn_size)
+        setattr(self, kernel.param,
+                nnx.Param(jnp.zeros(shape)) if feature.name in self.inputs else None)
     # With copy_lookback (and lookback), a direct path from each lookback token to the output:
     # the last hidden state weighs "play what was played k bars ago", added to that token's
     # logit. Zeros at first.
-    self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy_lookback else None
-    self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy_lookback else None
+    num_bars = len(LOOKBACK_BARS)
+    copy = options.get('copy_lookback', False)
+    self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
+    self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
 
-  def project_inputs(self, tokens: jax.Array, positions: jax.Array | None,
-                     lookbacks: jax.Array | None = None) -> jax.Array:
-    """The first layer's input projection of tokens (..., ), their bar positions (..., ) and
-    lookback inputs (..., 2 * len(LOOKBACK_BARS): encoding.lookback_inputs), for the inputs
-    the model was built with."""
-    projected = self.layers[0].project_tokens(tokens)
-    if self.position_kernel is not None:
-      projected += jnp.take(self.position_kernel[...], positions.astype(jnp.int32), axis=0)
-    if self.lookback_kernel is not None:
-      kernels = [*self.lookback_kernel[...], *self.repeat_kernel[...]]
-      for column, kernel in enumerate(kernels):
-        projected += jnp.take(kernel, lookbacks[..., column].astype(jnp.int32), axis=0)
+  def project_inputs(self, inputs: StepInputs) -> jax.Array:
+    """The first layer's input projection (..., 4H) of StepInputs (..., ): the token's row of
+    the input kernel, plus each input's rows."""
+    projected = self.layers[0].project_tokens(inputs.tokens.astype(jnp.int32))
+    for feature in model_inputs.INPUTS:
+      if feature.name not in self.inputs:
+        continue
+      values, column = getattr(inputs, feature.name).astype(jnp.int32), 0
+      for kernel in feature.kernels:
+        param = getattr(self, kernel.param)[...]
+        if not kernel.columns:
+          projected += jnp.take(param, values, axis=0)
+        for offset in range(kernel.columns):
+          projected += jnp.take(param[offset], values[..., column + offset], axis=0)
+        column += kernel.columns
     return projected
 
-  def _hidden(self, tokens: jax.Array, dropout_rng: jax.Array | None,
-              positions: jax.Array | None, lookbacks: jax.Array | None, unroll: int = 1
+  def _hidden(self, inputs: StepInputs, dropout_rng: jax.Array | None, unroll: int = 1
               ) -> tuple[jax.Array, jax.Array | None]:
-    """(batch, time) tokens -> the last layer's (time, batch, H) outputs, and the dropout key
+    """(batch, time) inputs -> the last layer's (time, batch, H) outputs, and the dropout key
     left for them (None without dropout)."""
     rngs = ([None] * len(self.layers) if dropout_rng is None
             else list(jax.random.split(dropout_rng, len(self.layers))))
-    hidden = self.layers[0].scan(self.project_inputs(
-        tokens.T, None if positions is None else positions.T,
-        None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1)), unroll)
+    time_major = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)
+    hidden = self.layers[0].scan(self.project_inputs(time_major), unroll)
     for layer, rng in zip(self.layers[1:], rngs[:-1]):
       hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)), unroll)
     return hidden, rngs[-1]
 
-  def output(self, hidden: jax.Array, lookbacks: jax.Array | None) -> jax.Array:
+  def output(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., 129) logits; for a model built with
     copy_lookback, each lookback token's logit also gets the weight the hidden state gives it
-    (``lookbacks`` (..., 2 * len(LOOKBACK_BARS)) of the step read; NO_LOOKBACK gets none)."""
+    (``read``: the StepInputs of the step read; NO_LOOKBACK gets none)."""
     logits = self.head(hidden)
     if self.copy_kernel is None:
       return logits
     weights = hidden @ self.copy_kernel[...] + self.copy_bias[...]
-    looked_back = jax.nn.one_hot(lookbacks[..., :len(LOOKBACK_BARS)], NUM_CLASSES)
+    looked_back = jax.nn.one_hot(read.lookback[..., :len(LOOKBACK_BARS)], NUM_CLASSES)
     return logits + jnp.einsum('...k,...kc->...c', weights, looked_back)
 
-  def __call__(self, tokens: jax.Array, dropout_rng: jax.Array | None = None,
-               positions: jax.Array | None = None, lookbacks: jax.Array | None = None
-               ) -> jax.Array:
-    """(batch, window) int tokens -> (batch, 129) logits of the step after the window.
-
-    ``dropout_rng`` turns dropout on (training); leave it None otherwise. ``positions``:
-    the tokens' bar positions, for a model built with ``bar_position``; ``lookbacks`` (batch,
-    window, LOOKBACK_BARS), for one built with ``lookback``.
-    """
-    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks)
+  def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
+    """(batch, window) inputs -> (batch, 129) logits of the step after the window.
+    ``dropout_rng`` turns dropout on (training); leave it None otherwise."""
+    hidden, rng = self._hidden(inputs, dropout_rng)
     # Only the last step feeds the head, so only it needs the last dropout.
     return self.output(dropout(hidden[-1], self.dropout_rate, rng),
-                       None if lookbacks is None else lookbacks[:, -1])
+                       model_inputs.map_arrays(lambda values: values[:, -1], inputs))
 
-  def every_step(self, tokens: jax.Array, dropout_rng: jax.Array | None = None,
-                 positions: jax.Array | None = None, lookbacks: jax.Array | None = None
-                 ) -> jax.Array:
-    """(batch, time) int tokens -> (batch, time, 129) logits of the step after each step,
-    from a zero state: the sequence mode's model."""
-    hidden, rng = self._hidden(tokens, dropout_rng, positions, lookbacks, SEQUENCE_UNROLL)
+  def every_step(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
+    """(batch, time) inputs -> (batch, time, 129) logits of the step after each step, from a
+    zero state: the sequence mode's model."""
+    hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL)
     logits = self.output(dropout(hidden, self.dropout_rate, rng),
-                         None if lookbacks is None else jnp.swapaxes(lookbacks, 0, 1))
+                         model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1),
+                                                 inputs))
     return jnp.swapaxes(logits, 0, 1)

@@ -16,13 +16,14 @@ Both share the parameters' layout, the optimizer, checkpoints and the sampling c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from midi_rnn_jax import batching, sampling, training
-from midi_rnn_jax.batching import Batch
-from midi_rnn_jax.input_pipeline import FileRecord
+from midi_rnn_jax.data import input_pipeline, model_inputs
+from midi_rnn_jax.model import training
+from midi_rnn_jax.data.input_pipeline import Batch
+from midi_rnn_jax.data.parse_cache import FileRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,19 +31,20 @@ class Mode:
   name: str
   unit: str  # What an epoch counts: 'windows' or 'tokens'.
   logits_fn: training.LogitsFn  # The logits of Batch.targets.
-  make_sampler: Callable[..., Callable]  # As sampling.make_sampler.
-  # Whether the model is also scored with each track's whole past as context.
-  scores_whole_tracks: bool
+  # Whether the model reads everything before a step: it is also scored with each track's
+  # whole past as context, and its sampler reads the whole primer and carries its state
+  # (generate.samplers.SAMPLERS holds each mode's sampler).
+  carries_state: bool
 
   def batches(self, records: Sequence[FileRecord], config: dict,
               rng: np.random.Generator | None) -> Iterator[Batch]:
     common = dict(window_size=config['window_size'], batch_size=config['batch_size'],
                   max_files_in_ram=config['max_files_in_ram'], rng=rng,
-                  lookback=config.get('lookback', False))
+                  inputs=model_inputs.of_config(config))
     if self.unit == 'tokens':
-      return batching.iterate_sequences(records, sequence_length=config['sequence_length'],
+      return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               **common)
-    return batching.iterate_batches(records, **common)
+    return input_pipeline.iterate_batches(records, **common)
 
   def epoch_size(self, records: Sequence[FileRecord], window_size: int) -> int:
     """Windows, or predicted tokens, in one epoch over ``records``."""
@@ -50,17 +52,10 @@ class Mode:
       return sum(int(np.sum(r.track_lengths[r.usable(window_size)] - 1)) for r in records)
     return sum(r.num_windows(window_size) for r in records)
 
-  def prime(self, primer: sampling.Primer, window_size: int) -> sampling.Primer:
-    """What the sampler reads before it generates: the window mode's last ``window_size``
-    steps (rests in front when shorter); the sequence mode reads the whole primer."""
-    return primer if self.unit == 'tokens' else sampling.prime_window(primer, window_size)
-
 
 MODES = {
-    'window': Mode('window', 'windows', training.window_logits, sampling.make_sampler,
-                   scores_whole_tracks=False),
-    'sequence': Mode('sequence', 'tokens', training.every_step_logits,
-                     sampling.make_sequence_sampler, scores_whole_tracks=True),
+    'window': Mode('window', 'windows', training.window_logits, carries_state=False),
+    'sequence': Mode('sequence', 'tokens', training.every_step_logits, carries_state=True),
 }
 
 

@@ -20,8 +20,10 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from midi_rnn_jax import cli, training
-from midi_rnn_jax.batching import Batch
+from midi_rnn_jax import console
+from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.model import training
+from midi_rnn_jax.data.input_pipeline import Batch
 from midi_rnn_jax.errors import UserError
 
 # A step (16 of them per call, or one evaluation batch) that takes this long is stuck, e.g.
@@ -43,9 +45,9 @@ def initialize(coordinator_address: str | None, num_processes: int, process_id: 
     raise UserError(f'--num_processes {num_processes} needs --coordinator_address (host:port of '
                     'process 0), unless a cluster (Slurm, JAX_COORDINATOR_ADDRESS) tells JAX')
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-  cli.log(f'process {process_id} of {num_processes}: waiting up to {startup_timeout} s for '
-          'every process of the run to reach the coordinator '
-          f'{coordinator_address or "(from the cluster)"}')
+  console.log(f'process {process_id} of {num_processes}: waiting up to {startup_timeout} s for '
+              'every process of the run to reach the coordinator '
+              f'{coordinator_address or "(from the cluster)"}')
   # JAX aborts the process (a C++ check failure) when its own timeout passes: give up first.
   watchdog = threading.Timer(startup_timeout, _give_up, (coordinator_address, num_processes,
                                                          process_id, startup_timeout))
@@ -68,10 +70,10 @@ def initialize(coordinator_address: str | None, num_processes: int, process_id: 
 def _give_up(coordinator_address, num_processes, process_id, startup_timeout) -> None:
   """The one line and exit code 2 of a UserError, from the watchdog thread: the main thread is
   blocked inside JAX."""
-  cli.log(f'error: the {num_processes} processes of the run did not all start within '
-          f'{startup_timeout} s (--startup_timeout; this is process {process_id}, coordinator '
-          f'{coordinator_address or "from the cluster"}): start every process, or check the '
-          'address')
+  console.log(f'error: the {num_processes} processes of the run did not all start within '
+              f'{startup_timeout} s (--startup_timeout; this is process {process_id}, coordinator '
+              f'{coordinator_address or "from the cluster"}): start every process, or check the '
+              'address')
   os._exit(2)  # pylint: disable=protected-access  # Nothing is written yet.  # Nothing is written before this point.
 
 
@@ -98,9 +100,8 @@ def global_batch(batch: Batch, mesh: jax.sharding.Mesh | None, stacked: bool) ->
     return np.take(field, range(jax.process_index() * size, (jax.process_index() + 1) * size),
                    axis=axis)
 
-  return Batch(*(None if field is None else
-                 jax.make_array_from_process_local_data(sharding, rows(field))
-                 for field in batch))
+  return model_inputs.map_arrays(
+      lambda field: jax.make_array_from_process_local_data(sharding, rows(field)), batch)
 
 
 def local(tree):
@@ -193,9 +194,9 @@ class Watchdog:
       time.sleep(min(1.0, self.seconds / 4))
       deadline = self._deadline
       if deadline is not None and time.monotonic() > deadline:
-        cli.log(f'error: a training step has not finished in {self.seconds:.0f} s (a collective '
-                'across devices that never completes?); the checkpoints written so far are '
-                'kept: resume with the same command, or try --num_devices 1')
+        console.log(f'error: a training step has not finished in {self.seconds:.0f} s (a collective '
+                    'across devices that never completes?); the checkpoints written so far are '
+                    'kept: resume with the same command, or try --num_devices 1')
         os._exit(2)  # pylint: disable=protected-access
 
   def watched(self, fn):

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_rnn_jax import encoding
+from midi_rnn_jax.data import encoding, slicing
+from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.errors import UserError
 
 V = encoding.NUM_CLASSES
@@ -159,5 +160,5 @@ def windows_of(tracks: Sequence[np.ndarray], window_size: int) -> tuple[np.ndarr
   """(contexts (N, window), targets (N,)) of every window of the tracks."""
   if not tracks:
     return np.zeros((0, window_size), np.uint8), np.zeros(0, np.uint8)
-  starts = encoding.window_starts([len(t) for t in tracks], window_size)
-  return encoding.gather_windows(np.concatenate(tracks), starts, window_size)
+  contexts, targets = slicing.every_window([StepInputs(t) for t in tracks], window_size)
+  return contexts.tokens, targets

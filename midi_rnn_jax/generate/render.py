@@ -9,12 +9,12 @@ import wave
 
 import numpy as np
 
-from midi_rnn_jax import encoding, stats
+from midi_rnn_jax.data import encoding, melody_file
 
 SAMPLE_RATE = 22050
 
 
-def synthesize(tokens: np.ndarray, *, bpm: float = encoding.DEFAULT_BPM,
+def synthesize(tokens: np.ndarray, *, bpm: float = melody_file.DEFAULT_BPM,
                steps_per_quarter: int = encoding.STEPS_PER_QUARTER,
                sample_rate: int = SAMPLE_RATE) -> np.ndarray:
   """Mono float32 samples in [-1, 1], exactly len(tokens) steps long.
@@ -68,7 +68,7 @@ def piano_roll_figure(tokens: np.ndarray, title: str = '', *,
     if tokens[first] != encoding.REST:
       axes.broken_barh([(first / steps_per_bar, (stop - first) / steps_per_bar)],
                        (tokens[first] - 1 - 0.4, 0.8), color='tab:blue')
-  pitches, _ = stats.notes(tokens)
+  pitches, _ = encoding.notes(tokens)
   if len(pitches):
     axes.set_ylim(pitches.min() - 2, pitches.max() + 2)
   axes.set_xlim(0, max(len(tokens), 1) / steps_per_bar)

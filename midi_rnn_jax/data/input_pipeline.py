@@ -10,58 +10,56 @@ from typing import NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax import encoding
-from midi_rnn_jax.cached_tracks import all_tracks_and_meters
-from midi_rnn_jax.input_pipeline import FileRecord
+from midi_rnn_jax.data import encoding, model_inputs, slicing
+from midi_rnn_jax.data.cached_tracks import all_tracks_and_meters
+from midi_rnn_jax.data.model_inputs import StepInputs
+from midi_rnn_jax.data.parse_cache import FileRecord
 
 
 class Batch(NamedTuple):
-  """A pytree, so it passes straight into jitted steps. Window mode: inputs and positions
-  (batch, window), targets and weights (batch,); sequence mode: all four (batch,
-  sequence_length). Lookbacks add an axis to the inputs' shape."""
-  inputs: np.ndarray  # uint8
+  """A pytree, so it passes straight into jitted steps. Window mode: inputs (batch, window),
+  targets and weights (batch,); sequence mode: all (batch, sequence_length). An input of
+  several columns adds an axis to the inputs' shape."""
+  inputs: StepInputs  # uint8: each input step's token and the model's other inputs
   targets: np.ndarray  # uint8
   weights: np.ndarray  # float32: 0 marks padding
-  positions: np.ndarray | None = None  # uint8: each input step's index in its bar
-  # uint8 (..., 2 * len(LOOKBACK_BARS)): encoding.lookback_inputs of each input step; None
-  # for a model without them.
-  lookbacks: np.ndarray | None = None
 
 
 def _fields(fn, *batches: Batch) -> Batch:
-  """``fn`` applied to each field across ``batches``; fields that are None stay None."""
-  return Batch(*(None if fields[0] is None else fn(*fields) for fields in zip(*batches)))
+  """``fn`` applied to each array across ``batches``; inputs that are None stay None."""
+  return model_inputs.map_arrays(fn, *batches)
 
 
 def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Batch:
-  """Shifts each example (inputs and targets) by a random number of semitones.
+  """Shifts each example by a random number of semitones: its tokens, its targets, and the
+  columns of its inputs that hold pitches (``model_inputs.Input.pitched``).
 
-  The shift is uniform over the shifts within +-max_semitones that keep all of
-  the example's pitches inside MIDI's 0-127; rests stay rests. Works on windows (one
-  target each) and on sequence chunks (targets are the inputs moved by one step).
+  The shift is uniform over the shifts within +-max_semitones that keep all of the example's
+  pitches inside MIDI's 0-127; rests (and NO_LOOKBACK) stay as they are. Works on windows (one
+  target each) and on sequence chunks.
   """
-  targets = batch.targets.reshape(len(batch.targets), -1)
-  # The whole example: the inputs that no target repeats, then the targets.
-  leading = batch.inputs[:, :batch.inputs.shape[1] - targets.shape[1] + 1]
-  tokens = np.concatenate([leading, targets], axis=1).astype(np.int64)
-  # The lookback tokens move too; the repeat flags after them do not.
-  num_bars = len(encoding.LOOKBACK_BARS)
-  lookbacks = (np.zeros((len(tokens), 0), np.int64) if batch.lookbacks is None
-               else batch.lookbacks[..., :num_bars].reshape(len(tokens), -1).astype(np.int64))
-  everything = np.concatenate([tokens, lookbacks], axis=1)
-  sounding = (everything != encoding.REST) & (everything != encoding.NO_LOOKBACK)
+  count = len(batch.targets)
+  pitched = [batch.targets, batch.inputs.tokens] + [
+      getattr(batch.inputs, i.name)[..., :i.pitched] for i in model_inputs.INPUTS
+      if i.pitched and getattr(batch.inputs, i.name) is not None]
+  everything = np.concatenate([p.reshape(count, -1) for p in pitched], axis=1).astype(np.int64)
+  sounding = (everything > encoding.REST) & (everything <= 128)
   lowest = np.where(sounding, everything - 1, 127).min(axis=1)
   highest = np.where(sounding, everything - 1, 0).max(axis=1)
   shift = rng.integers(np.maximum(-max_semitones, -lowest),
                        np.minimum(max_semitones, 127 - highest) + 1)
-  everything = np.where(sounding, everything + shift[:, None], everything).astype(np.uint8)
-  tokens, lookbacks = everything[:, :tokens.shape[1]], everything[:, tokens.shape[1]:]
-  return batch._replace(
-      inputs=tokens[:, :-1],
-      targets=tokens[:, -targets.shape[1]:].reshape(batch.targets.shape),
-      lookbacks=None if batch.lookbacks is None else np.concatenate(
-          [lookbacks.reshape(batch.lookbacks[..., :num_bars].shape),
-           batch.lookbacks[..., num_bars:]], axis=-1))
+
+  def moved(values: np.ndarray) -> np.ndarray:
+    values = values.astype(np.int64)
+    by = shift.reshape((count,) + (1,) * (values.ndim - 1))
+    return np.where((values > encoding.REST) & (values <= 128), values + by,
+                    values).astype(np.uint8)
+
+  inputs = batch.inputs._replace(tokens=moved(batch.inputs.tokens), **{
+      i.name: np.concatenate([moved(values[..., :i.pitched]), values[..., i.pitched:]], -1)
+      for i in model_inputs.INPUTS
+      if i.pitched and (values := getattr(batch.inputs, i.name)) is not None})
+  return Batch(inputs, moved(batch.targets), batch.weights)
 
 
 def in_groups(items, size: int):
@@ -124,56 +122,52 @@ def _shuffle_buffer(groups: Iterator[Batch], size: int, rng: np.random.Generator
 
 
 class TrackGroup(NamedTuple):
-  """The usable tracks of some files, and their steps' features, concatenated."""
-  tracks: list[np.ndarray]
-  positions: np.ndarray
-  lookbacks: np.ndarray | None  # None unless asked for
+  """The usable tracks of some files: their lengths, and their steps' inputs laid end to end."""
+  lengths: list[int]
+  steps: StepInputs
 
 
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
-                      rng: np.random.Generator | None, lookback: bool) -> Iterator[TrackGroup]:
+                      rng: np.random.Generator | None, inputs: tuple[str, ...]
+                      ) -> Iterator[TrackGroup]:
   """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
-  ``rng``)."""
+  ``rng``), with the model ``inputs``."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
     group = [records[i] for i in order[first:first + max_files_in_ram]]
     tracks, meters = all_tracks_and_meters(group, window_size)
-    lookbacks = (np.concatenate([encoding.lookback_inputs(t, m.positions)
-                                 for t, m in zip(tracks, meters)]) if lookback else None)
-    yield TrackGroup(tracks, np.concatenate([m.positions for m in meters]), lookbacks)
+    steps = [model_inputs.track_inputs(t, m.positions, inputs) for t, m in zip(tracks, meters)]
+    yield TrackGroup([len(t) for t in tracks],
+                     model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps))
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
                     max_files_in_ram: int, rng: np.random.Generator | None,
-                    lookback: bool = False) -> Iterator[Batch]:
-  """Every window of ``records`` once, in fixed-shape batches (the window mode).
+                    inputs: tuple[str, ...] = ()) -> Iterator[Batch]:
+  """Every window of ``records`` once, in fixed-shape batches (the window mode), with the model
+  ``inputs`` (model_inputs.NAMES).
 
   Files are read ``max_files_in_ram`` at a time; with an ``rng`` the file order
   and the windows within each group are shuffled, and a shuffle buffer mixes the groups.
   The last batch is padded and its padding has weight 0, so no window is dropped and
-  shapes never change. ``lookback``: the batches carry lookback tokens.
+  shapes never change.
   """
 
   def windows(group: TrackGroup):
-    starts = encoding.window_starts([len(t) for t in group.tracks], window_size)
+    starts = slicing.window_starts(group.lengths, window_size)
     if rng is not None:
       rng.shuffle(starts)
-    inputs, targets = encoding.gather_windows(np.concatenate(group.tracks), starts, window_size)
-    window_positions, _ = encoding.gather_windows(group.positions, starts, window_size)
-    window_lookbacks = (None if group.lookbacks is None
-                        else encoding.gather_windows(group.lookbacks, starts, window_size)[0])
-    return Batch(inputs, targets, np.ones(len(targets), np.float32), window_positions,
-                 window_lookbacks)
+    window_inputs, targets = slicing.windows(group.steps, starts, window_size)
+    return Batch(window_inputs, targets, np.ones(len(targets), np.float32))
 
-  examples = map(windows, _tracks_in_groups(records, window_size, max_files_in_ram, rng,
-                                            lookback))
+  examples = map(windows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)
 
 
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
-                      lookback: bool = False) -> Iterator[Batch]:
+                      inputs: tuple[str, ...] = ()) -> Iterator[Batch]:
   """Every step of every usable track of ``records`` once as a target, in chunks of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
@@ -182,16 +176,14 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
   """
 
   def chunks(group: TrackGroup):
-    offsets = (rng.integers(0, sequence_length, len(group.tracks)) if rng is not None
-               else np.zeros(len(group.tracks), np.int64))
-    chunked = Batch(*encoding.sequence_chunks(group.tracks, sequence_length, offsets,
-                                              group.positions, group.lookbacks))
+    offsets = (rng.integers(0, sequence_length, len(group.lengths)) if rng is not None
+               else np.zeros(len(group.lengths), np.int64))
+    chunked = Batch(*slicing.chunks(group.steps, group.lengths, sequence_length, offsets))
     if rng is None:
       return chunked
     order = rng.permutation(len(chunked.targets))
     return _fields(lambda field: field[order], chunked)
 
-  examples = map(chunks, _tracks_in_groups(records, window_size, max_files_in_ram, rng,
-                                           lookback))
+  examples = map(chunks, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

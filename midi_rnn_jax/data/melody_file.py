@@ -1,0 +1,70 @@
+"""Tokens -> a MIDI file: the inverse of the encoder, for sampled melodies."""
+
+from __future__ import annotations
+
+import miditoolkit
+import numpy as np
+
+from midi_rnn_jax.data.encoding import REST, STEPS_PER_QUARTER
+
+DEFAULT_BPM = 120.0
+
+
+DEFAULT_VELOCITY = 100
+
+
+DEFAULT_TICKS_PER_BEAT = 480
+
+
+def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER
+                   ) -> tuple[int, int]:
+  """(numerator, denominator) of a bar of ``bar_length`` steps: quarters when it is a whole
+  number of them (12 16ths: 3/4), else eighths or 16ths."""
+  for denominator in (4, 8, 16):
+    beats = bar_length * denominator / (4 * steps_per_quarter)
+    if beats == int(beats):
+      return int(beats), denominator
+  return bar_length, 4 * steps_per_quarter
+
+
+def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
+                   bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
+                   ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
+                   steps_per_quarter: int = STEPS_PER_QUARTER,
+                   first_position: int = 0, bar_length: int | None = None
+                   ) -> miditoolkit.MidiFile:
+  """Inverse of the encoder: runs of one pitch become one note.
+
+  The melody's first step falls at ``first_position`` in a bar of ``bar_length`` steps (4/4
+  by default), so a melody that starts mid-bar begins with rests up to there and its bars
+  fall on the file's bar lines. A marker at the final step boundary keeps trailing rests in
+  the file's length.
+  """
+  tokens = np.asarray(tokens, dtype=np.int64)
+
+  def tick(step) -> int:  # The nearest tick: no drift when a step is not a whole number of them.
+    return (2 * int(step) * ticks_per_beat + steps_per_quarter) // (2 * steps_per_quarter)
+
+  midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
+  midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
+  midi.time_signature_changes = [miditoolkit.TimeSignature(
+      *time_signature(bar_length or 4 * steps_per_quarter, steps_per_quarter), 0)]
+  instrument = miditoolkit.Instrument(program=program, is_drum=False, name='melody')
+  run_starts = np.flatnonzero(np.diff(tokens, prepend=-1))
+  run_ends = np.append(run_starts[1:], len(tokens))
+  for first, stop in zip(run_starts, run_ends):
+    if tokens[first] != REST:
+      instrument.notes.append(miditoolkit.Note(
+          velocity=velocity, pitch=int(tokens[first]) - 1,
+          start=tick(first + first_position), end=tick(stop + first_position)))
+  midi.instruments = [instrument]
+  midi.markers = [miditoolkit.Marker('end', tick(len(tokens) + first_position))]
+  return midi
+
+
+def end_marker_steps(midi: miditoolkit.MidiFile,
+                     steps_per_quarter: int = STEPS_PER_QUARTER) -> int | None:
+  """The length in steps that ``tokens_to_midi`` wrote into a file's end marker (trailing
+  rests included), or None for a file without one."""
+  ends = [m.time for m in midi.markers if m.text == 'end']
+  return round(max(ends) * steps_per_quarter / midi.ticks_per_beat) if ends else None

@@ -1,0 +1,183 @@
+"""What the model reads with each step: its token, and the inputs it was built with.
+
+Each input is declared once, in ``INPUTS``: how it is computed from a track's tokens and bar
+positions (one function, used on whole tracks in numpy and one step at a time inside the
+samplers), which of its columns are pitches that move with a transposition, and the one-hot
+kernels the model learns for it. Its values travel as one ``StepInputs`` value through batching,
+transposition, the model's input projection, scoring and both samplers; its train flag and
+config key are its name. docs/how-it-works.md ("Adding an input") walks through one.
+
+No JAX here: the samplers pass ``jax.numpy`` in as ``xp``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES
+
+
+class StepInputs(NamedTuple):
+  """Per input step: its token, and each input of INPUTS the model was built with (None for
+  the others). A pytree: arrays are (..., steps) for an input of one value per step, and
+  (..., steps, columns) for one of several."""
+  tokens: Any
+  bar_position: Any = None  # uint8: the step's index in its bar
+  lookback: Any = None  # uint8 (..., 2 * len(LOOKBACK_BARS)): lookback tokens, then repeat flags
+
+
+def map_arrays(fn: Callable, *trees):
+  """``fn`` applied to the arrays at one place of each of ``trees`` (NamedTuples of arrays, or
+  of such NamedTuples, as a Batch holds StepInputs); None stays None."""
+  first = trees[0]
+  if first is None:
+    return None
+  if isinstance(first, tuple):
+    return type(first)(*(map_arrays(fn, *fields) for fields in zip(*trees)))
+  return fn(*trees)
+
+
+# Lookback inputs (after Magenta's lookback RNN): with each input step, the tokens that the
+# step it predicts had these many bars earlier, so repeating an earlier bar or phrase is a copy,
+# not a memory; and whether the input step itself repeats those bars (Magenta's repeat flags).
+LOOKBACK_BARS = (1, 2, 4, 8)
+
+
+# The lookback token where the track has no step that many bars back.
+NO_LOOKBACK = NUM_CLASSES
+
+
+def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
+  of the bar 1, 2, ..., ``bars`` bars earlier, or -1 where the track has none. Bar lengths come
+  from the positions themselves (a bar's last position), so meter changes and pickups count."""
+  positions = np.asarray(positions, np.int64)
+  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
+  earlier = []
+  for _ in range(bars):
+    safe = np.maximum(index, 0)
+    previous_bar_end = safe - np.take_along_axis(positions, safe, -1) - 1
+    previous_bar_length = np.take_along_axis(positions, np.maximum(previous_bar_end, 0), -1) + 1
+    index = np.where((index >= 0) & (previous_bar_end >= 0),
+                     np.maximum(safe - previous_bar_length, -1), -1)
+    earlier.append(index)
+  return np.stack(earlier, -1)
+
+
+def lookback_index(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, 2 * len(LOOKBACK_BARS)): for each input step,
+  the steps LOOKBACK_BARS before the step after it (the one it predicts; -1 after the last),
+  then the steps LOOKBACK_BARS before itself; -1 where there is none."""
+  back = bars_back(positions)[..., [bars - 1 for bars in LOOKBACK_BARS]]
+  after_last = np.full(back.shape[:-2] + (1, len(LOOKBACK_BARS)), -1)
+  return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
+
+
+def lookback_features(looked_up, tokens, xp=np):
+  """The lookback inputs of input steps, from ``looked_up`` (..., 2 * len(LOOKBACK_BARS)):
+  the tokens at their ``lookback_index`` (-1 where it is -1), and the steps' own ``tokens``
+  (...,): the tokens before the next step (NO_LOOKBACK where none), then 1 where the step
+  repeats the token that many bars before it, else 0. ``xp``: numpy, or jax.numpy inside a
+  sampler, which looks up one step at a time."""
+  num_bars = len(LOOKBACK_BARS)
+  ahead = looked_up[..., :num_bars]
+  return xp.concatenate([xp.where(ahead >= 0, ahead, NO_LOOKBACK),
+                         looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
+
+
+def _bar_position_of(plan, look_up, tokens, xp):
+  del look_up, tokens, xp  # The position is the plan itself.
+  return plan
+
+
+def _lookback_of(plan, look_up, tokens, xp):
+  return lookback_features(look_up(plan), tokens, xp)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+  """A block of the model's first-layer input kernel: the parameter ``param`` holds one
+  (classes, 4H) one-hot kernel for each of ``columns`` columns of the input (0: the input has
+  no column axis, and the parameter is one (classes, 4H) kernel)."""
+  param: str
+  columns: int
+  classes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+  """One per-step input: the StepInputs field, train flag and config key ``name``."""
+  name: str
+  help: str
+  # Bar positions (..., steps) -> what each step's value is read from (numpy, before any jit).
+  plan: Callable[[np.ndarray], np.ndarray]
+  # (plan rows, look_up, the steps' tokens, xp) -> the steps' values; ``look_up(index)``: the
+  # track's tokens at ``index`` (-1 where it is -1).
+  read: Callable
+  kernels: tuple[Kernel, ...]
+  pitched: int = 0  # Leading columns that hold pitch tokens: a transposition moves them.
+  needs: str | None = None  # An input it is found from, which the model must also have.
+  looks_back: bool = False  # Whether ``read`` looks up earlier tokens.
+
+
+INPUTS = (
+    Input('bar_position', 'Also feed the model each step\'s position in its bar (from the MIDI '
+          'time signatures; 4/4 without one).',
+          plan=lambda positions: positions, read=_bar_position_of,
+          kernels=(Kernel('position_kernel', 0, MAX_BAR_STEPS),)),
+    Input('lookback', 'Also feed the model, with each step, the tokens the step it predicts had '
+          '1, 2, 4 and 8 bars earlier, and whether the step repeats them (after Magenta\'s '
+          'lookback RNN), so it can repeat a bar or a phrase by copying it. Needs '
+          '--bar_position.',
+          plan=lookback_index, read=_lookback_of,
+          kernels=(Kernel('lookback_kernel', len(LOOKBACK_BARS), NO_LOOKBACK + 1),
+                   Kernel('repeat_kernel', len(LOOKBACK_BARS), 2)),
+          pitched=len(LOOKBACK_BARS), needs='bar_position', looks_back=True),
+)
+NAMES = tuple(i.name for i in INPUTS)
+assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
+
+
+def of_config(config: dict) -> tuple[str, ...]:
+  """The inputs an experiment's model reads (configs from before an input existed: not it)."""
+  return tuple(name for name in NAMES if config.get(name, False))
+
+
+def track_inputs(tokens: np.ndarray, positions: np.ndarray, names: tuple[str, ...]
+                 ) -> StepInputs:
+  """StepInputs of every step of one track (each read as an input step): its tokens, and the
+  inputs ``names`` from its tokens and bar ``positions``."""
+  history = np.asarray(tokens, np.int64)  # Room for the -1 of "none".
+
+  def look_up(index):
+    return np.where(index >= 0, history[np.maximum(index, 0)], -1)
+
+  return StepInputs(np.asarray(tokens, np.uint8), **{
+      i.name: np.asarray(i.read(i.plan(positions), look_up, history, np), np.uint8)
+      for i in INPUTS if i.name in names})
+
+
+def sampler_plans(names: tuple[str, ...], positions: np.ndarray) -> dict[str, np.ndarray]:
+  """The plans of the inputs ``names`` for the steps a sampler reads (bar ``positions``
+  (batch, steps)), found in numpy before the jitted sampler runs."""
+  return {i.name: i.plan(positions) for i in INPUTS if i.name in names}
+
+
+def step_inputs(names: tuple[str, ...], plans: dict, history, token, step: int, xp
+                ) -> StepInputs:
+  """StepInputs of the token a sampler reads at ``step``: ``history`` (batch, steps) holds
+  every token read so far (None when no input of ``names`` looks back)."""
+
+  def look_up(index):
+    return xp.where(index >= 0, xp.take_along_axis(history, xp.maximum(index, 0), 1), -1)
+
+  return StepInputs(token, **{i.name: i.read(plans[i.name][:, step], look_up, token, xp)
+                              for i in INPUTS if i.name in names})
+
+
+def looks_back(names: tuple[str, ...]) -> bool:
+  return any(i.looks_back for i in INPUTS if i.name in names)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Reruns the measurement behind one table of docs/results.md or docs/speed.md, from the
+# repository alone (the folk corpus is built first when it is missing).
+#   bash scripts/reproduce.sh TABLE      # TABLE: one of the names listed by --list
+# Quality tables train for minutes to tens of minutes on 2 cores; speed tables want an idle
+# machine (nothing else running) and, for the PyTorch peer, a separate virtual environment:
+#   python -m venv ../torch-venv && ../torch-venv/bin/pip install torch==2.13.0 numpy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TABLES="folk lakh folk-window lakh-window melodies speed speed-peer"
+table=${1:---list}
+out=${OUT:-reproduced/$table}
+torch_python=${TORCH_PYTHON:-../torch-venv/bin/python}
+
+folk_corpus() {
+  [ -d data/midi ] || python -m midi_rnn_jax.corpus
+}
+
+# train FLAGS... : trains into $out/exp, then scores it on its validation files.
+train_and_evaluate() {
+  rm -rf "$out/exp"
+  mkdir -p "$out"
+  python -m midi_rnn_jax.train --experiment_dir="$out/exp" "$@"
+  python -m midi_rnn_jax.evaluate --experiment_dir="$out/exp"
+}
+
+case "$table" in
+  --list) echo "$TABLES" ;;
+  # results.md, "Which config, what NLL": the recommended config on the folk corpus.
+  folk) folk_corpus; train_and_evaluate --flagfile=configs/melody.cfg ;;
+  # results.md: the recommended config on the Lakh subset, with its small-folder settings.
+  lakh) train_and_evaluate --flagfile=configs/melody.cfg --data_dir=data/lakh-midi-rnn \
+          --dropout=0.3 --transpose=5 --num_epochs=40 ;;
+  # results.md: the original's window model (the defaults).
+  folk-window) folk_corpus; train_and_evaluate --flagfile=configs/default.cfg ;;
+  lakh-window) train_and_evaluate --flagfile=configs/default.cfg --data_dir=data/lakh-midi-rnn ;;
+  # results.md, "Melodies": 100 melodies per seed of the folk model, against its validation tunes.
+  melodies)
+    [ -d "reproduced/folk/exp" ] || { echo "run: bash scripts/reproduce.sh folk" >&2; exit 2; }
+    for seed in 0 1 2; do
+      python -m midi_rnn_jax.sample --experiment_dir=reproduced/folk/exp --num_files=100 \
+          --file_length=256 --seed=$seed --save_dir="$out/seed$seed"
+      python -m midi_rnn_jax.report --experiment_dir=reproduced/folk/exp \
+          --generated_dir="$out/seed$seed" --reference=validation
+    done ;;
+  # speed.md: midi_rnn_jax's own figures (matmul peak, training, sampling) in both modes.
+  speed) mkdir -p reproduced
+         python -m midi_rnn_jax.bench --parts peak,train,sample --modes window,sequence \
+           --configs A,B | tee "$out.txt" ;;
+  # speed.md: the PyTorch peer, the same models (bench/peer_bench.py), in its own environment.
+  speed-peer) mkdir -p reproduced
+              "$torch_python" bench/peer_bench.py --frameworks torch,torch_seq \
+                --json-out "$out.json" ;;
+  *) echo "unknown table $table; one of: $TABLES" >&2; exit 2 ;;
+esac
