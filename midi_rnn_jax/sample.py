@@ -215,8 +215,12 @@ def main(argv):
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
   names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]
+  silent = []
   for name, primer, melody, positions in zip(names, primers, melodies, bar_positions):
     tokens = np.concatenate([primer.tokens, melody]) if FLAGS.include_primer else melody
+    if not tokens.any():  # All rests: a MIDI file would hold no note, and no track to read.
+      silent.append(name)
+      continue
     # A model that knows the bars: its melody is written on them (in the primer's meter).
     bars = dict(first_position=int(primer.positions[0] if FLAGS.include_primer
                                    else positions[primes.shape[1]]),
@@ -229,9 +233,16 @@ def main(argv):
     if FLAGS.render:
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
-  console.log(written_line(names, len(tokens), save_dir,
-                           defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
-  warn_about_output(names, melodies, np.asarray(sampled.scale_share))
+  written = [name for name in names if name not in silent]
+  if written:
+    console.log(written_line(written, len(tokens), save_dir,
+                             defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
+  if silent:
+    console.log(f'warning: {len(silent)} of {len(names)} melodies are all rests, not written: '
+                f'{", ".join(silent)}')
+  kept = [i for i, name in enumerate(names) if name not in silent]
+  if written:
+    warn_about_output(written, melodies[kept], np.asarray(sampled.scale_share)[kept])
 
 
 def written_line(names: list[str], steps: int, save_dir: str, defaulted: bool) -> str:

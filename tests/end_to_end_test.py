@@ -285,6 +285,20 @@ def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_
   assert result.stderr.strip().endswith('holds NaN or infinite parameters: the training diverged')
 
 
+def test_a_melody_of_rests_only_is_said_and_not_written(trained, tmp_path):
+  experiment_dir, _ = trained
+  config = json.loads((experiment_dir / 'config.json').read_text())
+  _, params = training.model_from_config(config)
+  silent = nnx.to_pure_dict(params)
+  silent['head']['bias'] = np.where(np.arange(encoding.NUM_CLASSES) == encoding.REST, 50.0, 0.0)
+  model_file.write_model_file(str(tmp_path / 'silent.msgpack'), config, silent,
+                              np.zeros((0, config['window_size']), np.uint8), [])
+  result = ok(run('sample', '--model=silent.msgpack', '--primer_notes=60', '--num_files=2',
+                  '--file_length=50', '--save_dir=out', cwd=tmp_path))
+  assert 'warning: 2 of 2 melodies are all rests, not written: 01.mid, 02.mid' in result
+  assert not (tmp_path / 'out').exists() or os.listdir(tmp_path / 'out') == []
+
+
 def test_bad_output_paths_and_a_truncated_checkpoint_are_one_line_before_slow_work(
     trained, workdir, tmp_path):
   experiment_dir, _ = trained
