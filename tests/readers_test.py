@@ -1,5 +1,6 @@
 """The two MIDI readers: symusic (when installed) must give exactly miditoolkit's tokens."""
 
+import miditoolkit
 import mido
 import pytest
 
@@ -12,7 +13,8 @@ symusic = pytest.importorskip('symusic', reason='the fast reader: pip install ".
 def encodings(midi, rules=encoding.ReadingRules()):
   tracks, skipped = encoding.encode_midi(midi, rules)
   return [(t.track, t.tokens.tolist(), t.positions.tolist(), t.bar_lengths.tolist(),
-           t.num_notes, t.notes_lost, t.notes_cut, t.notes_dropped) for t in tracks], skipped
+           t.beat_units.tolist(), t.num_notes, t.notes_lost, t.notes_cut, t.notes_dropped)
+          for t in tracks], skipped
 
 
 def assert_same_encodings(path, rules=encoding.ReadingRules()):
@@ -73,8 +75,8 @@ def test_both_readers_encode_edge_cases_identically(tmp_path, name):
     write_midi(path, [(melody, False), (melody, True), (scale_melody(30, 60, 70), False)])
   elif name == 'meters_and_pickup':
     midi = build_midi([([(n[0], n[1] + 360, n[2] + 360) for n in melody], False)])
-    midi.time_signature_changes = [encoding.miditoolkit.TimeSignature(3, 4, 0),
-                                   encoding.miditoolkit.TimeSignature(6, 8, 2160)]
+    midi.time_signature_changes = [miditoolkit.TimeSignature(3, 4, 0),
+                                   miditoolkit.TimeSignature(6, 8, 2160)]
     midi.dump(str(path))
   elif name == 'chord':
     write_midi(path, [(melody + [(60, 0, 480), (64, 0, 480)], False), (melody, False)])
