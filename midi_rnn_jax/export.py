@@ -55,8 +55,8 @@ def main(argv):
                 'will need --prime_file, --primer_notes or --data_dir to sample')
     primers = []
   primes = np.array([p.tokens for p in primers], np.uint8).reshape(len(primers), window_size)
-  meters = [encoding.Meter(p.positions, np.full(window_size, p.bar_length, np.uint8))
-            for p in primers]
+  meters = [encoding.Meter(p.positions, np.full(window_size, p.bar_length, np.uint8),
+                           np.full(window_size, p.beat_unit, np.uint8)) for p in primers]
   model_file.write_model_file(FLAGS.out, config, nnx.to_pure_dict(params), primes, meters)
   console.log(f'wrote {FLAGS.out}: {experiment_dir} ({FLAGS.checkpoint} checkpoint), '
               f'{len(primes)} prime windows')

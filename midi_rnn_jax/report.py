@@ -46,9 +46,10 @@ FLAGS = flags.FLAGS
 
 
 def generated_melodies(folder: str, steps_per_quarter: int
-                       ) -> dict[str, tuple[np.ndarray, int]]:
-  """name -> (tokens, bar length) of each generated file's first usable track, with the rests
-  before its first note and, up to its end marker (as sample wrote it), after its last."""
+                       ) -> dict[str, tuple[np.ndarray, int, int]]:
+  """name -> (tokens, bar length, pickup steps before its first bar line) of each generated
+  file's first usable track, with the rests before its first note and, up to its end marker
+  (as sample wrote it), after its last."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     midi = readers.read_with_miditoolkit(path)
@@ -58,9 +59,13 @@ def generated_melodies(folder: str, steps_per_quarter: int
       first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
       leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
       length = melody_file.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
+      # A file that starts mid-bar opens with a shorter bar (sample's pickup).
+      changes = sorted(midi.time_signature_changes, key=lambda change: change.time)
+      pickup = (round(changes[1].time * steps_per_quarter / midi.ticks_per_beat)
+                if len(changes) > 1 else 0)
       melodies[os.path.basename(path)] = (
           np.pad(tokens, (leading, max(length - leading - len(tokens), 0))),
-          int(tracks[0].bar_lengths[0]))
+          int(tracks[0].bar_lengths[-1]), pickup)
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
   return melodies
@@ -96,7 +101,7 @@ def compare(generated: dict[str, tuple[np.ndarray, int]],
   train_features = [stats.melody_features(*melody) for melody in reference]
   train_ngrams = stats.TrainingNgrams(training)
   novelty = {name: stats.longest_shared_run(t, train_ngrams)
-             for name, (t, _) in generated.items()}
+             for name, (t, *_) in generated.items()}
 
   def summary(features):
     out = {k: float(np.mean([f[k] for f in features])) for k in stats.SCALAR_FEATURES}
@@ -185,14 +190,14 @@ def main(argv):
   reference, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
-  length = int(np.median([len(t) for t, _ in generated.values()]))
+  length = int(np.median([len(t) for t, *_ in generated.values()]))
   excerpts = stats.excerpts(reference, meters, length, FLAGS.num_excerpts,
                             np.random.default_rng(0))
   report = compare(generated, excerpts, training)
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)
   images, wav_bytes, rendered = pictures_and_sound(
-      {name: tokens for name, (tokens, _) in generated.items()}, generated_dir, out,
+      {name: tokens for name, (tokens, *_) in generated.items()}, generated_dir, out,
       steps_per_quarter)
   experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
   with open(os.path.join(out, 'report.md'), 'w') as f:

@@ -136,7 +136,7 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
       raise UserError(f'--prime_file {FLAGS.prime_file!r} has no non-drum track of at least '
                       f'{window_size} steps (read with --tracks={rules.tracks})')
     return ([t.tokens for t in tracks],
-            [encoding.Meter(t.positions, t.bar_lengths) for t in tracks])
+            [encoding.Meter(t.positions, t.bar_lengths, t.beat_units) for t in tracks])
   if FLAGS.data_dir:
     records = dataset.load_corpus(FLAGS.data_dir, window_size, FLAGS.cache_dir,
                                   1, console.log, rules).records
@@ -224,7 +224,8 @@ def main(argv):
     # A model that knows the bars: its melody is written on them (in the primer's meter).
     bars = dict(first_position=int(primer.positions[0] if FLAGS.include_primer
                                    else positions[primes.shape[1]]),
-                bar_length=primer.bar_length) if model.config.get('bar_position') else {}
+                bar_length=primer.bar_length, beat_unit=primer.beat_unit
+                ) if model.config.get('bar_position') else {}
     midi = melody_file.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
         steps_per_quarter=model.config['steps_per_quarter'], **bars)

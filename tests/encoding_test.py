@@ -231,15 +231,27 @@ def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4
 def test_a_melody_that_starts_mid_bar_is_written_on_its_bar_lines(tmp_path):
   assert [melody_file.time_signature(n) for n in (16, 12, 6, 10, 7)] == [
       (4, 4), (3, 4), (3, 8), (5, 8), (7, 16)]
+  # The source's beat unit, where the bar is a whole number of them: a jig, a hornpipe in 4/2.
+  assert [melody_file.time_signature(n, beat_unit=u) for n, u in ((12, 8), (32, 2), (12, 2))] == [
+      (6, 8), (4, 2), (3, 4)]
   tokens = np.array([61] * 6 + [63] * 6 + [0] * 3 + [65] * 12, np.uint8)
-  midi = melody_file.tokens_to_midi(tokens, first_position=9, bar_length=12)
-  midi.dump(str(tmp_path / 'mid_bar.mid'))
-  back = miditoolkit.MidiFile(str(tmp_path / 'mid_bar.mid'))
-  assert [(t.numerator, t.denominator) for t in back.time_signature_changes] == [(3, 4)]
-  assert melody_file.end_marker_steps(back) == 9 + len(tokens)
-  (track,), _ = encoding.encode_midi(back)
-  np.testing.assert_array_equal(track.tokens, tokens)
-  assert track.positions.tolist() == [(9 + i) % 12 for i in range(len(tokens))]
+  for beat_unit, meters in ((None, [(3, 16), (3, 4)]), (8, [(3, 16), (6, 8)])):
+    midi = melody_file.tokens_to_midi(tokens, first_position=9, bar_length=12,
+                                      beat_unit=beat_unit)
+    midi.dump(str(tmp_path / 'mid_bar.mid'))
+    back = miditoolkit.MidiFile(str(tmp_path / 'mid_bar.mid'))
+    # A pickup of the 3 steps left in the bar, then whole bars: exactly the melody's length.
+    assert [(t.numerator, t.denominator) for t in back.time_signature_changes] == meters
+    assert back.time_signature_changes[1].time == 3 * 120
+    assert melody_file.end_marker_steps(back) == len(tokens)
+    (track,), _ = encoding.encode_midi(back)
+    np.testing.assert_array_equal(track.tokens, tokens)
+    assert track.positions.tolist() == [0, 1, 2] + [i % 12 for i in range(len(tokens) - 3)]
+    assert track.bar_lengths.tolist() == [3] * 3 + [12] * (len(tokens) - 3)
+  # On a bar line: no pickup.
+  midi = melody_file.tokens_to_midi(tokens, first_position=0, bar_length=12, beat_unit=8)
+  assert [(t.numerator, t.denominator, t.time) for t in midi.time_signature_changes] == [
+      (6, 8, 0)]
 
 
 @pytest.mark.parametrize('ticks_per_beat', [100, 96, 220, 384, 480, 1000])

@@ -262,6 +262,13 @@ def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_sa
   for name in ('01.mid', '02.mid'):  # The model file samples what the experiment samples.
     assert ((tmp_path / 'from_model' / name).read_bytes()
             == (tmp_path / 'seq' / 'generated' / 'from_experiment' / name).read_bytes())
+    # Primed from windows that end anywhere in a bar, each file is exactly --file_length long,
+    # with a pickup bar where it starts mid-bar, and every bar line where the data has one.
+    midi, _ = notes_of(tmp_path / 'from_model' / name)
+    assert midi.markers[-1].time == 24 * midi.ticks_per_beat // 4
+    meters = sorted(midi.time_signature_changes, key=lambda change: change.time)
+    assert meters[-1].numerator * 4 // meters[-1].denominator == 4  # The Lakh files' 4/4.
+    assert len(meters) == 1 or meters[1].time < midi.ticks_per_beat * 4
 
 
 def test_a_diverging_run_stops_and_a_non_finite_model_is_refused(tmp_path, lakh_dir):

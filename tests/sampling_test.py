@@ -15,7 +15,8 @@ from midi_rnn_jax.errors import UserError
 def test_primes_are_windows_of_the_tracks_with_their_bar_positions():
   tracks = [np.arange(1, 11, dtype=np.uint8), np.arange(50, 54, dtype=np.uint8)]
   meters = [encoding.Meter.on_downbeat(10, 3), encoding.Meter((np.arange(4) + 2).astype(np.uint8),
-                                                              np.full(4, 6, np.uint8))]
+                                                              np.full(4, 6, np.uint8),
+                                                              np.full(4, 8, np.uint8))]
   primes = priming.choose_primes(tracks, meters, count=200, window_size=4,
                                  rng=np.random.default_rng(0))
   assert len(primes) == 200 and all(p.tokens.shape == (4,) for p in primes)
@@ -25,9 +26,10 @@ def test_primes_are_windows_of_the_tracks_with_their_bar_positions():
   for prime in primes:
     if prime.tokens[0] < 50:  # The first track: 3-step bars from its first step.
       assert prime.positions.tolist() == [(t - 1) % 3 for t in prime.tokens]
-      assert prime.bar_length == 3
-    else:
+      assert prime.bar_length == 3 and prime.beat_unit == 4
+    else:  # A 3/8 bar: the melody goes on in its meter.
       assert prime.positions.tolist() == [2, 3, 4, 5] and prime.bar_length == 6
+      assert prime.beat_unit == 8
 
 
 def test_stacked_primes_count_on_in_bars():

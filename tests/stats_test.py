@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from midi_rnn_jax.data import encoding
-from midi_rnn_jax.evaluation import stats
+from midi_rnn_jax.evaluation import baselines, stats
 
 # Notes: C4 for 2 steps, rest, E4 for 3, C4, G4, two rests.
 MELODY = np.array([61, 61, 0, 65, 65, 65, 61, 68, 0, 0], np.uint8)
@@ -59,6 +59,20 @@ def test_novelty_measures_the_longest_copied_run():
   assert stats.longest_shared_run(np.array([120, 121, 122], np.uint8), ngrams) == 0
 
 
+def test_ngram_hashes_tell_runs_apart_as_the_runs_themselves_do():
+  rng = np.random.default_rng(0)
+  tracks = [rng.integers(0, 5, rng.integers(1, 60)).astype(np.uint8) for _ in range(50)]
+  for n in (1, 2, 3, 7, 20):
+    rows = [tuple(row) for row in baselines.ngrams(tracks, n)]  # Never across two tracks.
+    hashes = stats.ngram_hashes(tracks, n)
+    assert len(hashes) == len(rows)
+    runs_of = {}
+    for row, key in zip(rows, hashes):
+      runs_of.setdefault(key, set()).add(row)
+    assert all(len(runs) == 1 for runs in runs_of.values())
+    assert len(runs_of) == len(set(rows))
+
+
 def test_overlap_area():
   rng = np.random.default_rng(0)
   a = rng.normal(0, 1, 400)
@@ -95,7 +109,8 @@ def test_key_drift_and_bar_repetition_on_hand_built_melodies():
 
 def test_excerpts_start_on_bar_lines_and_have_the_asked_length():
   tracks = [np.arange(1, 41, dtype=np.uint8), np.arange(50, 55, dtype=np.uint8)]
-  meters = [encoding.Meter(((np.arange(40) + 2) % 6).astype(np.uint8), np.full(40, 6, np.uint8)),
+  meters = [encoding.Meter(((np.arange(40) + 2) % 6).astype(np.uint8), np.full(40, 6, np.uint8),
+                           np.full(40, 8, np.uint8)),
             encoding.Meter.on_downbeat(5, 4)]
   cut = stats.excerpts(tracks, meters, 10, 100, np.random.default_rng(0))
   # Bar lines of the long track fall at steps 4, 10, 16, 22 and 28 (the last start that fits 10).

@@ -12,7 +12,7 @@ from midi_rnn_jax.data.parse_cache import FileRecord, read_records
 
 
 def _usable_arrays(record: FileRecord, window_size: int, *names: str) -> list[list[np.ndarray]]:
-  """Cached per-step arrays (tokens, positions, bar_lengths) of each usable track, in one
+  """Cached per-step arrays (tokens and the Meter's) of each usable track, in one
   read of the cache file: one list of tracks per name."""
   if record.store is not None:
     end = record.store_offset + int(np.sum(record.track_lengths))
@@ -34,9 +34,8 @@ def load_tracks(record: FileRecord, window_size: int) -> list[np.ndarray]:
 def load_tracks_and_meters(record: FileRecord, window_size: int
                            ) -> tuple[list[np.ndarray], list[encoding.Meter]]:
   """The usable tracks' tokens of one file, and where their steps fall in their bars."""
-  tokens, positions, bar_lengths = _usable_arrays(record, window_size, 'tokens', 'positions',
-                                                  'bar_lengths')
-  return tokens, [encoding.Meter(p, b) for p, b in zip(positions, bar_lengths)]
+  tokens, *meters = _usable_arrays(record, window_size, 'tokens', *encoding.Meter._fields)
+  return tokens, [encoding.Meter(*meter) for meter in zip(*meters)]
 
 
 def all_tracks(records: Sequence[FileRecord], window_size: int) -> list[np.ndarray]:

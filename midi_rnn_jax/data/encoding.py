@@ -65,15 +65,18 @@ class ReadingRules:
 
 
 class Meter(NamedTuple):
-  """Per step of a track: its index in its bar, and its bar's length in steps."""
+  """Per step of a track: its index in its bar, its bar's length in steps, and the beat unit
+  of its time signature (its denominator: 8 in 6/8), so the meter can be written back as the
+  file had it."""
   positions: np.ndarray  # uint8
   bar_lengths: np.ndarray  # uint8
+  beat_units: np.ndarray  # uint8
 
   @classmethod
-  def on_downbeat(cls, steps: int, bar_length: int) -> 'Meter':
+  def on_downbeat(cls, steps: int, bar_length: int, beat_unit: int = 4) -> 'Meter':
     """A track that starts on a bar line and keeps one bar length (a hand-written primer)."""
     return cls((np.arange(steps) % bar_length).astype(np.uint8),
-               np.full(steps, bar_length, np.uint8))
+               np.full(steps, bar_length, np.uint8), np.full(steps, beat_unit, np.uint8))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +87,7 @@ class TrackEncoding:
   notes_lost: int  # notes that win no step on the grid (slivers inside a sounding note too)
   positions: np.ndarray  # uint8, (steps,): each step's index in its bar
   bar_lengths: np.ndarray  # uint8, (steps,): the steps of each step's bar
+  beat_units: np.ndarray  # uint8, (steps,): the denominator of each step's time signature
   track: int = 1  # its number among the file's tracks (instruments), from 1
   notes_cut: int = 0  # notes ended early to make one line (legato, a held note under a line)
   notes_dropped: int = 0  # notes left out of the line (under a chord's top, or a held note)
@@ -147,8 +151,9 @@ def quantize(start: np.ndarray, end: np.ndarray, pitch: np.ndarray,
 
 
 def bar_positions(first_step: int, length: int, time_signatures, ticks_per_beat: int,
-                  steps_per_quarter: int = STEPS_PER_QUARTER) -> tuple[np.ndarray, np.ndarray]:
-  """(index of each step in its bar, steps in that bar) for ``length`` grid steps from
+                  steps_per_quarter: int = STEPS_PER_QUARTER) -> Meter:
+  """The Meter (index of each step in its bar, steps in that bar, the time signature's beat
+  unit) of ``length`` grid steps from
   ``first_step``. Bars follow the MIDI time signatures (``(tick, numerator, denominator)``;
   4/4 where there is none), each starting a bar where it changes; a pickup is the end of a
   bar. Positions stop at MAX_BAR_STEPS - 1 in longer bars."""
@@ -161,8 +166,10 @@ def bar_positions(first_step: int, length: int, time_signatures, ticks_per_beat:
   steps = first_step + np.arange(length)
   segment = np.searchsorted(change_steps, steps, side='right') - 1
   positions = (steps - change_steps[segment]) % lengths[segment]
-  return (np.minimum(positions, MAX_BAR_STEPS - 1).astype(np.uint8),
-          np.minimum(lengths[segment], MAX_BAR_STEPS).astype(np.uint8))
+  beat_units = np.array([d for _, _, d in changes])[segment]
+  return Meter(np.minimum(positions, MAX_BAR_STEPS - 1).astype(np.uint8),
+               np.minimum(lengths[segment], MAX_BAR_STEPS).astype(np.uint8),
+               np.minimum(beat_units, 255).astype(np.uint8))
 
 
 def encode_track(notes, ticks_per_beat: int, rules: ReadingRules = ReadingRules(),
@@ -180,10 +187,10 @@ def encode_track(notes, ticks_per_beat: int, rules: ReadingRules = ReadingRules(
   if isinstance(line, str):
     return line
   tokens, notes_lost, first_step = quantize(line.start, line.end, line.pitch, ticks_per_step)
-  positions, bar_lengths = bar_positions(first_step, len(tokens), time_signatures,
-                                         ticks_per_beat, rules.steps_per_quarter)
+  meter = bar_positions(first_step, len(tokens), time_signatures, ticks_per_beat,
+                        rules.steps_per_quarter)
   return TrackEncoding(tokens, len(line.start) + line.slivers, notes_lost + line.slivers,
-                       positions, bar_lengths,
+                       *meter,
                        notes_cut=line.notes_cut, notes_dropped=line.notes_dropped,
                        first_step=first_step)
 

@@ -16,11 +16,12 @@ DEFAULT_VELOCITY = 100
 DEFAULT_TICKS_PER_BEAT = 480
 
 
-def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER
-                   ) -> tuple[int, int]:
-  """(numerator, denominator) of a bar of ``bar_length`` steps: quarters when it is a whole
-  number of them (12 16ths: 3/4), else eighths or 16ths."""
-  for denominator in (4, 8, 16):
+def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER,
+                   beat_unit: int | None = None) -> tuple[int, int]:
+  """(numerator, denominator) of a bar of ``bar_length`` steps: in ``beat_unit``s (the
+  denominator the melody's source had: 6/8, 4/2) when the bar is a whole number of them, else
+  in quarters when it is a whole number of them (12 16ths: 3/4), else eighths or 16ths."""
+  for denominator in (beat_unit, 4, 8, 16) if beat_unit else (4, 8, 16):
     beats = bar_length * denominator / (4 * steps_per_quarter)
     if beats == int(beats):
       return int(beats), denominator
@@ -31,14 +32,16 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
                    bpm: float = DEFAULT_BPM, velocity: int = DEFAULT_VELOCITY,
                    ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
                    steps_per_quarter: int = STEPS_PER_QUARTER,
-                   first_position: int = 0, bar_length: int | None = None
-                   ) -> miditoolkit.MidiFile:
+                   first_position: int = 0, bar_length: int | None = None,
+                   beat_unit: int | None = None) -> miditoolkit.MidiFile:
   """Inverse of the encoder: runs of one pitch become one note.
 
   The melody's first step falls at ``first_position`` in a bar of ``bar_length`` steps (4/4
-  by default), so a melody that starts mid-bar begins with rests up to there and its bars
-  fall on the file's bar lines. A marker at the final step boundary keeps trailing rests in
-  the file's length.
+  by default) whose time signature has ``beat_unit`` as its denominator (``time_signature``).
+  A melody that starts mid-bar starts with a pickup: a first bar as long as the steps left in
+  its bar, with its own time signature (a quarter's pickup in 3/4: 1/4, then 3/4), so the
+  file is exactly as long as the melody and its bars fall on the file's bar lines. A marker at
+  the final step boundary keeps trailing rests in the file's length.
   """
   tokens = np.asarray(tokens, dtype=np.int64)
 
@@ -47,8 +50,15 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
 
   midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
   midi.tempo_changes = [miditoolkit.TempoChange(bpm, 0)]
-  midi.time_signature_changes = [miditoolkit.TimeSignature(
-      *time_signature(bar_length or 4 * steps_per_quarter, steps_per_quarter), 0)]
+  bar_length = bar_length or 4 * steps_per_quarter
+  meter = time_signature(bar_length, steps_per_quarter, beat_unit)
+  pickup = (bar_length - first_position) % bar_length
+  if 0 < pickup < len(tokens):
+    midi.time_signature_changes = [
+        miditoolkit.TimeSignature(*time_signature(pickup, steps_per_quarter, beat_unit), 0),
+        miditoolkit.TimeSignature(*meter, tick(pickup))]
+  else:  # On a bar line, or too short to reach one.
+    midi.time_signature_changes = [miditoolkit.TimeSignature(*meter, 0)]
   instrument = miditoolkit.Instrument(program=program, is_drum=False, name='melody')
   run_starts = np.flatnonzero(np.diff(tokens, prepend=-1))
   run_ends = np.append(run_starts[1:], len(tokens))
@@ -56,9 +66,9 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
     if tokens[first] != REST:
       instrument.notes.append(miditoolkit.Note(
           velocity=velocity, pitch=int(tokens[first]) - 1,
-          start=tick(first + first_position), end=tick(stop + first_position)))
+          start=tick(first), end=tick(stop)))
   midi.instruments = [instrument]
-  midi.markers = [miditoolkit.Marker('end', tick(len(tokens) + first_position))]
+  midi.markers = [miditoolkit.Marker('end', tick(len(tokens)))]
   return midi
 
 

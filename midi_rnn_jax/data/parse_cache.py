@@ -55,8 +55,9 @@ class FileRecord:
 
 # Bump when the arrays a cache entry holds change (2: bar positions added; 3: skipped tracks
 # and their reasons, zero-length notes no longer make a track polyphonic; 4: the reading
-# rules of melody_lines and track_choice, and what they cut and dropped per track).
-CACHE_FORMAT = 4
+# rules of melody_lines and track_choice, and what they cut and dropped per track; 5: each
+# step's beat unit, the denominator of its time signature).
+CACHE_FORMAT = 5
 
 
 def cache_file_for(path: str, cache_dir: str, rules: encoding.ReadingRules) -> str:
@@ -115,6 +116,7 @@ def parse_to_cache(path: str, cache_file: str, rules: encoding.ReadingRules
                  for reason, numbers in skipped.items() for track in numbers)
   arrays = dict(
       tokens=joined('tokens'), positions=joined('positions'), bar_lengths=joined('bar_lengths'),
+      beat_units=joined('beat_units'),
       track_lengths=np.array([len(t.tokens) for t in tracks], np.int64),
       track_notes=np.array([t.num_notes for t in tracks], np.int64),
       track_numbers=np.array([t.track for t in tracks], np.int64),
@@ -137,7 +139,7 @@ def _read_cached(path: str, cache_file: str, warn: Callable[[str], None]) -> Fil
   try:
     with np.load(cache_file) as data:
       record = _record_from_npz(path, cache_file, data, from_cache=True)
-      for name in ('tokens', 'positions', 'bar_lengths'):  # A truncated file fails here.
+      for name in ('tokens', 'positions', 'bar_lengths', 'beat_units'):  # A truncated file fails here.
         data[name]  # pylint: disable=pointless-statement
       return record
   except Exception as error:  # A truncated or foreign file fails in many ways (zip, npy, keys).

@@ -22,8 +22,8 @@ import numpy as np
 
 from midi_rnn_jax.data.parse_cache import FileRecord
 
-ARRAYS = ('tokens', 'positions', 'bar_lengths')
-STORE_FORMAT = 1
+ARRAYS = ('tokens', 'positions', 'bar_lengths', 'beat_units')
+STORE_FORMAT = 2  # 2: beat_units added.
 SHARDS = 16
 
 

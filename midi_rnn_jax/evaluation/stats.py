@@ -57,11 +57,13 @@ def span_scale_consistency(tokens: np.ndarray, span: int) -> tuple[float, float]
   return float(np.mean([f[0] for f in fits])), float(np.mean(changes)) if changes else 0.0
 
 
-def bar_repetition(tokens: np.ndarray, bar_steps: int) -> float:
+def bar_repetition(tokens: np.ndarray, bar_steps: int, pickup: int = 0) -> float:
   """Share of the bars (after the first) that repeat an earlier bar of the melody exactly:
   phrases that come back, as folk tunes are made of. Bars of one held token or silence do
-  not count (a held note repeats itself trivially)."""
-  bars = [tuple(tokens[i:i + bar_steps]) for i in range(0, len(tokens) - bar_steps + 1, bar_steps)]
+  not count (a held note repeats itself trivially). ``pickup``: the steps before the first
+  bar line."""
+  bars = [tuple(tokens[i:i + bar_steps])
+          for i in range(pickup, len(tokens) - bar_steps + 1, bar_steps)]
   seen, repeats, counted = set(), 0, 0
   for bar in bars:
     if len(set(bar)) > 1:
@@ -137,16 +139,42 @@ def degeneration(tokens: np.ndarray) -> str | None:
 def longest_shared_run(tokens: np.ndarray, train_keys_by_length) -> int:
   """Length of the longest token run that also occurs in a training track.
 
-  ``train_keys_by_length(n)`` returns the sorted keys of the training n-grams.
+  ``train_keys_by_length(n)`` returns the sorted hashes of the training n-grams
+  (``TrainingNgrams``).
   """
 
   def shared(n):
     train = train_keys_by_length(n)
-    mine = rows_as_keys(ngrams([tokens], n))
+    mine = ngram_hashes([tokens], n)
     index = np.minimum(np.searchsorted(train, mine), max(len(train) - 1, 0))
     return len(train) > 0 and bool(np.any(train[index] == mine))
 
   return _longest(shared, len(tokens))
+
+
+# Odd, so invertible modulo 2**64.
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+_HASH_INVERSE = np.uint64(pow(int(_HASH_BASE), -1, 2**64))
+
+
+def ngram_hashes(tracks: Sequence[np.ndarray], n: int) -> np.ndarray:
+  """A 64-bit polynomial hash of every run of n consecutive tokens inside each track, found
+  from prefix sums of the tracks laid end to end, so a long n-gram costs 8 bytes, not n (report
+  matches runs of up to a whole melody against corpora of millions of steps). Two different
+  runs share a hash with a probability of about 2**-64."""
+  tracks = [t for t in tracks if len(t) >= n]
+  if not tracks or n < 1:
+    return np.zeros(0, np.uint64)
+  flat = np.concatenate(tracks).astype(np.uint64) + np.uint64(1)
+  with np.errstate(over='ignore'):  # Arithmetic modulo 2**64 is the point.
+    powers = np.cumprod(np.full(len(flat), _HASH_BASE, np.uint64)) * _HASH_INVERSE
+    inverses = np.cumprod(np.full(len(flat), _HASH_INVERSE, np.uint64)) * _HASH_BASE
+    # sums[k] = sum of flat[j] * B**-j for j < k: a window's hash is B**last times its part.
+    sums = np.concatenate([[np.uint64(0)], np.cumsum(flat * inverses, dtype=np.uint64)])
+    lengths = np.array([len(t) for t in tracks])
+    starts = np.concatenate([np.arange(n - 1 + offset, offset + length) - (n - 1)
+                             for offset, length in zip(np.cumsum(lengths) - lengths, lengths)])
+    return powers[starts + n - 1] * (sums[starts + n] - sums[starts])
 
 
 def _longest(holds, upper: int) -> int:
@@ -162,20 +190,22 @@ def _longest(holds, upper: int) -> int:
 
 
 class TrainingNgrams:
-  """Sorted keys of the training tracks' n-grams, computed once per length."""
+  """Sorted hashes of the training tracks' n-grams (``ngram_hashes``), for one length at a
+  time: memory stays at 8 bytes per training step whatever the length asked."""
 
   def __init__(self, tracks: Sequence[np.ndarray]):
-    self.tracks, self.cache = tracks, {}
+    self.tracks, self.length, self.keys = tracks, None, None
 
   def __call__(self, n: int) -> np.ndarray:
-    if n not in self.cache:
-      self.cache[n] = np.unique(rows_as_keys(ngrams(self.tracks, n)))
-    return self.cache[n]
+    if n != self.length:
+      self.length, self.keys = n, np.unique(ngram_hashes(self.tracks, n))
+    return self.keys
 
 
-def melody_features(tokens: np.ndarray, bar_steps: int = 16) -> dict:
+def melody_features(tokens: np.ndarray, bar_steps: int = 16, pickup: int = 0) -> dict:
   """The per-file statistics of one melody; ``bar_steps``: the steps of a bar (16: 4/4 in
-  16th notes), for the key-drift spans (4 bars) and the bar repetition."""
+  16th notes), for the key-drift spans (4 bars) and the bar repetition; ``pickup``: the steps
+  before its first bar line."""
   tokens = np.asarray(tokens, np.uint8)
   pitches, _ = encoding.notes(tokens)
   intervals = np.abs(np.diff(pitches))
@@ -193,7 +223,7 @@ def melody_features(tokens: np.ndarray, bar_steps: int = 16) -> dict:
       'best_scale': scale,
       'span_scale_consistency': span_consistency,
       'span_key_changes': span_key_changes,
-      'bar_repetition': bar_repetition(tokens, bar_steps),
+      'bar_repetition': bar_repetition(tokens, bar_steps, pickup),
       'note_length_histogram': note_length_histogram(tokens).round(6).tolist(),
       'rest_ratio': float(np.mean(tokens == encoding.REST)) if len(tokens) else 0.0,
       'mean_abs_interval': float(intervals.mean()) if len(intervals) else 0.0,

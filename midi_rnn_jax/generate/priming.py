@@ -57,10 +57,12 @@ def parse_primer(text: str) -> np.ndarray:
 
 
 class Primer(NamedTuple):
-  """What a melody starts from: tokens, their bar positions, the bar length where it ends."""
+  """What a melody starts from: tokens, their bar positions, and the bar length and beat unit
+  (time signature denominator) where it ends, which the melody goes on in."""
   tokens: np.ndarray  # uint8 (steps,)
   positions: np.ndarray  # uint8 (steps,)
   bar_length: int
+  beat_unit: int = 4
 
 
 def primer_on_downbeat(tokens: np.ndarray, bar_length: int) -> Primer:
@@ -75,8 +77,8 @@ def prime_window(primer: Primer, window_size: int) -> Primer:
   tokens, positions = primer.tokens[-window_size:], primer.positions[-window_size:]
   padding = window_size - len(tokens)
   before = (int(positions[0]) - padding + np.arange(padding)) % primer.bar_length
-  return Primer(np.concatenate([np.full(padding, encoding.REST, np.uint8), tokens]),
-                np.concatenate([before, positions]).astype(np.uint8), primer.bar_length)
+  return primer._replace(tokens=np.concatenate([np.full(padding, encoding.REST, np.uint8), tokens]),
+                         positions=np.concatenate([before, positions]).astype(np.uint8))
 
 
 def prime_for(mode: modes.Mode, primer: Primer, window_size: int) -> Primer:
@@ -93,8 +95,10 @@ def choose_primes(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter]
   flat = np.concatenate([np.append(t, encoding.REST) for t in tracks])
   positions = np.concatenate([np.append(m.positions, 0) for m in meters])
   bar_lengths = np.concatenate([np.append(m.bar_lengths, 1) for m in meters])
+  beat_units = np.concatenate([np.append(m.beat_units, 4) for m in meters])
   chosen = rng.choice(starts, count)[:, None] + np.arange(window_size)
-  return [Primer(flat[i], positions[i], int(bar_lengths[i[-1]])) for i in chosen]
+  return [Primer(flat[i], positions[i], int(bar_lengths[i[-1]]), int(beat_units[i[-1]]))
+          for i in chosen]
 
 
 def stack_primes(primers: Sequence[Primer], num_steps: int) -> tuple[np.ndarray, np.ndarray]:

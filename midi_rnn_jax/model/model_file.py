@@ -27,14 +27,17 @@ def write_model_file(path: str, config: dict, params: dict, primes: np.ndarray,
              'primes': np.asarray(primes, np.uint8),
              'prime_positions': np.array([m.positions for m in meters], np.uint8).reshape(shape),
              'prime_bar_lengths': np.array([m.bar_lengths for m in meters],
-                                           np.uint8).reshape(shape)}
+                                           np.uint8).reshape(shape),
+             'prime_beat_units': np.array([m.beat_units for m in meters],
+                                          np.uint8).reshape(shape)}
   data = serialization.msgpack_serialize(payload)
   files.write_atomically(path, lambda f: f.write(data), '--out')
 
 
 def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Meter]]:
   """(config, parameters as a nested dict, prime windows, their meters) of a model file.
-  Files written before bar positions existed get windows that start on a 4/4 bar line."""
+  Files written before bar positions existed get windows that start on a 4/4 bar line, and
+  files written before beat units, quarter-note beats."""
   try:
     with open(path, 'rb') as f:
       payload = serialization.msgpack_restore(f.read())
@@ -48,8 +51,10 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Me
   checkpoints.check_finite(payload['params'], f'--model {path!r}')
   config, primes = json.loads(payload['config']), payload['primes']
   if 'prime_positions' in payload:
-    meters = [encoding.Meter(p, b) for p, b in zip(payload['prime_positions'],
-                                                   payload['prime_bar_lengths'])]
+    bar_lengths = payload['prime_bar_lengths']
+    beat_units = payload.get('prime_beat_units', np.full_like(bar_lengths, 4))
+    meters = [encoding.Meter(*meter) for meter in zip(payload['prime_positions'], bar_lengths,
+                                                      beat_units)]
   else:
     meters = [encoding.Meter.on_downbeat(primes.shape[1], 4 * config['steps_per_quarter'])
               for _ in primes]
