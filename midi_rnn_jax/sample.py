@@ -4,7 +4,7 @@ r"""Generate melodies from a trained experiment or an exported model file.
   python -m midi_rnn_jax.sample --experiment_dir experiments/03 --num_files 3 \
       --file_length 256 --prime_file tune.mid --midi_instrument Flute --seed 7
   python -m midi_rnn_jax.sample --model folk.msgpack --primer_notes "62,64,66:2,_,69:4" \
-      --key D --scale major --top_p 0.9
+      --key D --scale major --top_k 10
 
 The original midi-rnn's flags keep their names and defaults; the rest are new.
 Without an experiment or --model it samples the model shipped in
@@ -267,7 +267,7 @@ def warn_about_output(names: list[str], melodies: np.ndarray, scale_share: np.nd
     listed = '; '.join(f'{name}: {fault}' for name, fault in faults[:5])
     more = f'; and {len(faults) - 5} more' if len(faults) > 5 else ''
     hint = (f' (at --temperature {FLAGS.temperature:g} the model repeats its most likely step: '
-            'try 0.9-1.1, with --top_p 0.9 for safer melodies)' if FLAGS.temperature < 0.8
+            'try 0.9-1.1, with --top_k 10 for safer melodies)' if FLAGS.temperature < 0.8
             else '')
     console.log(f'warning: {len(faults)} of {len(names)} melodies are degenerate: {listed}{more}{hint}')
   if FLAGS.scale != 'chromatic':

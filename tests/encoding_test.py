@@ -268,3 +268,24 @@ def test_written_steps_fall_on_the_nearest_tick_and_never_drift(ticks_per_beat, 
   assert abs(midi.markers[-1].time - len(tokens) * steps_to_ticks) <= 0.5
   (track,), _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
   np.testing.assert_array_equal(track.tokens, np.trim_zeros(tokens, 'b'))
+
+
+def test_packed_rows_hold_every_step_of_every_track_once_with_restarts_at_track_starts():
+  rng = np.random.default_rng(2)
+  lengths = [5, 30, 2, 17, 9]
+  tracks = [rng.integers(1, 129, n).astype(np.uint8) for n in lengths]
+  flat = model_inputs.StepInputs(np.concatenate(tracks))
+  order, shift = np.array([3, 0, 4, 2, 1]), 6
+  inputs, targets, weights, starts = slicing.packed_rows(flat, lengths, 8, order, shift)
+  assert inputs.tokens.shape == targets.shape == weights.shape == starts.shape
+  assert inputs.tokens.shape[1] == 8
+  steps = [(int(i), int(t), int(s)) for i, t, w, s in zip(
+      inputs.tokens.ravel(), targets.ravel(), weights.ravel(), starts.ravel()) if w]
+  # Every (input, target) pair of every track, in the order asked, each track's first marked.
+  expected = [(int(track[k]), int(track[k + 1]), int(k == 0))
+              for track in (tracks[i] for i in order) for k in range(len(track) - 1)]
+  assert steps == expected
+  # Padding only before the first step (the shift) and after the last.
+  valid = np.flatnonzero(weights.ravel())
+  assert valid[0] == shift and np.all(np.diff(valid) == 1)
+  assert weights.size - valid[-1] - 1 < 8

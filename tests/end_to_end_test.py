@@ -234,9 +234,11 @@ def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_sa
   data = lakh_files(tmp_path / 'data', 6)
   stderr = ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=seq',
                   '--mode=sequence', '--sequence_length=64', '--bar_position', '--lookback',
-                  '--copy_lookback', '--transpose=3', '--batch_size=16', f'--cache_dir={tmp_path / "cache"}',
-                  cwd=tmp_path))
+                  '--copy_lookback', '--transpose=3', '--batch_size=16', '--num_epochs=2',
+                  '--lr_schedule=cosine', f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
   assert 'tokens/s' in stderr
+  # The cosine schedule: the first epoch at the smoke config's rate, the second at half.
+  assert '| lr 0.01 |' in stderr and '| lr 0.005 |' in stderr
   config = json.loads((tmp_path / 'seq' / 'config.json').read_text())
   assert config['mode'] == 'sequence' and config['bar_position'] and config['lookback']
   assert config['copy_lookback']

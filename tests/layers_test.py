@@ -14,7 +14,8 @@ LAYERS = (
     {'model'},
     {'generate', 'evaluation'},
     {'cli', 'experiment', 'train_logs'},
-    {'train', 'sample', 'evaluate', 'report', 'export', 'bench', 'corpus'},
+    {'train', 'sample', 'evaluate', 'report', 'export', 'bench', 'bench_ingest',
+     'bench_time_to_loss', 'corpus'},
 )
 # Beside each other in one layer, but neither imports the other.
 APART = {'generate': 'evaluation', 'evaluation': 'generate'}

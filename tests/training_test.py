@@ -204,16 +204,20 @@ def test_fast_paths_match_the_plain_reference_in_loss_and_gradients(num_layers):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
 
 
+@pytest.mark.parametrize('restarts', [False, True])
 @pytest.mark.parametrize('unroll', [1, 3])
-def test_hand_written_backward_pass_matches_automatic_differentiation(unroll):
+def test_hand_written_backward_pass_matches_automatic_differentiation(unroll, restarts):
   """Gradient arriving at every time step (as in a lower layer), larger than the model tests;
-  unrolled scans (3 does not divide the 7 steps) change nothing."""
+  unrolled scans (3 does not divide the 7 steps) change nothing; nor do states restarting
+  from zero at random steps (packed rows)."""
   rng = np.random.default_rng(4)
   projected = jnp.asarray(rng.normal(size=(7, 5, 4 * 6)), jnp.float32)
   recurrent = jnp.asarray(rng.normal(size=(6, 4 * 6)) * 0.5, jnp.float32)
   d_hidden = jnp.asarray(rng.normal(size=(7, 5, 6)), jnp.float32)
-  _, by_hand = jax.vjp(lambda p, r: lstm.lstm_sequence(p, r, unroll), projected, recurrent)
-  _, automatic = jax.vjp(lambda p, r: lstm._lstm_forward(p, r)[0], projected, recurrent)
+  keeps = jnp.asarray(rng.random((7, 5, 1)) > 0.3, jnp.float32) if restarts else None
+  _, by_hand = jax.vjp(lambda p, r: lstm.lstm_sequence(p, r, keeps, unroll), projected,
+                       recurrent)
+  _, automatic = jax.vjp(lambda p, r: lstm._lstm_forward(p, r, keeps)[0], projected, recurrent)
   for fast, slow in zip(by_hand(d_hidden), automatic(d_hidden), strict=True):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
 
@@ -285,7 +289,7 @@ def test_the_sequence_mode_learns_a_repeating_melody():
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx, training.every_step_logits)
   tune = np.tile(np.array([61, 63, 65, 66, 68, 66, 65, 63], np.uint8), 40)
-  batch = Batch(*slicing.chunks(StepInputs(tune), [len(tune)], 32, np.array([5])))
+  batch = Batch(*slicing.packed_rows(StepInputs(tune), [len(tune)], 32, np.array([0]), 5))
   first = steps.eval_step(state.params, batch).means()
   stacked = input_pipeline.stack([batch] * training.STEPS_PER_CALL)
   for _ in range(15):
@@ -308,10 +312,10 @@ def test_a_sequence_model_trained_on_an_eight_bar_tune_plays_it_back():
   graphdef, state = training.init_state(model, tx)
   steps = training.make_steps(graphdef, tx, training.every_step_logits)
   rng = np.random.default_rng(0)
-  for _ in range(30):
-    # Chunk boundaries at a new random offset each step, as an epoch draws them.
-    chunks = [Batch(*slicing.chunks(StepInputs(track), [len(track)], 128,
-                                    rng.integers(0, 128, 1)))
+  for _ in range(50):
+    # Row boundaries at a new random place each step, as an epoch draws them.
+    chunks = [Batch(*slicing.packed_rows(StepInputs(track), [len(track)], 128, np.array([0]),
+                                         rng.integers(0, 128)))
               for _ in range(training.STEPS_PER_CALL)]
     size = min(len(c.targets) for c in chunks)
     stacked = input_pipeline.stack([model_inputs.map_arrays(lambda field: field[:size], c)
@@ -349,3 +353,38 @@ def test_one_file_in_ram_trains_about_as_well_as_all_of_them(lakh_dir, tmp_path,
   assert one_at_a_time == pytest.approx(all_in_ram, rel=0.05)
   monkeypatch.setattr(input_pipeline, 'SHUFFLE_BUFFER', 0)  # Each batch from one file: far worse.
   assert validation_loss_after_one_epoch(train_records, val_records, 1) > 1.1 * all_in_ram
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+def test_tracks_packed_into_one_row_train_as_they_would_apart(num_layers):
+  """A row holding two tracks, the state restarting where the second starts: the same logits
+  and the same gradients (through the hand-written backward pass) as the two rows apart."""
+  model = training.build_model(rnn_size=16, num_layers=num_layers, dropout=0.0, seed=5)
+  graphdef, params = nnx.split(model, nnx.Param)
+  rng = np.random.default_rng(6)
+  first, second = rng.integers(0, 129, 5), rng.integers(0, 129, 7)
+  row = np.concatenate([first, second])[None]
+  starts = np.zeros_like(row)
+  starts[0, len(first)] = 1
+
+  def loss(p, tokens, starts=None):
+    logits = nnx.merge(graphdef, p).every_step(StepInputs(jnp.asarray(tokens)), starts=starts)
+    return jnp.sum(jax.nn.log_softmax(logits)[..., 7]), logits
+
+  (packed_loss, packed), packed_grads = jax.value_and_grad(loss, has_aux=True)(params, row, starts)
+  apart = [jax.value_and_grad(loss, has_aux=True)(params, t[None]) for t in (first, second)]
+  np.testing.assert_allclose(packed[0], np.concatenate([a[0][1][0] for a in apart]), atol=1e-5)
+  np.testing.assert_allclose(packed_loss, apart[0][0][0] + apart[1][0][0], rtol=1e-5)
+  for packed_leaf, *apart_leaves in zip(jax.tree.leaves(packed_grads),
+                                        *(jax.tree.leaves(a[1]) for a in apart)):
+    np.testing.assert_allclose(packed_leaf, sum(apart_leaves), atol=1e-5)
+  # Without the restart the second track would read the first one's state.
+  unpacked = loss(params, row)[1]
+  assert not np.allclose(unpacked[0, len(first):], packed[0, len(first):], atol=1e-3)
+
+
+def test_the_cosine_schedule_starts_at_the_rate_and_ends_near_zero():
+  rates = [training.cosine_rate(0.002, epoch, 10) for epoch in range(1, 11)]
+  assert rates[0] == 0.002 and all(a > b for a, b in zip(rates, rates[1:]))
+  assert rates[-1] < 0.03 * 0.002 and rates[4] == pytest.approx(0.001 * (1 + np.cos(0.4 * np.pi)))
+

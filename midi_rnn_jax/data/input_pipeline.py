@@ -23,6 +23,9 @@ class Batch(NamedTuple):
   inputs: StepInputs  # uint8: each input step's token and the model's other inputs
   targets: np.ndarray  # uint8
   weights: np.ndarray  # float32: 0 marks padding
+  # uint8, sequence mode: 1 where a track starts inside a row that packs several (the model's
+  # state restarts from zero there); None in the window mode.
+  starts: np.ndarray | None = None
 
 
 def _fields(fn, *batches: Batch) -> Batch:
@@ -59,7 +62,7 @@ def transpose(batch: Batch, max_semitones: int, rng: np.random.Generator) -> Bat
       i.name: np.concatenate([moved(values[..., :i.pitched]), values[..., i.pitched:]], -1)
       for i in model_inputs.INPUTS
       if i.pitched and (values := getattr(batch.inputs, i.name)) is not None})
-  return Batch(inputs, moved(batch.targets), batch.weights)
+  return batch._replace(inputs=inputs, targets=moved(batch.targets))
 
 
 def in_groups(items, size: int):
@@ -168,22 +171,27 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
                       inputs: tuple[str, ...] = ()) -> Iterator[Batch]:
-  """Every step of every usable track of ``records`` once as a target, in chunks of
+  """Every step of every usable track of ``records`` once as a target, in rows of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
-  With an ``rng``, each track's chunk boundaries move by a random offset every epoch, and
-  files and chunks are shuffled, as ``iterate_batches`` does with windows.
+  The tracks are laid end to end and cut into rows (``slicing.packed_rows``), so a row holds
+  the end of one track and the start of the next, and the model's state restarts from zero
+  where each track starts (``Batch.starts``): no row is padding but the very last. With an
+  ``rng`` the tracks' order, and so where rows cut them, changes every epoch, and files and
+  rows are shuffled, as ``iterate_batches`` does with windows.
   """
 
-  def chunks(group: TrackGroup):
-    offsets = (rng.integers(0, sequence_length, len(group.lengths)) if rng is not None
-               else np.zeros(len(group.lengths), np.int64))
-    chunked = Batch(*slicing.chunks(group.steps, group.lengths, sequence_length, offsets))
+  def rows(group: TrackGroup):
+    order = (rng.permutation(len(group.lengths)) if rng is not None
+             else np.arange(len(group.lengths)))
+    shift = rng.integers(sequence_length) if rng is not None else 0
+    packed = Batch(*slicing.packed_rows(group.steps, group.lengths, sequence_length, order,
+                                        shift))
     if rng is None:
-      return chunked
-    order = rng.permutation(len(chunked.targets))
-    return _fields(lambda field: field[order], chunked)
+      return packed
+    shuffled = rng.permutation(len(packed.targets))
+    return _fields(lambda field: field[shuffled], packed)
 
-  examples = map(chunks, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
+  examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

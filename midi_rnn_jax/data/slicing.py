@@ -39,38 +39,28 @@ def every_window(tracks: Sequence[StepInputs], window_size: int
                  window_size)
 
 
-def chunk_index(track_lengths: np.ndarray, length: int, offsets: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-  """Chunks that predict every step after a track's first exactly once, as indices into the
-  concatenated tracks: (index (chunks, length) of each chunk's input steps, mask of the
-  steps that exist). A chunk's targets are at ``index + 1``.
-
-  A chunk reads up to ``length`` steps of one track; a track's chunk boundaries fall at
-  ``offset + k * length`` (so its first chunk may be shorter); short chunks are padded.
-  """
+def packed_rows(steps: StepInputs, track_lengths, length: int, order: np.ndarray,
+                shift: int = 0) -> tuple[StepInputs, np.ndarray, np.ndarray, np.ndarray]:
+  """(inputs, targets, weights, starts), each (rows, length[, columns]), of the tracks laid
+  end to end (``steps``) taken in ``order`` and cut into rows of ``length`` input steps. Every
+  step of a track but its last is an input step, whose target is the next; a track goes on in
+  the next row where a row ends; ``starts`` is 1 at each track's first step, where the model's
+  state restarts. Only the first row's first ``shift`` steps (which move where rows cut the
+  tracks) and the last row's end are padding (weight 0, zeros, rests)."""
   track_lengths = np.asarray(track_lengths, np.int64)
   track_starts = np.cumsum(track_lengths) - track_lengths
-  begins, ends = [], []
-  for start, size, offset in zip(track_starts, track_lengths, offsets):
-    bounds = np.arange(offset - length if offset else 0, size - 1, length)
-    begins.append(start + np.maximum(bounds, 0))
-    ends.append(start + np.minimum(bounds + length, size - 1))
-  begins, ends = np.concatenate(begins), np.concatenate(ends)
-  index = begins[:, None] + np.arange(length)
-  valid = index < ends[:, None]
-  return np.where(valid, index, 0), valid
-
-
-def chunks(steps: StepInputs, track_lengths, length: int, offsets: np.ndarray
-           ) -> tuple[StepInputs, np.ndarray, np.ndarray]:
-  """(inputs, targets, weights) of the ``chunk_index`` chunks of tracks laid end to end
-  (``steps``), each (chunks, length[, columns]); weight 0 (and zeros, rests) where a short chunk
-  is padded."""
-  index, valid = chunk_index(track_lengths, length, offsets)
+  inputs_per_track = track_lengths[order] - 1
+  index = np.repeat(track_starts[order], inputs_per_track) + ragged_arange(inputs_per_track)
+  starts = np.zeros(len(index), np.uint8)
+  starts[(np.cumsum(inputs_per_track) - inputs_per_track)[inputs_per_track > 0]] = 1
+  padding = -(shift + len(index)) % length
+  valid = np.pad(np.ones(len(index), bool), (shift, padding)).reshape(-1, length)
+  index = np.pad(index, (shift, padding)).reshape(-1, length)
 
   def padded(values):
     mask = valid.reshape(valid.shape + (1,) * (values.ndim - 1))
     return np.where(mask, values[index], 0).astype(np.uint8)
 
   targets = np.where(valid, steps.tokens[index + valid], REST).astype(np.uint8)
-  return map_arrays(padded, steps), targets, valid.astype(np.float32)
+  return (map_arrays(padded, steps), targets, valid.astype(np.float32),
+          np.pad(starts, (shift, padding)).reshape(-1, length))

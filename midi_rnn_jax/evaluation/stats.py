@@ -136,18 +136,17 @@ def degeneration(tokens: np.ndarray) -> str | None:
   return None
 
 
-def longest_shared_run(tokens: np.ndarray, train_keys_by_length) -> int:
-  """Length of the longest token run that also occurs in a training track.
-
-  ``train_keys_by_length(n)`` returns the sorted hashes of the training n-grams
-  (``TrainingNgrams``).
-  """
+def longest_shared_run(tokens: np.ndarray, training: 'TrainingNgrams') -> int:
+  """Length of the longest token run that also occurs in a training track."""
 
   def shared(n):
-    train = train_keys_by_length(n)
-    mine = ngram_hashes([tokens], n)
-    index = np.minimum(np.searchsorted(train, mine), max(len(train) - 1, 0))
-    return len(train) > 0 and bool(np.any(train[index] == mine))
+    mine = np.sort(ngram_hashes([tokens], n))
+    train = training(n)
+    if not len(mine) or not len(train):
+      return False
+    # The few hashes of the melody sorted, the many of the training tracks looked up in them.
+    index = np.minimum(np.searchsorted(mine, train), len(mine) - 1)
+    return bool(np.any(mine[index] == train))
 
   return _longest(shared, len(tokens))
 
@@ -157,24 +156,34 @@ _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 _HASH_INVERSE = np.uint64(pow(int(_HASH_BASE), -1, 2**64))
 
 
+class TrainingNgrams:
+  """A 64-bit polynomial hash of every run of n consecutive tokens inside each track, for any
+  n, from prefix sums of the tracks laid end to end computed once: a long n-gram costs 8 bytes,
+  not n (report matches runs of up to a whole melody against millions of training steps). Two
+  different runs share a hash with a probability of about 2**-64."""
+
+  def __init__(self, tracks: Sequence[np.ndarray]):
+    self.lengths = np.array([len(t) for t in tracks], np.int64)
+    self.offsets = np.cumsum(self.lengths) - self.lengths
+    flat = (np.concatenate(tracks).astype(np.uint64) if len(tracks)
+            else np.zeros(0, np.uint64)) + np.uint64(1)
+    with np.errstate(over='ignore'):  # Arithmetic modulo 2**64 is the point.
+      self.powers = np.cumprod(np.full(len(flat), _HASH_BASE, np.uint64)) * _HASH_INVERSE
+      inverses = np.cumprod(np.full(len(flat), _HASH_INVERSE, np.uint64)) * _HASH_BASE
+      # sums[k]: the sum of flat[j] * B**-j for j < k; a run's hash is B**last times its part.
+      self.sums = np.concatenate([[np.uint64(0)], np.cumsum(flat * inverses, dtype=np.uint64)])
+
+  def __call__(self, n: int) -> np.ndarray:
+    """The hashes of every n-gram of the tracks, in order."""
+    counts = np.maximum(self.lengths - n + 1, 0) if n >= 1 else np.zeros_like(self.lengths)
+    starts = np.repeat(self.offsets, counts) + encoding.ragged_arange(counts)
+    with np.errstate(over='ignore'):
+      return self.powers[starts + n - 1] * (self.sums[starts + n] - self.sums[starts])
+
+
 def ngram_hashes(tracks: Sequence[np.ndarray], n: int) -> np.ndarray:
-  """A 64-bit polynomial hash of every run of n consecutive tokens inside each track, found
-  from prefix sums of the tracks laid end to end, so a long n-gram costs 8 bytes, not n (report
-  matches runs of up to a whole melody against corpora of millions of steps). Two different
-  runs share a hash with a probability of about 2**-64."""
-  tracks = [t for t in tracks if len(t) >= n]
-  if not tracks or n < 1:
-    return np.zeros(0, np.uint64)
-  flat = np.concatenate(tracks).astype(np.uint64) + np.uint64(1)
-  with np.errstate(over='ignore'):  # Arithmetic modulo 2**64 is the point.
-    powers = np.cumprod(np.full(len(flat), _HASH_BASE, np.uint64)) * _HASH_INVERSE
-    inverses = np.cumprod(np.full(len(flat), _HASH_INVERSE, np.uint64)) * _HASH_BASE
-    # sums[k] = sum of flat[j] * B**-j for j < k: a window's hash is B**last times its part.
-    sums = np.concatenate([[np.uint64(0)], np.cumsum(flat * inverses, dtype=np.uint64)])
-    lengths = np.array([len(t) for t in tracks])
-    starts = np.concatenate([np.arange(n - 1 + offset, offset + length) - (n - 1)
-                             for offset, length in zip(np.cumsum(lengths) - lengths, lengths)])
-    return powers[starts + n - 1] * (sums[starts + n] - sums[starts])
+  """``TrainingNgrams(tracks)(n)``: the hash of every n-gram inside each track."""
+  return TrainingNgrams(tracks)(n)
 
 
 def _longest(holds, upper: int) -> int:
@@ -187,19 +196,6 @@ def _longest(holds, upper: int) -> int:
     else:
       high = middle - 1
   return low
-
-
-class TrainingNgrams:
-  """Sorted hashes of the training tracks' n-grams (``ngram_hashes``), for one length at a
-  time: memory stays at 8 bytes per training step whatever the length asked."""
-
-  def __init__(self, tracks: Sequence[np.ndarray]):
-    self.tracks, self.length, self.keys = tracks, None, None
-
-  def __call__(self, n: int) -> np.ndarray:
-    if n != self.length:
-      self.length, self.keys = n, np.unique(ngram_hashes(self.tracks, n))
-    return self.keys
 
 
 def melody_features(tokens: np.ndarray, bar_steps: int = 16, pickup: int = 0) -> dict:

@@ -190,6 +190,11 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
   return _with_plans(sample, num_steps)
 
 
+# Generated tokens per iteration of the sequence sampler's scan: fewer loop iterations for a
+# loop whose every step is small (the same maths).
+SAMPLE_UNROLL = 4
+
+
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                           top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
                           ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
@@ -223,7 +228,8 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
                                  (primes.T.astype(jnp.int32), jnp.arange(length)))
     _, (tokens, shares) = jax.lax.scan(generate_step, (carry, logits[-1]),
                                        (length + jnp.arange(num_steps),
-                                        jax.random.split(key, num_steps)))
+                                        jax.random.split(key, num_steps)),
+                                       unroll=SAMPLE_UNROLL)
     return Sampled(tokens.T, shares.T)
 
   return _with_plans(sample, num_steps)

@@ -51,60 +51,73 @@ def cell_update(acts: jax.Array, cell: jax.Array) -> tuple[jax.Array, jax.Array]
   return cell, o * jnp.tanh(cell)
 
 
-def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1):
+def _lstm_forward(projected: jax.Array, recurrent_kernel: jax.Array, keeps: jax.Array | None,
+                  unroll: int = 1):
   """The scan itself; returns the hidden states and what the backward pass needs."""
   zeros = jnp.zeros(projected.shape[1:-1] + recurrent_kernel.shape[:1], projected.dtype)
 
-  def step(carry, projected_t):
+  def step(carry, inputs):
     cell, hidden = carry
+    projected_t, keep_t = inputs
+    if keep_t is not None:  # 0 where a new track starts: it starts from a zero state.
+      cell, hidden = cell * keep_t, hidden * keep_t
     acts = activate(projected_t + hidden @ recurrent_kernel)
     cell, hidden = cell_update(acts, cell)
     return (cell, hidden), (hidden, acts, cell)
 
-  _, (hidden, acts, cells) = jax.lax.scan(step, (zeros, zeros), projected, unroll=unroll)
-  return hidden, (recurrent_kernel, hidden, acts, cells)
+  _, (hidden, acts, cells) = jax.lax.scan(step, (zeros, zeros), (projected, keeps),
+                                          unroll=unroll)
+  return hidden, (recurrent_kernel, keeps, hidden, acts, cells)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array, unroll: int = 1
-                  ) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def lstm_sequence(projected: jax.Array, recurrent_kernel: jax.Array, keeps: jax.Array | None,
+                  unroll: int = 1) -> jax.Array:
   """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state.
-  ``unroll``: time steps per iteration of the scans (the same maths)."""
-  return _lstm_forward(projected, recurrent_kernel, unroll)[0]
+  ``keeps`` (time, batch, 1): 0 where the state restarts from zero (a new track in a packed
+  row), else 1; None: never. ``unroll``: time steps per iteration of the scans (the same
+  maths)."""
+  return _lstm_forward(projected, recurrent_kernel, keeps, unroll)[0]
 
 
 def _lstm_backward(unroll: int, residuals, d_hidden: jax.Array):
   """Back-propagation through time by hand. Everything that does not depend on the gradient
   flowing back through time is computed for all steps at once, before the scan, so each
   step is one small elementwise pass and one (batch, 4H) x (4H, H) matmul; the recurrent
-  kernel's gradient is one matmul over all steps afterwards."""
-  recurrent_kernel, hidden, acts, cells = residuals
+  kernel's gradient is one matmul over all steps afterwards. Where the state restarts, nothing
+  flows back past the restart."""
+  recurrent_kernel, keeps, hidden, acts, cells = residuals
   scale, offset = _gate_constants(recurrent_kernel.shape[0])
   zeros = jnp.zeros_like(d_hidden[:1])
   i, f, g, o = jnp.split(acts, 4, axis=-1)
   tanh_cells = jnp.tanh(cells)
   next_forget = jnp.concatenate([f[1:], zeros])
+  # The state each step read: the previous step's, or zeros where it restarted.
+  previous_cells, previous_hidden = jnp.concatenate([zeros, cells[:-1]]), hidden[:-1]
+  if keeps is not None:
+    next_forget = next_forget * jnp.concatenate([keeps[1:], jnp.zeros_like(keeps[:1])])
+    previous_cells, previous_hidden = previous_cells * keeps, previous_hidden * keeps[1:]
   cell_per_hidden = o * (1 - tanh_cells * tanh_cells)
   # d(scale * tanh(scale * x) + offset)/dx is a * (1 - a) for the sigmoids, 1 - a^2 for the
   # tanh; times what each activation multiplies in the forward pass.
-  gates_per_state = (jnp.concatenate([g, jnp.concatenate([zeros, cells[:-1]]), i, tanh_cells],
-                                     axis=-1)
+  gates_per_state = (jnp.concatenate([g, previous_cells, i, tanh_cells], axis=-1)
                      * (scale * scale - (acts - offset) ** 2))
 
   def step(carry, inputs):
     d_hidden_later, d_cell_later = carry
-    d_hidden_t, next_forget_t, cell_per_hidden_t, gates_per_state_t = inputs
+    d_hidden_t, next_forget_t, cell_per_hidden_t, gates_per_state_t, keep_t = inputs
     d_hidden_t = d_hidden_t + d_hidden_later
     d_cell = d_cell_later * next_forget_t + d_hidden_t * cell_per_hidden_t
     d_gates = jnp.concatenate([d_cell, d_cell, d_cell, d_hidden_t], axis=-1) * gates_per_state_t
-    return (d_gates @ recurrent_kernel.T, d_cell), d_gates
+    d_back = d_gates @ recurrent_kernel.T
+    return (d_back if keep_t is None else d_back * keep_t, d_cell), d_gates
 
   _, d_gates = jax.lax.scan(step, (zeros[0], zeros[0]),
-                            (d_hidden, next_forget, cell_per_hidden, gates_per_state), reverse=True,
-                            unroll=unroll)
+                            (d_hidden, next_forget, cell_per_hidden, gates_per_state, keeps),
+                            reverse=True, unroll=unroll)
   # The first step starts from a zero hidden state, so it adds nothing to the kernel's gradient.
-  d_recurrent = jnp.einsum('tbh,tbg->hg', hidden[:-1], d_gates[1:])
-  return d_gates, d_recurrent
+  d_recurrent = jnp.einsum('tbh,tbg->hg', previous_hidden, d_gates[1:])
+  return d_gates, d_recurrent, None if keeps is None else jnp.zeros_like(keeps)
 
 
 lstm_sequence.defvjp(_lstm_forward, _lstm_backward)
@@ -133,9 +146,11 @@ class LSTMLayer(nnx.Module):
     """One time step: input projection (..., 4H) and state (..., H) -> new (cell, hidden)."""
     return cell_update(activate(projected_t + hidden @ self.recurrent_kernel[...]), cell)
 
-  def scan(self, projected: jax.Array, unroll: int = 1) -> jax.Array:
-    """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state."""
-    return lstm_sequence(projected, self.recurrent_kernel[...], unroll)
+  def scan(self, projected: jax.Array, keeps: jax.Array | None = None, unroll: int = 1
+           ) -> jax.Array:
+    """(time, batch, 4H) input projections -> (time, batch, H) hidden states, from a zero state
+    (and from zero again where ``keeps`` is 0: ``lstm_sequence``)."""
+    return lstm_sequence(projected, self.recurrent_kernel[...], keeps, unroll)
 
 
 # Time steps per scan iteration over the sequence mode's chunks: fewer loop iterations pay
@@ -206,16 +221,18 @@ class MelodyLSTM(nnx.Module):
         column += kernel.columns
     return projected
 
-  def _hidden(self, inputs: StepInputs, dropout_rng: jax.Array | None, unroll: int = 1
-              ) -> tuple[jax.Array, jax.Array | None]:
+  def _hidden(self, inputs: StepInputs, dropout_rng: jax.Array | None, unroll: int = 1,
+              starts: jax.Array | None = None) -> tuple[jax.Array, jax.Array | None]:
     """(batch, time) inputs -> the last layer's (time, batch, H) outputs, and the dropout key
-    left for them (None without dropout)."""
+    left for them (None without dropout). ``starts`` (batch, time): 1 where a track starts
+    inside a row of several (the state restarts from zero there)."""
     rngs = ([None] * len(self.layers) if dropout_rng is None
             else list(jax.random.split(dropout_rng, len(self.layers))))
     time_major = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)
-    hidden = self.layers[0].scan(self.project_inputs(time_major), unroll)
+    keeps = None if starts is None else (1.0 - starts.T.astype(jnp.float32))[..., None]
+    hidden = self.layers[0].scan(self.project_inputs(time_major), keeps, unroll)
     for layer, rng in zip(self.layers[1:], rngs[:-1]):
-      hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)), unroll)
+      hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)), keeps, unroll)
     return hidden, rngs[-1]
 
   def output(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
@@ -237,10 +254,11 @@ class MelodyLSTM(nnx.Module):
     return self.output(dropout(hidden[-1], self.dropout_rate, rng),
                        model_inputs.map_arrays(lambda values: values[:, -1], inputs))
 
-  def every_step(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
+  def every_step(self, inputs: StepInputs, dropout_rng: jax.Array | None = None,
+                 starts: jax.Array | None = None) -> jax.Array:
     """(batch, time) inputs -> (batch, time, 129) logits of the step after each step, from a
-    zero state: the sequence mode's model."""
-    hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL)
+    zero state (and from zero again at each of ``starts``): the sequence mode's model."""
+    hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL, starts)
     logits = self.output(dropout(hidden, self.dropout_rate, rng),
                          model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1),
                                                  inputs))

@@ -130,7 +130,7 @@ def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None) -
 def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
                       ) -> jax.Array:
   """The logits of the step after every input step of the batch (the sequence mode)."""
-  return model.every_step(batch.inputs, rng)
+  return model.every_step(batch.inputs, rng, batch.starts)
 
 
 # The mesh axis a data-parallel batch is split along.
@@ -194,6 +194,12 @@ def init_state(model: lstm.MelodyLSTM, tx: optax.GradientTransformation
                ) -> tuple[nnx.GraphDef, TrainState]:
   graphdef, params = nnx.split(model, nnx.Param)
   return graphdef, TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
+
+
+def cosine_rate(initial: float, epoch: int, num_epochs: int) -> float:
+  """The learning rate of ``epoch`` (from 1) under the cosine schedule: ``initial`` in the
+  first epoch, down along half a cosine towards 0 after the last."""
+  return initial * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / num_epochs))
 
 
 @dataclasses.dataclass(frozen=True)
