@@ -94,7 +94,6 @@ def training_flops(rnn_size: int, num_layers: int, steps: int, heads: int) -> fl
 
 
 def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
-
   """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
   from midi_rnn_jax.data import input_pipeline  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax.data.input_pipeline import Batch  # pylint: disable=import-outside-toplevel

@@ -25,9 +25,8 @@ from absl import flags
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
-from midi_rnn_jax import cli, console, experiment, train_logs
-from midi_rnn_jax.data import (dataset, encoding, input_pipeline, model_inputs, parse_cache,
-                               token_store)
+from midi_rnn_jax import cli, console, experiment, train_logs, train_loop
+from midi_rnn_jax.data import dataset, encoding, model_inputs, parse_cache, token_store
 from midi_rnn_jax.generate import samplers
 from midi_rnn_jax.model import checkpoints, lstm, modes, parallel, training
 from midi_rnn_jax.errors import UserError
@@ -112,70 +111,6 @@ TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_si
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
                'mode', 'sequence_length', 'num_devices', 'lr_schedule', *lstm.OPTIONS)
-
-
-def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
-  metrics = training.Metrics.zero()
-  for batch in modes.of(config).batches(records, config, rng=None):
-    metrics = metrics + steps.eval_step(params, batch)
-  return metrics.means()
-
-
-def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
-                resume_at: checkpoints.Progress | None = None):
-  """One pass over the training windows (or tokens).
-
-  Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
-  the epoch's last, shorter group compiles once more, then is reused every epoch. A resumed
-  epoch (``resume_at``) replays the data stream up to where the checkpoint was written, without
-  training, so it continues with the very batches the interrupted run would have trained.
-  ``stop.received`` (a signal) ends the epoch early, after the current group of steps.
-
-  Returns the state, the epoch's metrics, windows (or tokens) trained per second, and how many
-  batches are done (None when the epoch is complete).
-  """
-  mode = modes.of(config)
-  task = progress.add_task(label, total=mode.epoch_size(records, config['window_size']),
-                           loss=float('nan'))
-  skip = resume_at.batches_done if resume_at else 0
-  metrics = training.Metrics(*map(np.float32, resume_at.metric_sums if resume_at else (0, 0, 0)))
-  trained, start = 0.0, time.perf_counter()
-  epoch_batches = mode.batches(records, config, rng)
-  if config['transpose']:
-    epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
-  batches_done = 0
-  for calls, group in enumerate(input_pipeline.in_groups(epoch_batches, training.STEPS_PER_CALL)):
-    examples = sum(float(b.weights.sum()) for b in group)
-    batches_done += len(group)
-    progress.advance(task, examples)
-    if batches_done <= skip:
-      continue
-    state, group_metrics = steps.train_steps(state, input_pipeline.stack(group), key)
-    metrics, trained = metrics + group_metrics, trained + examples
-    if calls % 8 == 0:  # Reading the loss waits for the device: not every call.
-      loss = float(group_metrics.loss / group_metrics.count)
-      stop_if_diverged(loss, label, current_step(state))
-      progress.update(task, loss=loss)
-    if stop.received:
-      break
-  else:
-    batches_done = None
-  stop_if_diverged(metrics.means()['loss'], label, current_step(state))  # Waits for the last step.
-  progress.remove_task(task)
-  return state, metrics, trained / (time.perf_counter() - start), batches_done
-
-
-def current_step(state: training.TrainState) -> int:
-  return int(parallel.local(state.step))
-
-
-def stop_if_diverged(loss: float, label: str, step: int) -> None:
-  """A NaN, infinite or exploded training loss (a nat above a uniform guess's, which an
-  untrained model starts at) ends the run before its parameters are saved."""
-  if not np.isfinite(loss) or loss > training.UNIFORM_NLL + 1:
-    raise UserError(f'training diverged: the training loss is {loss:.4g} in {label}, by step '
-                    f'{step} (a uniform guess scores {training.UNIFORM_NLL:.2f}); the checkpoints '
-                    'of the earlier epochs are kept (try a lower --learning_rate or --grad_clip)')
 
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
@@ -275,24 +210,26 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
       if config.get('lr_schedule') == 'cosine':
         state = training.with_learning_rate(state, training.cosine_rate(
             config['learning_rate'], epoch, config['num_epochs']))
-      state, metrics, per_second, batches_done = train_epoch(
+      state, metrics, per_second, batches_done = train_loop.train_epoch(
           steps, state, train_records, config, rng, key, progress, label, stop,
           resume_at if epoch == resume_at.epochs_done + 1 and resume_at.batches_done else None)
       if batches_done is not None:  # Stopped by a signal in the middle of the epoch.
         checkpoints.save(manager, state, checkpoints.Progress(
-            epoch - 1, batches_done, current_step(state), plateau, epoch_rng_state,
+            epoch - 1, batches_done, train_loop.current_step(state), plateau, epoch_rng_state,
             tuple(float(v) for v in metrics)), val_loss=float('inf'))
         raise cli.Interrupted(stop.received, f'stopped in {label} after {batches_done} batches; '
                               f'checkpoint saved: resume with {resume_command}')
       train_metrics = metrics.means()
-      val_metrics = evaluate(steps, state.params, val_records, config) if val_records else train_metrics
+      val_metrics = (train_loop.evaluate(steps, state.params, val_records, config)
+                     if val_records else train_metrics)
       lr = training.learning_rate(parallel.local(state))
       plateau, reduce = plateau.update(val_metrics['loss'])
       reduce = reduce and config.get('lr_schedule', 'plateau') == 'plateau'
       if reduce:
         state = training.with_learning_rate(state, lr * plateau.factor)
       checkpoints.save(manager, state, checkpoints.Progress(
-          epoch, 0, current_step(state), plateau, rng.bit_generator.state), val_metrics['loss'])
+          epoch, 0, train_loop.current_step(state), plateau, rng.bit_generator.state),
+          val_metrics['loss'])
       train_logs.log_epoch(writer, epoch, config, train_metrics, val_metrics, lr, per_second,
                 time.perf_counter() - started)
       if reduce:
