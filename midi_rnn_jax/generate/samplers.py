@@ -92,16 +92,16 @@ def _input_reader(model, primes: jax.Array, num_steps: int, plans: dict):
   return history, read
 
 
-def _with_plans(sample: Callable, num_steps: int) -> Callable:
+def _with_plans(sample: Callable, graphdef: nnx.GraphDef, num_steps: int) -> Callable:
   """The jitted ``sample(params, primes, key, plans)`` called as ``(params, primes, key,
-  bar_positions=None)``: the plans of every input (model_inputs.sampler_plans) are found here,
-  in numpy, from the bar positions of every step read (all 0 when not given)."""
+  bar_positions=None)``: the plans of the model's inputs (model_inputs.sampler_plans) are found
+  here, in numpy, from the bar positions of every step read (all 0 when not given)."""
 
   def with_plans(params, primes, key, bar_positions=None):
     if bar_positions is None:
       bar_positions = np.zeros((primes.shape[0], primes.shape[1] + num_steps), np.uint8)
-    return sample(params, primes, key,
-                  model_inputs.sampler_plans(model_inputs.NAMES, bar_positions))
+    inputs = nnx.merge(graphdef, params).inputs
+    return sample(params, primes, key, model_inputs.sampler_plans(inputs, bar_positions))
 
   return with_plans
 
@@ -187,7 +187,7 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                                        (positions, jax.random.split(key, num_steps)))
     return Sampled(tokens.T, shares.T)
 
-  return _with_plans(sample, num_steps)
+  return _with_plans(sample, graphdef, num_steps)
 
 
 # Generated tokens per iteration of the sequence sampler's scan: fewer loop iterations for a
@@ -232,7 +232,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
                                        unroll=SAMPLE_UNROLL)
     return Sampled(tokens.T, shares.T)
 
-  return _with_plans(sample, num_steps)
+  return _with_plans(sample, graphdef, num_steps)
 
 
 # Each mode's sampler (model.modes names the modes).
