@@ -3,8 +3,9 @@ r"""Build the default melody corpus: folk tunes from the ABC collections inside 
   pip install -e ".[corpus]"          # music21, an optional extra
   python -m midi_rnn_jax.corpus       # -> data/midi/{essen,oneills,ryans}/*.mid
 
-One MIDI file per tune, a single monophonic track (the tune's first voice), with the tune's
-meter as its time signature and a pickup placed before the first bar line.
+One MIDI file per tune, a single monophonic track (the tune's first voice) as played: repeats
+and first/second endings are expanded (--repeats=written keeps the written order), with the
+tune's meter as its time signature and a pickup placed before the first bar line.
 Source files are converted in parallel; each one finished leaves a marker, so an
 interrupted build resumes where it stopped. Sources and licences: data/README.md.
 """
@@ -43,6 +44,9 @@ flags.DEFINE_list('collections', list(COLLECTIONS), 'Collections to convert: '
                   + ', '.join(COLLECTIONS) + '.')
 flags.DEFINE_integer('n_jobs', os.cpu_count() or 1, 'Processes converting ABC files.',
                      short_name='j', lower_bound=1)
+flags.DEFINE_enum('repeats', 'played', ['played', 'written'], 'played: expand repeat signs and '
+                  'first/second endings, as the tune is played; written: the written order, '
+                  'as corpora built before 0.9 were.')
 flags.DEFINE_integer('max_source_files', 0, 'Convert only the first N ABC files of each collection '
                      '(0: all); for quick tries and tests.', lower_bound=0)
 
@@ -53,6 +57,7 @@ FLAGS = flags.FLAGS
 class SourceResult:
   tunes_written: int
   tunes_skipped: int  # tunes with no notes
+  repeats_unreadable: int = 0  # tunes written in their written order: malformed repeats
   error: str | None = None
 
 
@@ -92,15 +97,60 @@ def read_tunes(path: str) -> dict:
   return handler.splitByReferenceNumber() if handler.definesReferenceNumbers() else {1: handler}
 
 
+class MalformedRepeats(ValueError):
+  """A tune's repeat signs cannot be played: an ending with nowhere to go, or no end."""
+
+
+def played_order(tokens: list) -> list:
+  """``tokens`` in the order a player reads them: each ``:|`` goes back once to the last
+  ``|:`` (or double bar, or the tune's start), and on that second time through a first
+  ending ``[1`` is skipped up to the second ending ``[2``. (``::`` reaches us as ``:|`` ``|:``;
+  ``||:`` as ``||`` and a dotted ``:``, which starts a section here too.)
+
+  Written by hand over music21's ABC tokens rather than through music21's ``expandRepeats``
+  on full streams: 200x faster (0.3 ms against 56 ms a tune) and it reads the notes exactly
+  as the written-order corpus does.
+  """
+  from music21 import abcFormat  # pylint: disable=import-outside-toplevel
+  played, section, taken, replaying, i = [], 0, set(), False, 0
+  while i < len(tokens):
+    token = tokens[i]
+    if isinstance(token, abcFormat.ABCBar):
+      ending = token.isRepeatBracket()
+      if token.isRepeat() and token.repeatForm == 'end':
+        if replaying:  # The second time through, without endings: go on.
+          replaying, section = False, i + 1
+        elif i not in taken:
+          taken.add(i)
+          replaying, i = True, section
+          continue
+      elif ending == 1 and replaying:  # Skip the first ending, to the second.
+        second = next((j for j in range(i + 1, len(tokens))
+                       if isinstance(tokens[j], abcFormat.ABCBar)
+                       and tokens[j].isRepeatBracket() == 2), None)
+        if second is None:
+          raise MalformedRepeats('a first ending without a second')
+        replaying, section, i = False, second + 1, second + 1
+        continue
+      elif not replaying and (token.isRepeat() or token.src.strip() in ('||', '[|', '|]', ':')):
+        section = i + 1  # A repeat start or a double bar: where the next :| goes back to.
+    played.append(token)
+    i += 1
+    if len(played) > 8 * len(tokens):
+      raise MalformedRepeats('repeats that never end')
+  return played
+
+
 class Tune(NamedTuple):
   notes: list[tuple[int, float, float]]  # (pitch, start, end) in quarter notes
   bpm: float
   meter: tuple[int, int]  # (numerator, denominator) of the tune's first M: field
 
 
-def melody_notes(tune) -> Tune:
-  """The notes of a tune's first voice, its tempo and its meter; the first bar starts at a
-  bar line of that meter, so a pickup (anacrusis) sits at the end of an otherwise silent bar.
+def melody_notes(tune, played: bool = False) -> Tune:
+  """The notes of a tune's first voice (in ``played_order`` if ``played``), its tempo and its
+  meter; the first bar starts at a bar line of that meter, so a pickup (anacrusis) sits at
+  the end of an otherwise silent bar.
 
   Reads music21's ABC tokens directly: building full music21 streams (beams,
   measures) is 10x slower and adds nothing to a melody. Ties merge notes of one
@@ -110,7 +160,7 @@ def melody_notes(tune) -> Tune:
   voices = tune.splitByVoice()
   voice = voices[0] if len(voices) == 1 else voices[0] + voices[1]  # Header + first voice.
   notes, now, bpm, meter, first_bar_line = [], 0.0, None, None, None
-  for token in voice.tokens:
+  for token in played_order(voice.tokens) if played else voice.tokens:
     if isinstance(token, abcFormat.ABCMetadata) and token.isTempo() and bpm is None:
       mark = token.getMetronomeMarkObject()
       bpm = mark.getQuarterBPM() if mark is not None else None
@@ -156,7 +206,18 @@ def tune_to_midi(tune: Tune, title: str) -> miditoolkit.MidiFile:
   return midi
 
 
-def convert_source(collection: str, path: str, out_dir: str) -> SourceResult:
+def read_melody(tune, played: bool) -> tuple[Tune | None, bool]:
+  """(the tune's melody or None if it cannot be read, whether its repeats were unreadable and
+  it fell back to the written order)."""
+  try:
+    return melody_notes(tune, played), False
+  except MalformedRepeats:
+    return read_melody(tune, False)[0], True
+  except Exception:  # pylint: disable=broad-except  # One malformed tune (bad pitch or tuplet).
+    return None, False
+
+
+def convert_source(collection: str, path: str, out_dir: str, played: bool) -> SourceResult:
   """Writes every tune of one ABC file, then its done-marker. Runs in worker processes."""
   stem = os.path.splitext(os.path.basename(path))[0]
   folder = os.path.join(out_dir, collection)
@@ -164,12 +225,10 @@ def convert_source(collection: str, path: str, out_dir: str) -> SourceResult:
     tunes = read_tunes(path)
   except Exception as error:  # A broken ABC file costs its tunes, not the build.
     return SourceResult(0, 0, f'{type(error).__name__}: {error}'.splitlines()[0])
-  written = skipped = 0
+  written = skipped = unreadable = 0
   for number, tune in enumerate(tunes.values(), start=1):
-    try:
-      melody = melody_notes(tune)
-    except Exception:  # One malformed tune (bad pitch or tuplet) is skipped alone.
-      melody = None
+    melody, fell_back = read_melody(tune, played)
+    unreadable += fell_back
     if melody is None or not melody.notes:
       skipped += 1
       continue
@@ -180,10 +239,11 @@ def convert_source(collection: str, path: str, out_dir: str) -> SourceResult:
     written += 1
   with open(os.path.join(folder, DONE_DIR, stem), 'w') as marker:
     marker.write(f'{written} {skipped}\n')
-  return SourceResult(written, skipped)
+  return SourceResult(written, skipped, unreadable)
 
 
-def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: int) -> str:
+def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: int,
+          played: bool = True) -> str:
   """Converts the collections' ABC files not converted yet; returns a summary line."""
   started = time.perf_counter()
   sources = source_files(collections, max_source_files)
@@ -195,10 +255,10 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
               f'converting {len(todo)} with {n_jobs} processes')
   # Big files first, so no worker is left with the longest one at the end.
   todo.sort(key=lambda pair: -os.path.getsize(pair[1]))
-  written = skipped = failed = 0
+  written = skipped = failed = unreadable = 0
   with concurrent.futures.ProcessPoolExecutor(
       max_workers=n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
-    futures = {pool.submit(convert_source, c, p, out_dir): p for c, p in todo}
+    futures = {pool.submit(convert_source, c, p, out_dir, played): p for c, p in todo}
     for future in concurrent.futures.as_completed(futures):
       result = future.result()
       if result.error:
@@ -206,13 +266,18 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
         console.log(f'warning: skipping {futures[future]}: {result.error}')
       written += result.tunes_written
       skipped += result.tunes_skipped
+      unreadable += result.repeats_unreadable
+  repeats = (f', {unreadable} with malformed repeats kept in written order' if played
+             else ', repeats as written')
   return (f'corpus: wrote {written} tunes to {out_dir} ({skipped} without notes '
-          f'skipped, {failed} ABC files unreadable) in {time.perf_counter() - started:.0f} s')
+          f'skipped, {failed} ABC files unreadable{repeats}) in '
+          f'{time.perf_counter() - started:.0f} s')
 
 
 def main(argv):
   del argv  # cli.run rejects stray arguments.
-  console.log(build(FLAGS.collections, FLAGS.out_dir, FLAGS.n_jobs, FLAGS.max_source_files))
+  console.log(build(FLAGS.collections, FLAGS.out_dir, FLAGS.n_jobs, FLAGS.max_source_files,
+                    played=FLAGS.repeats == 'played'))
 
 
 if __name__ == '__main__':

@@ -80,8 +80,8 @@ def main(argv):
       console.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
                   f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
-  steps = [model_inputs.track_inputs(t, m.positions, model_inputs.of_config(config))
-           for t, m in zip(tracks, meters)]
+  inputs = model_inputs.of_config(config)
+  steps = [model_inputs.track_inputs(t, m.positions, inputs) for t, m in zip(tracks, meters)]
   lstm_contexts, targets = slicing.every_window(steps, window_size)
   contexts = lstm_contexts.tokens
   if not len(targets):
@@ -106,11 +106,15 @@ def main(argv):
                                                              targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
+  tune_ends, ends = config.get('tune_ends', False), None
   if mode.carries_state:
-    results['lstm (whole track)'] = scoring.summary(
-        *scoring.whole_track_scores(graphdef, params, steps, window_size),
-        targets,
-        previous)
+    whole = scoring.whole_track_scores(
+        graphdef, params, [model_inputs.model_track(t, m, inputs, tune_ends)
+                           for t, m in zip(tracks, meters)], window_size, tune_ends)
+    results['lstm (whole track)'] = scoring.summary(whole.probabilities, whole.predictions,
+                                                    targets, previous)
+    if tune_ends:
+      ends = scoring.tune_end_summary(whole)
   results |= {
       f'ngram (order {ngram.order})': scoring.summary(ngram.probabilities(contexts, targets),
                                               ngram.predict(contexts), targets, previous),
@@ -120,6 +124,10 @@ def main(argv):
   console.log(f'scored {len(tracks)} tracks of {len(records)} files, read as trained '
               f'(--polyphony={rules.polyphony} --tracks={rules.tracks})')
   print(table(results))
+  if ends:
+    print(f'tune ends ({ends["tunes"]} tunes): the end after the last step '
+          f'{ends["end_nll_nats"]:.3f} nats, "not yet" before it {ends["not_yet_nll_nats"]:.4f} '
+          f'nats per step (mean end probability there {ends["mean_end_probability_before"]:.4f})')
   not_finite = [name for name, result in results.items()
                 if not math.isfinite(result['all']['nll_nats'])]
   if not_finite:
@@ -140,6 +148,7 @@ def main(argv):
       'training_files_scored': training_files_scored,
       'lstm': lstm_result,
       **({'lstm_whole_track': results['lstm (whole track)']} if mode.carries_state else {}),
+      **({'tune_ends': ends} if ends else {}),
       'ngram': {**ngram_result, 'order': ngram.order,
                 'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},

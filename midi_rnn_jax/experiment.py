@@ -19,7 +19,7 @@ import re
 import shutil
 
 from midi_rnn_jax import files
-from midi_rnn_jax.data import dataset, encoding
+from midi_rnn_jax.data import dataset, encoding, model_inputs
 from midi_rnn_jax.model import checkpoints, lstm, training
 from midi_rnn_jax.errors import UserError
 
@@ -162,7 +162,7 @@ def create(experiment_dir: str | None, config: dict, message: str | None) -> str
   write_json_atomically(os.path.join(experiment_dir, CONFIG_FILE),
                         {**config, 'experiment_dir': experiment_dir, 'message': message,
                          'encoding_version': encoding.ENCODING_VERSION,
-                         'num_classes': encoding.NUM_CLASSES})
+                         'num_classes': model_inputs.num_classes(config.get('tune_ends'))})
   if message:
     with open(os.path.join(experiment_dir, 'message.txt'), 'w') as f:
       f.write(message + '\n')

@@ -30,7 +30,8 @@ flags.DEFINE_string('experiment_dir', None, 'Experiment to export (default: the 
                     'experiments/).')
 flags.DEFINE_string('out', None, 'Path of the model file to write (.msgpack).', required=True)
 cli.define_checkpoint_flag()
-flags.DEFINE_integer('num_primes', 64, 'Prime windows to store, drawn from the validation files.',
+flags.DEFINE_integer('num_primes', 64, 'Prime windows to store, drawn from the validation files '
+                     '(for a model with tune ends: the tracks\' openings).',
                      lower_bound=0)
 cli.define_cache_dir_flag()
 
@@ -47,9 +48,9 @@ def main(argv):
                                      FLAGS.cache_dir, 1, console.log,
                                      encoding.ReadingRules.of_config(config))
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
-  if tracks and FLAGS.num_primes:
-    primers = priming.choose_primes(tracks, meters, FLAGS.num_primes, window_size,
-                                    np.random.default_rng(0))
+  if tracks and FLAGS.num_primes:  # A model with tune ends is primed with how tunes open.
+    choose = priming.openings if config.get('tune_ends', False) else priming.choose_primes
+    primers = choose(tracks, meters, FLAGS.num_primes, window_size, np.random.default_rng(0))
   else:
     console.log('warning: no validation files left to draw prime windows from; the model file '
                 'will need --prime_file, --primer_notes or --data_dir to sample')

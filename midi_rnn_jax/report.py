@@ -6,7 +6,8 @@ Reads the .mid files of --generated_dir (default <experiment>/generated) and com
 with random excerpts of the same length from the experiment's training (or validation)
 files, or --data_dir, and writes
 <experiment>/report/report.md and report.json, with a piano-roll PNG and a WAV of
-each generated melody beside them.
+each generated melody beside them. Its "Tunes" section takes each generated file as a whole
+tune against the reference files' whole tracks: length, endings, bars and parts that come back.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ if __name__ == '__main__':  # First: Ctrl-C stops even the imports.
 
 import glob
 import os
+from typing import NamedTuple
 
 import numpy as np
 from absl import flags
 
 from midi_rnn_jax import cli, console, experiment
 from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache, readers
-from midi_rnn_jax.evaluation import stats
+from midi_rnn_jax.evaluation import stats, tunes
 from midi_rnn_jax.generate import render
 from midi_rnn_jax.errors import UserError
 
@@ -45,11 +47,19 @@ cli.define_cache_dir_flag()
 FLAGS = flags.FLAGS
 
 
-def generated_melodies(folder: str, steps_per_quarter: int
-                       ) -> dict[str, tuple[np.ndarray, int, int]]:
-  """name -> (tokens, bar length, pickup steps before its first bar line) of each generated
-  file's first usable track, with the rests before its first note and, up to its end marker
-  (as sample wrote it), after its last."""
+class Generated(NamedTuple):
+  """A generated file's melody: its tokens (with the rests before its first note and, up to
+  its end marker, after its last), its last bar length, the steps before its first bar line,
+  its Meter, and whether its model ended it as a tune."""
+  tokens: np.ndarray
+  bar_length: int
+  pickup: int
+  meter: encoding.Meter
+  tune_ended: bool
+
+
+def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, Generated]:
+  """name -> the Generated melody of each file's first usable track, as sample wrote it."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     midi = readers.read_with_miditoolkit(path)
@@ -63,9 +73,13 @@ def generated_melodies(folder: str, steps_per_quarter: int
       changes = sorted(midi.time_signature_changes, key=lambda change: change.time)
       pickup = (round(changes[1].time * steps_per_quarter / midi.ticks_per_beat)
                 if len(changes) > 1 else 0)
-      melodies[os.path.basename(path)] = (
-          np.pad(tokens, (leading, max(length - leading - len(tokens), 0))),
-          int(tracks[0].bar_lengths[-1]), pickup)
+      padded = np.pad(tokens, (leading, max(length - leading - len(tokens), 0)))
+      meter = encoding.bar_positions(
+          0, len(padded), [(c.time, c.numerator, c.denominator) for c in changes],
+          midi.ticks_per_beat, steps_per_quarter)
+      melodies[os.path.basename(path)] = Generated(
+          padded, int(tracks[0].bar_lengths[-1]), pickup, meter,
+          melody_file.ended_by_model(midi))
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
   return melodies
@@ -92,16 +106,19 @@ def pictures_and_sound(generated: dict[str, np.ndarray], generated_dir: str, out
   return images, wav_bytes, rendered_here
 
 
-def compare(generated: dict[str, tuple[np.ndarray, int]],
-            reference: list[tuple[np.ndarray, int]], training: list[np.ndarray]) -> dict:
+def compare(generated: dict[str, Generated], reference: list[tuple[np.ndarray, int]],
+            training: list[np.ndarray], reference_tunes: list[tuple[np.ndarray, encoding.Meter]]
+            ) -> dict:
   """Every statistic of the report, as one JSON-ready dict: the generated melodies against
-  ``reference`` melodies (excerpts of the same length), each with its bar length, and their
-  novelty against the ``training`` tracks."""
-  gen_features = {name: stats.melody_features(*melody) for name, melody in generated.items()}
+  ``reference`` melodies (excerpts of the same length), each with its bar length, their
+  novelty against the ``training`` tracks, and, taken as whole tunes, against
+  ``reference_tunes`` (whole tracks with their meters)."""
+  gen_features = {name: stats.melody_features(g.tokens, g.bar_length, g.pickup)
+                  for name, g in generated.items()}
   train_features = [stats.melody_features(*melody) for melody in reference]
   train_ngrams = stats.TrainingNgrams(training)
-  novelty = {name: stats.longest_shared_run(t, train_ngrams)
-             for name, (t, *_) in generated.items()}
+  novelty = {name: stats.longest_shared_run(g.tokens, train_ngrams)
+             for name, g in generated.items()}
 
   def summary(features):
     out = {k: float(np.mean([f[k] for f in features])) for k in stats.SCALAR_FEATURES}
@@ -122,6 +139,12 @@ def compare(generated: dict[str, tuple[np.ndarray, int]],
                            [f['longest_repeat'] for f in gen_features.values()]))},
       'novelty': {'longest_shared_run': novelty,
                   'longest_shared_run_mean': float(np.mean(list(novelty.values())))},
+      'tunes': {'generated': {**tunes.summary([tunes.tune_features(g.tokens, g.meter)
+                                               for g in generated.values()]),
+                              'ended_by_model': float(np.mean([g.tune_ended for g in
+                                                               generated.values()]))},
+                'reference': tunes.summary([tunes.tune_features(*tune)
+                                            for tune in reference_tunes])},
       'files': gen_features,
   }
 
@@ -161,6 +184,16 @@ def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
     lines.append(f'| {name} | {f["steps"]} | {f["notes"]} | '
                  f'{f["best_scale"]} ({f["scale_consistency"]:.2f}) | {f["longest_repeat"]} | '
                  f'{f["repeating_period"] or "-"} | {novelty["longest_shared_run"][name]} |')
+  generated_tunes, reference_tunes = report['tunes']['generated'], report['tunes']['reference']
+  lines += ['', '## Tunes', '',
+            f'Each generated file as a whole tune, against {reference_tunes["tunes"]} whole '
+            f'reference tracks. {generated_tunes["ended_by_model"]:.0%} of the generated '
+            'files were ended by their model (a model trained with --tune_ends); the others '
+            'stop at --file_length.', '',
+            '| figure | generated | reference |', '|---|---|---|']
+  for key, label in tunes.SUMMARY_LABELS.items():
+    lines.append(f'| {label} | {tunes.formatted(generated_tunes, key)} | '
+                 f'{tunes.formatted(reference_tunes, key)} |')
   lines += ['', '## Piano rolls', '']
   for name, image in images.items():
     lines += [f'### {name}', '', f'![{name}]({image})', f'[listen]({image[:-4]}.wav)', '']
@@ -190,14 +223,14 @@ def main(argv):
   reference, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   if not reference or not training:
     raise UserError('no training tracks to compare with: pass --data_dir')
-  length = int(np.median([len(t) for t, *_ in generated.values()]))
+  length = int(np.median([len(g.tokens) for g in generated.values()]))
   excerpts = stats.excerpts(reference, meters, length, FLAGS.num_excerpts,
                             np.random.default_rng(0))
-  report = compare(generated, excerpts, training)
+  report = compare(generated, excerpts, training, list(zip(reference, meters)))
   out = os.path.join(experiment_dir, 'report')
   os.makedirs(out, exist_ok=True)
   images, wav_bytes, rendered = pictures_and_sound(
-      {name: tokens for name, (tokens, *_) in generated.items()}, generated_dir, out,
+      {name: g.tokens for name, g in generated.items()}, generated_dir, out,
       steps_per_quarter)
   experiment.write_json_atomically(os.path.join(out, 'report.json'), report)
   with open(os.path.join(out, 'report.md'), 'w') as f:

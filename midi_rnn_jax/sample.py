@@ -50,7 +50,8 @@ flags.DEFINE_string('midi_instrument', 'Acoustic Grand Piano', 'General MIDI ins
 flags.DEFINE_boolean('list_instruments', False, 'Print the General MIDI instruments and exit.')
 flags.DEFINE_integer('num_files', 10, 'Number of MIDI files to generate.', lower_bound=1)
 flags.DEFINE_integer('file_length', 1000, 'Length of each generated file, in grid steps (16th '
-                     'notes by default).', lower_bound=1)
+                     'notes by default); for a model trained with --tune_ends, the longest a tune '
+                     'may be: it ends where the model ends it.', lower_bound=1)
 flags.DEFINE_string('prime_file', None, 'A .mid file whose random windows seed the melodies.')
 flags.DEFINE_string('data_dir', None, 'Folder of .mid files whose random windows seed the '
                     'melodies (default: the experiment\'s validation files, or the windows '
@@ -157,13 +158,22 @@ def prime_tracks(model: LoadedModel) -> tuple[list[np.ndarray], list[encoding.Me
 
 def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[priming.Primer]:
   """One primer per output file: the --primer_notes (taken to start on a 4/4 bar line), or
-  random windows."""
+  random windows. A model with tune ends starts each melody as a tune starts: with the
+  --primer_notes as the tune's opening, or the openings of tracks of the --prime_file or
+  --data_dir, or only where one of those (or of the model file's stored openings) starts in
+  its bar."""
+  tune_ends = model.config.get('tune_ends', False)
+  window_size = model.config['window_size']
   if FLAGS.primer_notes is not None:
     bar_length = 4 * model.config['steps_per_quarter']
-    return [priming.primer_on_downbeat(priming.parse_primer(FLAGS.primer_notes),
-                                       bar_length)] * FLAGS.num_files
-  return priming.choose_primes(*prime_tracks(model), FLAGS.num_files,
-                               model.config['window_size'], rng)
+    primers = [priming.primer_on_downbeat(priming.parse_primer(FLAGS.primer_notes),
+                                          bar_length)] * FLAGS.num_files
+    return [priming.as_tune_opening(p) for p in primers] if tune_ends else primers
+  if tune_ends:
+    opening = window_size if FLAGS.prime_file or FLAGS.data_dir else 0
+    return [priming.as_tune_opening(p, opening) for p in priming.openings(
+        *prime_tracks(model), FLAGS.num_files, window_size, rng)]
+  return priming.choose_primes(*prime_tracks(model), FLAGS.num_files, window_size, rng)
 
 
 def next_file_number(save_dir: str) -> int:
@@ -194,8 +204,9 @@ def main(argv):
   if FLAGS.primer_notes is not None and not FLAGS.primer_notes.strip():
     raise UserError('--primer_notes is empty: give notes such as "D4,E4,F#4:2", or leave the '
                     'flag out')
-  allowed = samplers.scale_mask(FLAGS.key, FLAGS.scale) if FLAGS.scale != 'chromatic' else None
   model = load_model()
+  allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, model.config.get('tune_ends', False))
+             if FLAGS.scale != 'chromatic' else None)
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
                                 if model.experiment_dir else 'generated')
   cli.check_output_folder(save_dir, '--save_dir')  # Before sampling, not after.
@@ -210,48 +221,67 @@ def main(argv):
   sample = samplers.SAMPLERS[mode.name](model.graphdef, FLAGS.file_length, FLAGS.temperature,
                                         top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
-  melodies = np.asarray(sampled.tokens)
+  melodies, shares = list(np.asarray(sampled.tokens)), list(np.asarray(sampled.scale_share))
+  tune_ends = model.config.get('tune_ends', False)
+  lengths = [priming.tune_length(m) if tune_ends else None for m in melodies]
+  if tune_ends:  # A tune ends where the model ends it.
+    melodies = [m[:n] for m, n in zip(melodies, lengths)]
+    shares = [s[:len(m)] for s, m in zip(shares, melodies)]
 
   os.makedirs(save_dir, exist_ok=True)
   first = next_file_number(save_dir)
   names = [f'{number:02d}.mid' for number in range(first, first + len(melodies))]
-  silent = []
-  for name, primer, melody, positions in zip(names, primers, melodies, bar_positions):
-    tokens = np.concatenate([primer.tokens, melody]) if FLAGS.include_primer else melody
+  written = []
+  for name, primer, melody, positions, length in zip(names, primers, melodies, bar_positions,
+                                                     lengths):
+    opening = int(tune_ends)  # The tune-start mark is not a step of the file.
+    tokens = (np.concatenate([primer.tokens[opening:], melody]) if FLAGS.include_primer
+              else melody)
     if not tokens.any():  # All rests: a MIDI file would hold no note, and no track to read.
-      silent.append(name)
       continue
     # A model that knows the bars: its melody is written on them (in the primer's meter).
-    bars = dict(first_position=int(primer.positions[0] if FLAGS.include_primer
+    bars = dict(first_position=int(primer.positions[opening] if FLAGS.include_primer
+                                   and len(primer.tokens) > opening
                                    else positions[primes.shape[1]]),
                 bar_length=primer.bar_length, beat_unit=primer.beat_unit
                 ) if model.config.get('bar_position') else {}
     midi = melody_file.tokens_to_midi(
         tokens, program=program, bpm=FLAGS.bpm, velocity=FLAGS.velocity,
-        steps_per_quarter=model.config['steps_per_quarter'], **bars)
+        steps_per_quarter=model.config['steps_per_quarter'], tune_ended=length is not None,
+        **bars)
     path = os.path.join(save_dir, name)
     write_midi(midi, path)
+    written.append((name, len(tokens), length is not None))
     if FLAGS.render:
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
-  written = [name for name in names if name not in silent]
   if written:
-    console.log(written_line(written, len(tokens), save_dir,
-                             defaulted=FLAGS.save_dir is None and model.experiment_dir is None))
+    console.log(written_line(
+        [n for n, _, _ in written], [steps for _, steps, _ in written], save_dir,
+        defaulted=FLAGS.save_dir is None and model.experiment_dir is None,
+        ended=sum(e for _, _, e in written) if tune_ends else None))
+  silent = [name for name in names if name not in {n for n, _, _ in written}]
   if silent:
     console.log(f'warning: {len(silent)} of {len(names)} melodies are all rests, not written: '
                 f'{", ".join(silent)}')
   kept = [i for i, name in enumerate(names) if name not in silent]
   if written:
-    warn_about_output(written, melodies[kept], np.asarray(sampled.scale_share)[kept])
+    warn_about_output([names[i] for i in kept], [melodies[i] for i in kept],
+                      np.concatenate([shares[i] for i in kept]))
 
 
-def written_line(names: list[str], steps: int, save_dir: str, defaulted: bool) -> str:
-  """``wrote 10 melodies of 1000 steps (01.mid to 10.mid; .mid, .png, .wav) in /abs/dir``."""
-  what = 'melody' if len(names) == 1 else 'melodies'
+def written_line(names: list[str], steps: list[int], save_dir: str, defaulted: bool,
+                 ended: int | None = None) -> str:
+  """``wrote 10 melodies of 1000 steps (01.mid to 10.mid; .mid, .png, .wav) in /abs/dir``;
+  for a model with tune ends, ``wrote 10 tunes of 96-512 steps (9 ended by the model, ...)``."""
+  what = ('melody' if len(names) == 1 else 'melodies') if ended is None else (
+      'tune' if len(names) == 1 else 'tunes')
   span = names[0] if len(names) == 1 else f'{names[0]} to {names[-1]}'
   kinds = '.mid, .png, .wav' if FLAGS.render else '.mid'
-  line = (f'wrote {len(names)} {what} of {steps} steps ({span}; {kinds}) in '
+  lengths = (f'{min(steps)}' if min(steps) == max(steps) else f'{min(steps)}-{max(steps)}')
+  ending = ('' if ended is None else f'; {ended} of {len(names)} ended by the model'
+            + (', the others cut at --file_length' if ended < len(names) else ''))
+  line = (f'wrote {len(names)} {what} of {lengths} steps ({span}; {kinds}{ending}) in '
           f'{os.path.abspath(save_dir)}')
   if defaulted and not os.path.isabs(save_dir):
     line += f' (no --save_dir: {save_dir}/ under the current folder)'

@@ -89,6 +89,13 @@ flags.DEFINE_boolean('copy_lookback', False, 'Also let the model raise the logit
 flags.register_multi_flags_validator(
     ['copy_lookback', 'lookback'], lambda values: not values['copy_lookback'] or values['lookback'],
     message='--copy_lookback needs --lookback: it copies the lookback tokens')
+flags.DEFINE_boolean('tune_ends', False, 'Sequence mode: read each track as a whole tune, '
+                     'between marks of its start and its end (a 130th class), so the model '
+                     'learns how tunes begin and predicts where they end; its melodies then '
+                     'start as a tune starts and end by themselves (docs/how-it-works.md).')
+flags.register_multi_flags_validator(
+    ['tune_ends', 'mode'], lambda values: not values['tune_ends'] or values['mode'] == 'sequence',
+    message='--tune_ends needs --mode=sequence: a window has no tune start to read')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

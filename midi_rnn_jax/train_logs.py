@@ -33,7 +33,9 @@ MELODY_STEPS = 64  # The melody sampled for TensorBoard after every epoch.
 
 
 def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_quarter: int):
-  """The epoch's sampled melody as a piano-roll image and as audio in TensorBoard."""
+  """The epoch's sampled melody (up to its end, for a model with tune ends) as a piano-roll
+  image and as audio in TensorBoard."""
+  tokens = tokens[:priming.tune_length(tokens)]
   writer.add_figure('melody/piano_roll', render.piano_roll_figure(
       tokens, f'epoch {epoch}', steps_per_quarter=steps_per_quarter), epoch)
   samples = render.synthesize(tokens, steps_per_quarter=steps_per_quarter)
@@ -48,9 +50,14 @@ def log_melody(writer: SummaryWriter, epoch: int, tokens: np.ndarray, steps_per_
 
 
 def tensorboard_prime(record, config: dict) -> tuple[np.ndarray, np.ndarray]:
-  """The primer (tokens and bar positions) of the melody sampled after every epoch."""
+  """The primer (tokens and bar positions) of the melody sampled after every epoch: a window of
+  a validation track, or (with tune ends) a tune's start."""
   window_size = config['window_size']
-  (primer,) = priming.choose_primes(*cached_tracks.load_tracks_and_meters(record, window_size),
-                                    1, window_size, np.random.default_rng(config['seed']))
+  tracks = cached_tracks.load_tracks_and_meters(record, window_size)
+  rng = np.random.default_rng(config['seed'])
+  if config.get('tune_ends', False):
+    primer = priming.as_tune_opening(priming.openings(*tracks, 1, window_size, rng)[0], 0)
+  else:
+    (primer,) = priming.choose_primes(*tracks, 1, window_size, rng)
   return priming.stack_primes([priming.prime_for(modes.of(config), primer, window_size)],
                               MELODY_STEPS)

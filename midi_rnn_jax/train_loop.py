@@ -33,8 +33,8 @@ def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
   batches are done (None when the epoch is complete).
   """
   mode = modes.of(config)
-  task = progress.add_task(label, total=mode.epoch_size(records, config['window_size']),
-                           loss=float('nan'))
+  total = mode.epoch_size(records, config['window_size'], config.get('tune_ends', False))
+  task = progress.add_task(label, total=total, loss=float('nan'))
   skip = resume_at.batches_done if resume_at else 0
   metrics = training.Metrics(*map(np.float32, resume_at.metric_sums if resume_at else (0, 0, 0)))
   trained, start = 0.0, time.perf_counter()

@@ -88,3 +88,47 @@ def test_unknown_collection_is_a_clear_error(tmp_path):
   assert result.returncode == 2
   assert result.stderr.strip() == ('error: --collections: unknown bach; choose from '
                                    'essen, oneills, ryans')
+
+
+REPEATS_ABC = """X:1
+T:Repeats
+M:4/4
+L:1/4
+K:C
+C|:DEFG|1 A4:|2 B4||:c4|d4::e4|[1 f4:|[2 g4|]
+
+X:2
+T:A first ending with no second
+M:4/4
+L:1/4
+K:C
+|:CDEF|[1 G4:|A4|]
+"""
+
+
+def test_tunes_are_read_as_played_repeats_and_endings_expanded(tmp_path):
+  path = tmp_path / 'repeats.abc'
+  path.write_text(REPEATS_ABC)
+  first, broken = corpus.read_tunes(str(path)).values()
+  names = 'C D E F G A B c d e f g'.split()
+  pitches = dict(zip(names, [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79]))
+
+  def played(*letters):
+    return [pitches[n] for n in letters]
+
+  as_played, fell_back = corpus.read_melody(first, played=True)
+  assert not fell_back
+  # The pickup; |: D E F G, first ending A, back; D E F G, second ending B; then c d twice
+  # (|: ... ::), and e with its first ending f, then e with its second, g.
+  assert [p for p, _, _ in as_played.notes] == played(
+      'C', 'D', 'E', 'F', 'G', 'A', 'D', 'E', 'F', 'G', 'B', 'c', 'd', 'c', 'd',
+      'e', 'f', 'e', 'g')
+  starts = [s for _, s, _ in as_played.notes]
+  assert starts == sorted(starts) and as_played.notes[0][1] == 3.0  # The pickup stays a pickup.
+  as_written, _ = corpus.read_melody(first, played=False)
+  assert [p for p, _, _ in as_written.notes] == played(
+      'C', 'D', 'E', 'F', 'G', 'A', 'B', 'c', 'd', 'e', 'f', 'g')
+  # Repeats that cannot be played fall back to the written order, and say so.
+  fallback, fell_back = corpus.read_melody(broken, played=True)
+  assert fell_back
+  assert [p for p, _, _ in fallback.notes] == played('C', 'D', 'E', 'F', 'G', 'A')

@@ -134,7 +134,7 @@ def test_whole_track_scoring_matches_window_scoring_where_the_contexts_agree():
   tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in (9, 40, 7, 130)]
   _, targets = baselines.windows_of(tracks, window)
   steps = [model_inputs.track_inputs(t, np.arange(len(t)) % 4, model.inputs) for t in tracks]
-  probabilities, predictions = scoring.whole_track_scores(graphdef, params, steps, window)
+  probabilities, predictions, *_ = scoring.whole_track_scores(graphdef, params, steps, window)
   assert len(probabilities) == len(predictions) == len(targets) == sum(n - window for n in
                                                                        (9, 40, 7, 130))
   logits = model.every_step(model_inputs.map_arrays(lambda values: values[None, :-1],

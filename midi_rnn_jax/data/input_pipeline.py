@@ -131,16 +131,16 @@ class TrackGroup(NamedTuple):
 
 
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
-                      rng: np.random.Generator | None, inputs: tuple[str, ...]
-                      ) -> Iterator[TrackGroup]:
+                      rng: np.random.Generator | None, inputs: tuple[str, ...],
+                      tune_ends: bool = False) -> Iterator[TrackGroup]:
   """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
-  ``rng``), with the model ``inputs``."""
+  ``rng``), with the model ``inputs`` (and between TUNE_END marks with ``tune_ends``)."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
     group = [records[i] for i in order[first:first + max_files_in_ram]]
     tracks, meters = all_tracks_and_meters(group, window_size)
-    steps = [model_inputs.track_inputs(t, m.positions, inputs) for t, m in zip(tracks, meters)]
-    yield TrackGroup([len(t) for t in tracks],
+    steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
+    yield TrackGroup([len(s.tokens) for s in steps],
                      model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps))
 
 
@@ -170,7 +170,7 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
 
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
-                      inputs: tuple[str, ...] = ()) -> Iterator[Batch]:
+                      inputs: tuple[str, ...] = (), tune_ends: bool = False) -> Iterator[Batch]:
   """Every step of every usable track of ``records`` once as a target, in rows of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
@@ -178,7 +178,9 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
   the end of one track and the start of the next, and the model's state restarts from zero
   where each track starts (``Batch.starts``): no row is padding but the very last. With an
   ``rng`` the tracks' order, and so where rows cut them, changes every epoch, and files and
-  rows are shuffled, as ``iterate_batches`` does with windows.
+  rows are shuffled, as ``iterate_batches`` does with windows. With ``tune_ends`` each track
+  is read between TUNE_END marks (``model_inputs.tune_track``): rows start at tune starts as
+  well as inside tunes, and the last step of each tune has the tune's end as its target.
   """
 
   def rows(group: TrackGroup):
@@ -192,6 +194,7 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
     shuffled = rng.permutation(len(packed.targets))
     return _fields(lambda field: field[shuffled], packed)
 
-  examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
+  examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs,
+                                         tune_ends))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

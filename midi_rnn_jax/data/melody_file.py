@@ -16,6 +16,11 @@ DEFAULT_VELOCITY = 100
 DEFAULT_TICKS_PER_BEAT = 480
 
 
+# The text of the marker at a melody's last step boundary: a melody of the asked length, or a
+# tune that its model ended.
+END_MARKER, TUNE_END_MARKER = 'end', 'tune end'
+
+
 def time_signature(bar_length: int, steps_per_quarter: int = STEPS_PER_QUARTER,
                    beat_unit: int | None = None) -> tuple[int, int]:
   """(numerator, denominator) of a bar of ``bar_length`` steps: in ``beat_unit``s (the
@@ -33,7 +38,8 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
                    ticks_per_beat: int = DEFAULT_TICKS_PER_BEAT,
                    steps_per_quarter: int = STEPS_PER_QUARTER,
                    first_position: int = 0, bar_length: int | None = None,
-                   beat_unit: int | None = None) -> miditoolkit.MidiFile:
+                   beat_unit: int | None = None, tune_ended: bool = False
+                   ) -> miditoolkit.MidiFile:
   """Inverse of the encoder: runs of one pitch become one note.
 
   The melody's first step falls at ``first_position`` in a bar of ``bar_length`` steps (4/4
@@ -41,7 +47,8 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
   A melody that starts mid-bar starts with a pickup: a first bar as long as the steps left in
   its bar, with its own time signature (a quarter's pickup in 3/4: 1/4, then 3/4), so the
   file is exactly as long as the melody and its bars fall on the file's bar lines. A marker at
-  the final step boundary keeps trailing rests in the file's length.
+  the final step boundary keeps trailing rests in the file's length; its text says whether the
+  model ended the tune there (``tune_ended``).
   """
   tokens = np.asarray(tokens, dtype=np.int64)
 
@@ -68,7 +75,8 @@ def tokens_to_midi(tokens: np.ndarray, *, program: int = 0,
           velocity=velocity, pitch=int(tokens[first]) - 1,
           start=tick(first), end=tick(stop)))
   midi.instruments = [instrument]
-  midi.markers = [miditoolkit.Marker('end', tick(len(tokens)))]
+  midi.markers = [miditoolkit.Marker(TUNE_END_MARKER if tune_ended else END_MARKER,
+                                     tick(len(tokens)))]
   return midi
 
 
@@ -76,5 +84,10 @@ def end_marker_steps(midi: miditoolkit.MidiFile,
                      steps_per_quarter: int = STEPS_PER_QUARTER) -> int | None:
   """The length in steps that ``tokens_to_midi`` wrote into a file's end marker (trailing
   rests included), or None for a file without one."""
-  ends = [m.time for m in midi.markers if m.text == 'end']
+  ends = [m.time for m in midi.markers if m.text in (END_MARKER, TUNE_END_MARKER)]
   return round(max(ends) * steps_per_quarter / midi.ticks_per_beat) if ends else None
+
+
+def ended_by_model(midi: miditoolkit.MidiFile) -> bool:
+  """Whether ``tokens_to_midi`` wrote the file as a tune that its model ended."""
+  return any(m.text == TUNE_END_MARKER for m in midi.markers)

@@ -50,6 +50,27 @@ LOOKBACK_BARS = (1, 2, 4, 8)
 # The lookback token where the track has no step that many bars back.
 NO_LOOKBACK = NUM_CLASSES
 
+# With --tune_ends, the 130th class: read as an input it says "a tune starts here"; as a
+# target, "the tune has ended". Each track is read between two of them (``tune_track``). As a
+# lookback token (a step before the tune) it is NO_LOOKBACK, which is what it means there.
+TUNE_END = NUM_CLASSES
+
+
+def num_classes(tune_ends: bool) -> int:
+  """The classes a model reads and predicts: 129 notes and rest, and TUNE_END with tune ends."""
+  return NUM_CLASSES + bool(tune_ends)
+
+
+def tune_track(tokens: np.ndarray, positions: np.ndarray, bar_lengths: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """A whole tune's tokens between two TUNE_END marks, and their bar positions: the first mark
+  is read as the step before the tune's first (so every tune starts from the same input, and
+  its first step is predicted too), the last is the target after its last step."""
+  before = (int(positions[0]) - 1) % int(bar_lengths[0])
+  after = (int(positions[-1]) + 1) % int(bar_lengths[-1])
+  return (np.concatenate([[TUNE_END], tokens, [TUNE_END]]).astype(np.uint8),
+          np.concatenate([[before], positions, [after]]).astype(np.uint8))
+
 
 def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:
   """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
@@ -159,6 +180,16 @@ def track_inputs(tokens: np.ndarray, positions: np.ndarray, names: tuple[str, ..
   return StepInputs(np.asarray(tokens, np.uint8), **{
       i.name: np.asarray(i.read(i.plan(positions), look_up, history, np), np.uint8)
       for i in INPUTS if i.name in names})
+
+
+def model_track(tokens: np.ndarray, meter, names: tuple[str, ...], tune_ends: bool
+                ) -> StepInputs:
+  """``track_inputs`` of a track (its tokens and its encoding.Meter) as a model with
+  ``tune_ends`` reads it: between TUNE_END marks, or as it is."""
+  positions = meter.positions
+  if tune_ends:
+    tokens, positions = tune_track(tokens, positions, meter.bar_lengths)
+  return track_inputs(tokens, positions, names)
 
 
 def sampler_plans(names: tuple[str, ...], positions: np.ndarray) -> dict[str, np.ndarray]:

@@ -6,15 +6,23 @@ Used by ``python -m midi_rnn_jax.evaluate``; no flags, no files.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from midi_rnn_jax.data.encoding import NUM_CLASSES
 from midi_rnn_jax.data.model_inputs import StepInputs, map_arrays
 
 EVAL_BATCH = 4096
+
+
+def note_log_probs(logits: jax.Array) -> jax.Array:
+  """Log-probabilities over the 129 note classes (rest and pitches), renormalised without a
+  model's tune-end class: the figures of models with and without it compare."""
+  return jax.nn.log_softmax(logits[..., :NUM_CLASSES])
 
 
 def lstm_scores(graphdef: nnx.GraphDef, params, contexts: StepInputs, targets: np.ndarray
@@ -25,7 +33,7 @@ def lstm_scores(graphdef: nnx.GraphDef, params, contexts: StepInputs, targets: n
   @jax.jit
   def score(inputs, target):
     model = nnx.merge(graphdef, params)
-    log_probs = jax.nn.log_softmax(model(inputs))
+    log_probs = note_log_probs(model(inputs))
     return (jnp.take_along_axis(log_probs, target[:, None].astype(jnp.int32), 1)[:, 0],
             jnp.argmax(log_probs, -1))
 
@@ -48,24 +56,36 @@ def lstm_scores(graphdef: nnx.GraphDef, params, contexts: StepInputs, targets: n
 WHOLE_TRACK_TOKENS = 1 << 17
 
 
+class WholeTrackScores(NamedTuple):
+  probabilities: np.ndarray  # of each target, over the 129 note classes
+  predictions: np.ndarray  # the most likely note class
+  # A model with tune ends: the probability it gives the end after each track's last step, and
+  # (concatenated) at each scored step before it, where the tune goes on. None without.
+  end_at_end: np.ndarray | None = None
+  end_before: np.ndarray | None = None
+
+
 def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
-                       window_size: int) -> tuple[np.ndarray, np.ndarray]:
-  """(probability of each target, most likely token) when the model reads each track (its
-  StepInputs) from its start, for the same targets as ``baselines.windows_of``: every step with
-  at least ``window_size`` steps before it, in track order. Tracks run in batches of similar
-  length (padded to a power of two, so few shapes compile)."""
+                       window_size: int, tune_ends: bool = False) -> WholeTrackScores:
+  """The scores when the model reads each track (its StepInputs) from its start, for the same
+  targets as ``baselines.windows_of``: every step with at least ``window_size`` steps before it,
+  in track order. With ``tune_ends`` the tracks are read between their TUNE_END marks
+  (``model_inputs.model_track``); the notes scored are the same. Tracks run in batches of
+  similar length (padded to a power of two, so few shapes compile)."""
 
   @jax.jit
   def score(inputs, targets):
-    model = nnx.merge(graphdef, params)
-    log_probs = jax.nn.log_softmax(model.every_step(inputs))
-    return (jnp.take_along_axis(log_probs, targets[..., None].astype(jnp.int32), -1)[..., 0],
-            jnp.argmax(log_probs, -1))
+    logits = nnx.merge(graphdef, params).every_step(inputs)
+    log_probs = note_log_probs(logits)
+    notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
+    return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
+            jnp.argmax(log_probs, -1), jax.nn.softmax(logits)[..., -1])
 
   buckets = {}
   for index, track in enumerate(tracks):
     buckets.setdefault(1 << int(np.ceil(np.log2(len(track.tokens) - 1))), []).append(index)
   probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
+  end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -78,12 +98,27 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         map_arrays(lambda padded, values: padded.__setitem__((row, slice(0, steps)), values[:-1]),
                    inputs, tracks[index])
         targets[row, :steps] = tracks[index].tokens[1:]
-      log_p, best = map(np.asarray, score(inputs, targets))
+      log_p, best, p_end = map(np.asarray, score(inputs, targets))
       for row, index in enumerate(batch):
-        scored = slice(window_size - 1, len(tracks[index].tokens) - 1)
+        last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
+        scored = slice(window_size - 1 + tune_ends, last)
         probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
         predictions[index] = best[row, scored]
-  return np.concatenate(probabilities), np.concatenate(predictions)
+        end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
+        end_before[index] = p_end[row, scored].astype(np.float64)
+  if not tune_ends:
+    return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions))
+  return WholeTrackScores(*map(np.concatenate, (probabilities, predictions, end_at_end,
+                                                end_before)))
+
+
+def tune_end_summary(scores: WholeTrackScores) -> dict:
+  """How well a model with tune ends knows where tunes end: the NLL of the end after each
+  tune's last step, and of "not yet" at every step scored before it, in nats."""
+  return {'tunes': int(len(scores.end_at_end)),
+          'end_nll_nats': float(-np.mean(np.log(scores.end_at_end))),
+          'not_yet_nll_nats': float(-np.mean(np.log1p(-scores.end_before))),
+          'mean_end_probability_before': float(np.mean(scores.end_before))}
 
 
 def summary(probabilities: np.ndarray, predictions: np.ndarray, targets: np.ndarray,

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from midi_rnn_jax.data import encoding, slicing
+from midi_rnn_jax.data.model_inputs import TUNE_END
 from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.model import modes
 
@@ -99,6 +100,33 @@ def choose_primes(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter]
   chosen = rng.choice(starts, count)[:, None] + np.arange(window_size)
   return [Primer(flat[i], positions[i], int(bar_lengths[i[-1]]), int(beat_units[i[-1]]))
           for i in chosen]
+
+
+def openings(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], count: int,
+             steps: int, rng: np.random.Generator) -> list[Primer]:
+  """The first ``steps`` steps of ``count`` tracks drawn at random (among those as long): how
+  tunes open, the primers of a model with tune ends."""
+  long_enough = [i for i, track in enumerate(tracks) if len(track) >= steps]
+  return [Primer(tracks[i][:steps], meters[i].positions[:steps],
+                 int(meters[i].bar_lengths[steps - 1]), int(meters[i].beat_units[steps - 1]))
+          for i in rng.choice(long_enough, count)]
+
+
+def as_tune_opening(primer: Primer, steps: int | None = None) -> Primer:
+  """The first ``steps`` (all by default; 0: none, only where the primer starts) of a primer,
+  as a model with tune ends reads them: after the TUNE_END mark that every tune starts with,
+  one step before the primer's first step (so a tune may open with a pickup)."""
+  steps = len(primer.tokens) if steps is None else steps
+  before = (int(primer.positions[0]) - 1) % primer.bar_length
+  return primer._replace(
+      tokens=np.concatenate([[TUNE_END], primer.tokens[:steps]]).astype(np.uint8),
+      positions=np.concatenate([[before], primer.positions[:steps]]).astype(np.uint8))
+
+
+def tune_length(tokens: np.ndarray) -> int | None:
+  """Where the first TUNE_END is in sampled ``tokens`` (the tune's length), None if none."""
+  ends = np.flatnonzero(np.asarray(tokens) == TUNE_END)
+  return int(ends[0]) if len(ends) else None
 
 
 def stack_primes(primers: Sequence[Primer], num_steps: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,11 +40,12 @@ def key_root(key: str) -> int:
   return root
 
 
-def scale_mask(key: str, scale: str) -> np.ndarray:
-  """(129,) bool: the tokens allowed in ``key`` ``scale`` (rests always are)."""
+def scale_mask(key: str, scale: str, tune_ends: bool = False) -> np.ndarray:
+  """(129,) bool (130 with ``tune_ends``): the tokens allowed in ``key`` ``scale`` (rests, and
+  a tune's end, always are)."""
   root = key_root(key)
   pitch_classes = (np.arange(128) - root) % 12
-  return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale])])
+  return np.concatenate([[True], np.isin(pitch_classes, SCALES[scale]), [True] * tune_ends])
 
 
 def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:

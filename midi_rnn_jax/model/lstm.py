@@ -1,4 +1,5 @@
-"""The next-step LSTM: ``num_layers`` LSTMs of ``rnn_size``, dropout after each, Dense(129).
+"""The next-step LSTM: ``num_layers`` LSTMs of ``rnn_size``, dropout after each, Dense(129)
+(130 with tune ends).
 
 Written as its own NNX module (not ``nnx.RNN``) for what the original had and speed needs:
 Keras-style initialisation (Glorot-uniform input kernel, orthogonal recurrent kernel,
@@ -168,8 +169,8 @@ def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
 
 
 # The model's options, each a boolean flag of train and a key of an experiment's config: the
-# per-step inputs (model_inputs.INPUTS), and the copy path.
-OPTIONS = (*model_inputs.NAMES, 'copy_lookback')
+# per-step inputs (model_inputs.INPUTS), the copy path, and the tune-end class.
+OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends')
 
 
 class MelodyLSTM(nnx.Module):
@@ -177,7 +178,8 @@ class MelodyLSTM(nnx.Module):
   window (``__call__``, the original's model) or after every step (``every_step``).
 
   ``options`` (OPTIONS, all off by default): each input of model_inputs.INPUTS the model reads,
-  and ``copy_lookback``."""
+  ``copy_lookback``, and ``tune_ends`` (a 130th class, model_inputs.TUNE_END, read and
+  predicted)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
                **options: bool):
@@ -185,9 +187,10 @@ class MelodyLSTM(nnx.Module):
     if unknown:
       raise TypeError(f'unknown model options {sorted(unknown)}')
     self.dropout_rate = dropout
-    sizes = [NUM_CLASSES] + [rnn_size] * num_layers
+    self.num_classes = model_inputs.num_classes(options.get('tune_ends', False))
+    sizes = [self.num_classes] + [rnn_size] * num_layers
     self.layers = nnx.List([LSTMLayer(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
-    self.head = nnx.Linear(rnn_size, NUM_CLASSES, rngs=rngs)
+    self.head = nnx.Linear(rnn_size, self.num_classes, rngs=rngs)
     # Each input is one more one-hot input of the first layer per column (a row lookup of its
     # kernel, as the token's). Zeros at first: the untrained model ignores it.
     self.inputs = tuple(i.name for i in model_inputs.INPUTS if options.get(i.name))
@@ -236,14 +239,17 @@ class MelodyLSTM(nnx.Module):
     return hidden, rngs[-1]
 
   def output(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
-    """The last layer's (..., H) outputs -> (..., 129) logits; for a model built with
+    """The last layer's (..., H) outputs -> (..., classes) logits; for a model built with
     copy_lookback, each lookback token's logit also gets the weight the hidden state gives it
     (``read``: the StepInputs of the step read; NO_LOOKBACK gets none)."""
     logits = self.head(hidden)
     if self.copy_kernel is None:
       return logits
     weights = hidden @ self.copy_kernel[...] + self.copy_bias[...]
+    # NO_LOOKBACK (the 130th class) is no token: it gets no weight, not the tune end's.
     looked_back = jax.nn.one_hot(read.lookback[..., :len(LOOKBACK_BARS)], NUM_CLASSES)
+    if self.num_classes > NUM_CLASSES:
+      looked_back = jnp.pad(looked_back, [(0, 0)] * (looked_back.ndim - 1) + [(0, 1)])
     return logits + jnp.einsum('...k,...kc->...c', weights, looked_back)
 
   def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:

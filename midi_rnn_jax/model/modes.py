@@ -43,13 +43,16 @@ class Mode:
                   inputs=model_inputs.of_config(config))
     if self.unit == 'tokens':
       return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
-                                              **common)
+                                              tune_ends=config.get('tune_ends', False), **common)
     return input_pipeline.iterate_batches(records, **common)
 
-  def epoch_size(self, records: Sequence[FileRecord], window_size: int) -> int:
-    """Windows, or predicted tokens, in one epoch over ``records``."""
+  def epoch_size(self, records: Sequence[FileRecord], window_size: int,
+                 tune_ends: bool = False) -> int:
+    """Windows, or predicted tokens, in one epoch over ``records`` (with ``tune_ends``, each
+    track's first step and its end are predicted too)."""
     if self.unit == 'tokens':
-      return sum(int(np.sum(r.track_lengths[r.usable(window_size)] - 1)) for r in records)
+      return sum(int(np.sum(r.track_lengths[r.usable(window_size)] - 1 + 2 * tune_ends))
+                 for r in records)
     return sum(r.num_windows(window_size) for r in records)
 
 

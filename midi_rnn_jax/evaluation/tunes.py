@@ -1,0 +1,123 @@
+"""Whole-tune statistics: how long tunes are, how they end, and how often their bars and parts
+come back. Pure numpy, on a tune's tokens and the bar position of each of its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from midi_rnn_jax.data import encoding
+from midi_rnn_jax.evaluation import stats
+
+# Parts of this many bars that come back (4: a phrase; 8: a strain of a reel or a jig).
+PART_BARS = (4, 8)
+
+
+def bars_of(tokens: np.ndarray, positions: np.ndarray) -> list[tuple]:
+  """The tune's bars, each a tuple of tokens, from its first bar line (a pickup before it is
+  left out; the last bar may be short)."""
+  starts = np.flatnonzero(np.asarray(positions) == 0)
+  return [tuple(bar) for bar in np.split(np.asarray(tokens), starts)[1:]] if len(starts) else []
+
+
+def bar_repetition(bars: Sequence[tuple]) -> float | None:
+  """Share of the bars (after the first) that repeat an earlier bar exactly; bars of one held
+  token or of silence do not count (as in stats.bar_repetition). None: no bar counts."""
+  seen, repeats, counted = set(), 0, 0
+  for bar in bars:
+    if len(set(bar)) > 1:
+      counted += bool(seen)
+      repeats += bar in seen
+      seen.add(bar)
+  return repeats / counted if counted else None
+
+
+def part_repetition(bars: Sequence[tuple], part_bars: int) -> float | None:
+  """Share of the ``part_bars``-bar parts (one starting at every bar line from bar
+  ``part_bars`` on) that repeat, exactly, a part that ended before they start. None: the tune
+  is shorter than two parts."""
+  parts = [tuple(bars[i:i + part_bars]) for i in range(len(bars) - part_bars + 1)]
+  earlier, repeats = set(), 0
+  for i in range(part_bars, len(parts)):
+    earlier.add(parts[i - part_bars])
+    repeats += parts[i] in earlier
+  counted = len(parts) - part_bars
+  return repeats / counted if counted > 0 else None
+
+
+# Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def tonic(tokens: np.ndarray) -> int | None:
+  """The pitch class of the tune's key (Krumhansl-Schmuckler: the major or minor key profile
+  that correlates best with its steps' pitch classes; scale membership alone cannot tell a
+  major key from its relative minor). None: no sounding step."""
+  histogram = stats.pitch_class_histogram(np.asarray(tokens))
+  if not histogram.any():
+    return None
+  scores = [np.corrcoef(histogram, np.roll(profile, root))[0, 1]
+            for profile in (MAJOR_PROFILE, MINOR_PROFILE) for root in range(12)]
+  return int(np.nanargmax(scores)) % 12
+
+
+def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
+  """Whether the tune ends as tunes do: its last note on the tonic of its key, starting in
+  the first half of its bar (on the final bar's downbeat, or a long last note of a bar)."""
+  tokens = np.asarray(tokens)
+  sounding = np.flatnonzero(tokens != encoding.REST)
+  if not len(sounding):
+    return False
+  last = first = sounding[-1]
+  while first > 0 and tokens[first - 1] == tokens[last]:
+    first -= 1
+  return ((int(tokens[last]) - 1) % 12 == tonic(tokens)
+          and 2 * int(meter.positions[first]) < int(meter.bar_lengths[first]))
+
+
+def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:
+  """The whole-tune statistics of one tune (``meter``: its steps' places in their bars)."""
+  tokens = np.asarray(tokens)
+  bars = bars_of(tokens, meter.positions)
+  return {'steps': int(len(tokens)), 'bars': len(bars),
+          'ends_home': ends_home(tokens, meter),
+          'bar_repetition': bar_repetition(bars),
+          **{f'part_repetition_{k}': part_repetition(bars, k) for k in PART_BARS},
+          'degenerate': stats.degeneration(tokens)}
+
+
+def summary(features: Sequence[dict]) -> dict:
+  """The figures of a set of tunes: median length, and means (over the tunes where each is
+  defined) of the shares."""
+
+  def mean(key):
+    values = [f[key] for f in features if f[key] is not None]
+    return float(np.mean(values)) if values else float('nan')
+
+  return {'tunes': len(features),
+          'median_steps': float(np.median([f['steps'] for f in features])),
+          'quartile_steps': [float(q) for q in np.percentile([f['steps'] for f in features],
+                                                             [25, 75])],
+          'ends_home': mean('ends_home'),
+          'bar_repetition': mean('bar_repetition'),
+          **{f'part_repetition_{k}': mean(f'part_repetition_{k}') for k in PART_BARS},
+          'degenerate': float(np.mean([f['degenerate'] is not None for f in features]))}
+
+
+# The summary's figures, as a report's table names them.
+SUMMARY_LABELS = {
+    'tunes': 'tunes', 'median_steps': 'median length (steps)',
+    'quartile_steps': 'length quartiles (steps)',
+    'ends_home': 'share ending on the tonic, early in a bar',
+    'bar_repetition': 'bars that repeat an earlier bar',
+    **{f'part_repetition_{k}': f'{k}-bar parts that repeat an earlier one' for k in PART_BARS},
+    'degenerate': 'degenerate tunes'}
+
+
+def formatted(summary_: dict, key: str) -> str:
+  value = summary_[key]
+  if key == 'quartile_steps':
+    return f'{value[0]:.0f}-{value[1]:.0f}'
+  return f'{value:.0f}' if key in ('tunes', 'median_steps') else f'{value:.3f}'

@@ -1,0 +1,140 @@
+"""Whole tunes: tune boundaries in the data, tune statistics, and a model that learns to end
+tunes and to repeat their parts."""
+
+import miditoolkit
+import numpy as np
+import pytest
+from flax import nnx
+
+from conftest import ok, run_module, write_midi
+from midi_rnn_jax.data import encoding, melody_file, model_inputs, slicing
+from midi_rnn_jax.data.model_inputs import TUNE_END
+from midi_rnn_jax.evaluation import scoring, tunes
+from midi_rnn_jax.generate import priming
+from midi_rnn_jax.model import training
+
+TICKS_PER_STEP = 120  # A 16th note at 480 ticks per beat.
+
+
+def test_a_tune_is_read_between_two_marks_with_their_bar_positions():
+  tokens = np.array([61, 61, 63, 0, 65], np.uint8)
+  meter = encoding.Meter(np.array([2, 3, 0, 1, 2], np.uint8), np.full(5, 4, np.uint8),
+                         np.full(5, 4, np.uint8))
+  steps = model_inputs.model_track(tokens, meter, ('bar_position',), tune_ends=True)
+  assert steps.tokens.tolist() == [TUNE_END, 61, 61, 63, 0, 65, TUNE_END]
+  assert steps.bar_position.tolist() == [1, 2, 3, 0, 1, 2, 3]
+  # Packed into rows, the first mark is read and the last is the last step's target.
+  inputs, targets, weights, starts = slicing.packed_rows(steps, [len(steps.tokens)], 8,
+                                                         np.array([0]))
+  assert inputs.tokens[0, :6].tolist() == [TUNE_END, 61, 61, 63, 0, 65]
+  assert targets[0, :6].tolist() == [61, 61, 63, 0, 65, TUNE_END]
+  assert weights[0].tolist() == [1] * 6 + [0] * 2 and starts[0, 0] == 1
+  # Without tune ends the track is read as it is.
+  plain = model_inputs.model_track(tokens, meter, (), tune_ends=False)
+  assert plain.tokens.tolist() == tokens.tolist() and plain.bar_position is None
+
+
+def test_a_tune_opening_starts_with_the_mark_one_step_before_its_first_note():
+  tracks = [np.array([61, 63, 65, 66], np.uint8)]
+  meters = [encoding.Meter(np.array([3, 0, 1, 2], np.uint8), np.full(4, 4, np.uint8),
+                           np.full(4, 8, np.uint8))]
+  (opening,) = priming.openings(tracks, meters, 1, 3, np.random.default_rng(0))
+  read = priming.as_tune_opening(opening)
+  assert read.tokens.tolist() == [TUNE_END, 61, 63, 65]
+  assert read.positions.tolist() == [2, 3, 0, 1] and read.beat_unit == 8
+  bare = priming.as_tune_opening(opening, 0)  # Only where the tune starts: on a pickup.
+  assert bare.tokens.tolist() == [TUNE_END] and bare.positions.tolist() == [2]
+  assert priming.tune_length(np.array([5, 6, TUNE_END, 7])) == 2
+  assert priming.tune_length(np.array([5, 6, 7])) is None
+
+
+def test_a_tune_models_scores_are_over_the_notes_and_its_ends_apart():
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=3, tune_ends=True)
+  graphdef, params = nnx.split(model, nnx.Param)
+  rng = np.random.default_rng(1)
+  tracks = [rng.integers(0, 129, n).astype(np.uint8) for n in (9, 14)]
+  meters = [encoding.Meter.on_downbeat(len(t), 16) for t in tracks]
+  steps = [model_inputs.model_track(t, m, (), True) for t, m in zip(tracks, meters)]
+  window = 4
+  scores = scoring.whole_track_scores(graphdef, params, steps, window, tune_ends=True)
+  assert len(scores.probabilities) == sum(len(t) - window for t in tracks)
+  logits = np.asarray(model.every_step(model_inputs.map_arrays(
+      lambda values: values[None, :-1], steps[1]))[0])
+  notes = np.exp(logits[:, :129]) / np.exp(logits[:, :129]).sum(-1, keepdims=True)
+  ends = np.exp(logits[:, -1]) / np.exp(logits).sum(-1)
+  # Track 2's targets after `window` steps: inputs window..len, renormalised over the notes.
+  expected = notes[np.arange(window, len(tracks[1])), tracks[1][window:]]
+  np.testing.assert_allclose(scores.probabilities[len(tracks[0]) - window:], expected, rtol=1e-5)
+  np.testing.assert_allclose(scores.end_at_end[1], ends[len(tracks[1])], rtol=1e-5)
+  summary = scoring.tune_end_summary(scores)
+  assert summary['tunes'] == 2 and summary['end_nll_nats'] > 0
+
+
+def test_tune_statistics_of_a_hand_built_tune():
+  a = [61, 61, 65, 65, 68, 68, 73, 0]  # C, E, G, C in two-step notes: a bar of 8 steps.
+  b = [63, 63, 66, 66, 70, 70, 66, 0]
+  ending = [73] * 8  # A long final C on the downbeat.
+  tokens = np.array(a + b + a + b + ending, np.uint8)
+  positions = np.arange(len(tokens)) % 8
+  meter = encoding.Meter(positions.astype(np.uint8), np.full(len(tokens), 8, np.uint8),
+                         np.full(len(tokens), 4, np.uint8))
+  bars = tunes.bars_of(tokens, positions)
+  assert len(bars) == 5
+  assert tunes.bar_repetition(bars) == pytest.approx(2 / 3)  # a, b repeat; the held C is not counted.
+  assert tunes.part_repetition(bars, 2) == pytest.approx(1 / 2)  # (a b) again, not (b c).
+  assert tunes.part_repetition(bars, 4) is None  # Shorter than two 4-bar parts.
+  assert tunes.tonic(tokens) == 0 and tunes.ends_home(tokens, meter)
+  assert not tunes.ends_home(tokens[:-8], meter)  # It stops on a rest after B's F.
+  # A pickup before the first bar line is not a bar.
+  assert len(tunes.bars_of(tokens[6:], positions[6:])) == 4
+  features = tunes.tune_features(tokens, meter)
+  assert features['steps'] == 40 and features['degenerate'] is None
+
+
+def write_tune_corpus(folder, count, seed=0):
+  """Tunes of one form, AABB, with random two-bar 4/4 parts of eighths and quarters: each tune
+  is 8 bars (128 steps) and ends after its second B."""
+  rng = np.random.default_rng(seed)
+  folder.mkdir()
+
+  def part():
+    notes, step = [], 0
+    while step < 32:
+      length = min(int(rng.choice([2, 4])), 32 - step)
+      notes.append((int(rng.choice([60, 62, 64, 65, 67, 69, 71, 72])), step, step + length))
+      step += length
+    return notes
+
+  for index in range(count):
+    a, b = part(), part()
+    notes = [(pitch, (start + offset) * TICKS_PER_STEP, (end + offset) * TICKS_PER_STEP)
+             for offset, section in zip((0, 32, 64, 96), (a, a, b, b))
+             for pitch, start, end in section]
+    write_midi(folder / f'{index:03d}.mid', [(notes, False)])
+  return folder
+
+
+def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
+  data = write_tune_corpus(tmp_path / 'tunes', 60)
+  ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends',
+                '--bar_position', '--lookback', '--copy_lookback', '--rnn_size=64',
+                '--num_epochs=30', '--batch_size=8', '--sequence_length=64',
+                '--learning_rate=0.01', '--window_size=8', '--experiment_dir=exp',
+                f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  stderr = ok(run_module('sample', '--experiment_dir=exp', '--num_files=20', '--file_length=400',
+                         '--seed=0', '--save_dir=out', f'--cache_dir={tmp_path / "cache"}',
+                         cwd=tmp_path))
+  assert 'wrote 20 tunes' in stderr
+  ended, lengths, same = [], [], []
+  for index in range(1, 21):
+    midi = miditoolkit.MidiFile(str(tmp_path / 'out' / f'{index:02d}.mid'))
+    (track,), _ = encoding.encode_midi(midi)
+    tokens = np.pad(track.tokens, (track.first_step, 0))
+    ended.append(melody_file.ended_by_model(midi))
+    lengths.append(melody_file.end_marker_steps(midi))
+    same += [np.mean(tokens[0:32] == tokens[32:64]), np.mean(tokens[64:96] == tokens[96:128])]
+  # The tunes end by themselves, near their 128 steps; random parts of these 8 pitches would
+  # agree on about 1 step in 8, the tunes' own parts on all of them.
+  assert np.mean(ended) >= 0.9
+  assert 112 <= np.median(lengths) <= 144
+  assert np.mean(same) >= 0.75
