@@ -6,8 +6,9 @@ r"""Build the default melody corpus: folk tunes from the ABC collections inside 
 One MIDI file per tune, a single monophonic track (the tune's first voice) as played: repeats
 and first/second endings are expanded (--repeats=written keeps the written order), with the
 tune's meter as its time signature and a pickup placed before the first bar line.
-Source files are converted in parallel; each one finished leaves a marker, so an
-interrupted build resumes where it stopped. Sources and licences: data/README.md.
+Source files are converted in parallel; each one finished leaves a marker (which says how
+repeats were read), so an interrupted build resumes where it stopped, and a corpus built with
+the other --repeats is converted again. Sources and licences: data/README.md.
 """
 
 from __future__ import annotations
@@ -238,8 +239,23 @@ def convert_source(collection: str, path: str, out_dir: str, played: bool) -> So
     os.replace(target + '.tmp', target)
     written += 1
   with open(os.path.join(folder, DONE_DIR, stem), 'w') as marker:
-    marker.write(f'{written} {skipped}\n')
+    marker.write(f'{written} {skipped} {repeats_mode(played)}\n')
   return SourceResult(written, skipped, unreadable)
+
+
+def repeats_mode(played: bool) -> str:
+  return 'played' if played else 'written'
+
+
+def converted(marker: str, played: bool) -> bool:
+  """Whether a source's done-marker says it was converted with these repeats (markers from
+  before --repeats existed: written)."""
+  try:
+    with open(marker) as f:
+      fields = f.read().split()
+  except FileNotFoundError:
+    return False
+  return (fields[2] if len(fields) > 2 else 'written') == repeats_mode(played)
 
 
 def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: int,
@@ -249,8 +265,8 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
   sources = source_files(collections, max_source_files)
   for name in collections:
     os.makedirs(os.path.join(out_dir, name, DONE_DIR), exist_ok=True)
-  todo = [(c, p) for c, p in sources if not os.path.exists(
-      os.path.join(out_dir, c, DONE_DIR, os.path.splitext(os.path.basename(p))[0]))]
+  todo = [(c, p) for c, p in sources if not converted(
+      os.path.join(out_dir, c, DONE_DIR, os.path.splitext(os.path.basename(p))[0]), played)]
   console.log(f'corpus: {len(sources)} ABC files, {len(sources) - len(todo)} already converted, '
               f'converting {len(todo)} with {n_jobs} processes')
   # Big files first, so no worker is left with the longest one at the end.

@@ -7,13 +7,19 @@
 #   python -m venv ../torch-venv && ../torch-venv/bin/pip install torch==2.13.0 numpy
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TABLES="folk lakh folk-window lakh-window melodies speed speed-peer"
+TABLES="folk folk-written lakh folk-window lakh-window melodies tunes corpus-tunes speed speed-peer"
 table=${1:---list}
 out=${OUT:-reproduced/$table}
 torch_python=${TORCH_PYTHON:-../torch-venv/bin/python}
 
 folk_corpus() {
-  [ -d data/midi ] || python -m midi_rnn_jax.corpus
+  [ -d data/midi/essen ] || python -m midi_rnn_jax.corpus
+}
+
+# The folk corpus as written (repeats not played), as it was built before 2026-11-30.
+written_corpus() {
+  [ -d data/midi-written/essen ] || python -m midi_rnn_jax.corpus --repeats=written \
+    --out_dir=data/midi-written
 }
 
 # train FLAGS... : trains into $out/exp, then scores it on its validation files.
@@ -28,6 +34,28 @@ case "$table" in
   --list) echo "$TABLES" ;;
   # results.md, "Which config, what NLL": the recommended config on the folk corpus.
   folk) folk_corpus; train_and_evaluate --flagfile=configs/melody.cfg ;;
+  # results.md: the folk model on its validation tunes as written (repeats not played).
+  folk-written)
+    [ -d "reproduced/folk/exp" ] || { echo "run: bash scripts/reproduce.sh folk" >&2; exit 2; }
+    written_corpus
+    python scripts/held_out_files.py reproduced/folk/exp data/midi-written "$out/validation"
+    python -m midi_rnn_jax.evaluate --experiment_dir=reproduced/folk/exp \
+        --data_dir="$out/validation" ;;
+  # results.md, "Whole tunes": 100 tunes per seed of the folk model at temperature 1, each
+  # ended by the model, against the validation tunes.
+  tunes)
+    [ -d "reproduced/folk/exp" ] || { echo "run: bash scripts/reproduce.sh folk" >&2; exit 2; }
+    for seed in 0 1 2; do
+      python -m midi_rnn_jax.sample --experiment_dir=reproduced/folk/exp --num_files=100 \
+          --seed=$seed --save_dir="$out/seed$seed"
+      python -m midi_rnn_jax.report --experiment_dir=reproduced/folk/exp \
+          --generated_dir="$out/seed$seed" --reference=validation
+      cp reproduced/folk/exp/report/report.json "$out/seed$seed/report.json"
+    done
+    python scripts/tune_table.py "$out"/seed{0,1,2}/report.json ;;
+  # results.md, "The folk corpus, as written and as played".
+  corpus-tunes) folk_corpus; written_corpus
+                python scripts/corpus_tunes.py data/midi-written data/midi ;;
   # results.md: the recommended config on the Lakh subset, with its small-folder settings.
   # (as measured: melody.cfg's batch and rate of then, and every track read).
   lakh) train_and_evaluate --flagfile=configs/melody.cfg --data_dir=data/lakh-midi-rnn \

@@ -43,9 +43,9 @@ def main(experiment_dir: str) -> None:
   training = np.concatenate(cached_tracks.all_tracks(records, config['window_size']))
   lowest, highest = (int(p) - 1 for p in (training[training > 0].min(), training.max()))
   print(f'training melodies: MIDI pitches {lowest}-{highest}')
-  print('| example | degenerate files | pitches used (lowest-highest) | '
+  print('| example | degenerate files | ended by the model | pitches used (lowest-highest) | '
         + ' | '.join(SUMMARY) + ' |')
-  print('|---' * (3 + len(SUMMARY)) + '|')
+  print('|---' * (4 + len(SUMMARY)) + '|')
   for name, flags in EXAMPLES.items():
     out = os.path.join(experiment_dir, 'examples', name.split(' (')[0].replace(' ', '_')
                        .replace(',', ''))
@@ -54,11 +54,13 @@ def main(experiment_dir: str) -> None:
     run('midi_rnn_jax.report', f'--experiment_dir={experiment_dir}', f'--generated_dir={out}',
         '--num_excerpts=100')
     melodies = report.generated_melodies(out, config['steps_per_quarter'])
-    degenerate = sum(bool(stats.degeneration(tokens)) for tokens, *_ in melodies.values())
-    pitches = np.concatenate([t[t > 0] for t, *_ in melodies.values()]).astype(int) - 1
+    degenerate = sum(bool(stats.degeneration(m.tokens)) for m in melodies.values())
+    pitches = np.concatenate([m.tokens[m.tokens > 0] for m in melodies.values()]).astype(int) - 1
     figures = json.load(open(os.path.join(experiment_dir, 'report', 'report.json')))
     generated, reference = figures['generated'], figures['reference']
-    print(f'| {name} ({len(melodies)} files) | {degenerate} | {pitches.min()}-{pitches.max()} | '
+    ended = figures['tunes']['generated']['ended_by_model']
+    print(f'| {name} ({len(melodies)} files) | {degenerate} | {ended:.0%} | '
+          f'{pitches.min()}-{pitches.max()} | '
           + ' | '.join(f'{generated[k]:.3g} ({reference[k]:.3g})' for k in SUMMARY) + ' |')
 
 

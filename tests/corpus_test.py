@@ -81,6 +81,9 @@ def test_corpus_command_on_a_subset_writes_monophonic_midi_and_resumes(tmp_path)
   os.remove(marker)
   assert 'converting 1 with' in ok(run_module('corpus', *args, cwd=tmp_path))
   assert sorted(out.rglob('*.mid')) == files
+  # A corpus built with the other reading of repeats is converted again, tune by tune.
+  assert 'converting 6 with' in ok(run_module('corpus', *args, '--repeats=written', cwd=tmp_path))
+  assert sorted(out.rglob('*.mid')) == files
 
 
 def test_unknown_collection_is_a_clear_error(tmp_path):

@@ -1,6 +1,8 @@
 """Whole tunes: tune boundaries in the data, tune statistics, and a model that learns to end
 tunes and to repeat their parts."""
 
+import json
+
 import miditoolkit
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ from flax import nnx
 from conftest import ok, run_module, write_midi
 from midi_rnn_jax.data import encoding, melody_file, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import TUNE_END
-from midi_rnn_jax.evaluation import scoring, tunes
+from midi_rnn_jax.evaluation import scoring, stats, tunes
 from midi_rnn_jax.generate import priming
 from midi_rnn_jax.model import training
 
@@ -80,7 +82,7 @@ def test_tune_statistics_of_a_hand_built_tune():
                          np.full(len(tokens), 4, np.uint8))
   bars = tunes.bars_of(tokens, positions)
   assert len(bars) == 5
-  assert tunes.bar_repetition(bars) == pytest.approx(2 / 3)  # a, b repeat; the held C is not counted.
+  assert stats.repeated_bars(bars) == pytest.approx(2 / 3)  # a, b repeat; the held C is not counted.
   assert tunes.part_repetition(bars, 2) == pytest.approx(1 / 2)  # (a b) again, not (b c).
   assert tunes.part_repetition(bars, 4) is None  # Shorter than two 4-bar parts.
   assert tunes.tonic(tokens) == 0 and tunes.ends_home(tokens, meter)
@@ -138,3 +140,16 @@ def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
   assert np.mean(ended) >= 0.9
   assert 112 <= np.median(lengths) <= 144
   assert np.mean(same) >= 0.75
+  # evaluate scores the notes as before and the ends apart; report reads the files as tunes.
+  ok(run_module('evaluate', '--experiment_dir=exp', f'--cache_dir={tmp_path / "cache"}',
+                cwd=tmp_path))
+  scores = json.loads((tmp_path / 'exp' / 'eval' / 'validation.json').read_text())
+  assert scores['lstm_whole_track']['all']['nll_nats'] < scores['ngram']['all']['nll_nats']
+  assert 0 < scores['tune_ends']['end_nll_nats'] < 1  # It knows where these tunes end.
+  ok(run_module('report', '--experiment_dir=exp', '--generated_dir=out', '--reference=validation',
+                f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  report = json.loads((tmp_path / 'exp' / 'report' / 'report.json').read_text())['tunes']
+  assert report['generated']['ended_by_model'] == np.mean(ended)
+  assert report['reference']['median_steps'] == 128
+  # AABB of two-bar parts: bars 3, 4, 7 and 8 repeat an earlier bar (of 7 after the first).
+  assert report['reference']['bar_repetition'] == pytest.approx(4 / 7, abs=0.05)

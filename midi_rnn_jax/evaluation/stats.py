@@ -59,18 +59,24 @@ def span_scale_consistency(tokens: np.ndarray, span: int) -> tuple[float, float]
 
 def bar_repetition(tokens: np.ndarray, bar_steps: int, pickup: int = 0) -> float:
   """Share of the bars (after the first) that repeat an earlier bar of the melody exactly:
-  phrases that come back, as folk tunes are made of. Bars of one held token or silence do
-  not count (a held note repeats itself trivially). ``pickup``: the steps before the first
-  bar line."""
+  phrases that come back, as folk tunes are made of (``repeated_bars``). ``pickup``: the steps
+  before the first bar line."""
   bars = [tuple(tokens[i:i + bar_steps])
           for i in range(pickup, len(tokens) - bar_steps + 1, bar_steps)]
+  share = repeated_bars(bars)
+  return 0.0 if share is None else share
+
+
+def repeated_bars(bars: Sequence[tuple]) -> float | None:
+  """Share of ``bars`` (after the first) equal to an earlier one. Bars of one held token or
+  silence do not count (a held note repeats itself trivially); None when no bar counts."""
   seen, repeats, counted = set(), 0, 0
   for bar in bars:
     if len(set(bar)) > 1:
       counted += bool(seen)
       repeats += bar in seen
       seen.add(bar)
-  return repeats / counted if counted else 0.0
+  return repeats / counted if counted else None
 
 
 def excerpts(tracks: Sequence[np.ndarray], meters: Sequence[encoding.Meter], length: int,

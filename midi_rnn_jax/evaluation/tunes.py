@@ -21,18 +21,6 @@ def bars_of(tokens: np.ndarray, positions: np.ndarray) -> list[tuple]:
   return [tuple(bar) for bar in np.split(np.asarray(tokens), starts)[1:]] if len(starts) else []
 
 
-def bar_repetition(bars: Sequence[tuple]) -> float | None:
-  """Share of the bars (after the first) that repeat an earlier bar exactly; bars of one held
-  token or of silence do not count (as in stats.bar_repetition). None: no bar counts."""
-  seen, repeats, counted = set(), 0, 0
-  for bar in bars:
-    if len(set(bar)) > 1:
-      counted += bool(seen)
-      repeats += bar in seen
-      seen.add(bar)
-  return repeats / counted if counted else None
-
-
 def part_repetition(bars: Sequence[tuple], part_bars: int) -> float | None:
   """Share of the ``part_bars``-bar parts (one starting at every bar line from bar
   ``part_bars`` on) that repeat, exactly, a part that ended before they start. None: the tune
@@ -83,7 +71,7 @@ def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:
   bars = bars_of(tokens, meter.positions)
   return {'steps': int(len(tokens)), 'bars': len(bars),
           'ends_home': ends_home(tokens, meter),
-          'bar_repetition': bar_repetition(bars),
+          'bar_repetition': stats.repeated_bars(bars),
           **{f'part_repetition_{k}': part_repetition(bars, k) for k in PART_BARS},
           'degenerate': stats.degeneration(tokens)}
 
