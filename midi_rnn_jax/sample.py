@@ -30,9 +30,8 @@ import numpy as np
 from absl import flags
 from flax import nnx
 
-from midi_rnn_jax import cli, console, experiment, files
+from midi_rnn_jax import cli, console, experiment, files, sample_messages
 from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache
-from midi_rnn_jax.evaluation import stats
 from midi_rnn_jax.generate import instruments, priming, render, samplers
 from midi_rnn_jax.model import model_file, modes, training
 from midi_rnn_jax.errors import UserError
@@ -82,9 +81,6 @@ cli.define_checkpoint_flag()
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
-# When --scale removes most of the model's probability at more than this share of the steps,
-# the melodies fill with rests and held notes: warn.
-SCALE_STARVED_WARNING = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,58 +252,21 @@ def main(argv):
       render.write_beside(path, tokens, bpm=FLAGS.bpm,
                           steps_per_quarter=model.config['steps_per_quarter'])
   if written:
-    console.log(written_line(
+    console.log(sample_messages.written_line(
         [n for n, _, _ in written], [steps for _, steps, _ in written], save_dir,
-        defaulted=FLAGS.save_dir is None and model.experiment_dir is None,
+        defaulted=FLAGS.save_dir is None and model.experiment_dir is None, render=FLAGS.render,
         ended=sum(e for _, _, e in written) if tune_ends else None))
   silent = [name for name in names if name not in {n for n, _, _ in written}]
   if silent:
     console.log(f'warning: {len(silent)} of {len(names)} melodies are all rests, not written: '
                 f'{", ".join(silent)}')
   kept = [i for i, name in enumerate(names) if name not in silent]
-  if written:
-    warn_about_output([names[i] for i in kept], [melodies[i] for i in kept],
-                      np.concatenate([shares[i] for i in kept]))
+  for line in sample_messages.output_warnings(
+      [names[i] for i in kept], [melodies[i] for i in kept],
+      np.concatenate([shares[i] for i in kept] or [np.ones(0)]), FLAGS.temperature,
+      FLAGS.key, FLAGS.scale):
+    console.log(line)
 
-
-def written_line(names: list[str], steps: list[int], save_dir: str, defaulted: bool,
-                 ended: int | None = None) -> str:
-  """``wrote 10 melodies of 1000 steps (01.mid to 10.mid; .mid, .png, .wav) in /abs/dir``;
-  for a model with tune ends, ``wrote 10 tunes of 96-512 steps (9 ended by the model, ...)``."""
-  what = ('melody' if len(names) == 1 else 'melodies') if ended is None else (
-      'tune' if len(names) == 1 else 'tunes')
-  span = names[0] if len(names) == 1 else f'{names[0]} to {names[-1]}'
-  kinds = '.mid, .png, .wav' if FLAGS.render else '.mid'
-  lengths = (f'{min(steps)}' if min(steps) == max(steps) else f'{min(steps)}-{max(steps)}')
-  ending = ('' if ended is None else f'; {ended} of {len(names)} ended by the model'
-            + (', the others cut at --file_length' if ended < len(names) else ''))
-  line = (f'wrote {len(names)} {what} of {lengths} steps ({span}; {kinds}{ending}) in '
-          f'{os.path.abspath(save_dir)}')
-  if defaulted and not os.path.isabs(save_dir):
-    line += f' (no --save_dir: {save_dir}/ under the current folder)'
-  return line
-
-
-def warn_about_output(names: list[str], melodies: np.ndarray, scale_share: np.ndarray) -> None:
-  """Says when the settings, not the model, made the output poor: degenerate melodies (low
-  temperatures) or a scale that removed most of what the model wanted to play."""
-  faults = [(name, fault) for name, melody in zip(names, melodies)
-            if (fault := stats.degeneration(melody))]
-  if faults:
-    listed = '; '.join(f'{name}: {fault}' for name, fault in faults[:5])
-    more = f'; and {len(faults) - 5} more' if len(faults) > 5 else ''
-    hint = (f' (at --temperature {FLAGS.temperature:g} the model repeats its most likely step: '
-            'try 0.9-1.1, with --top_k 10 for safer melodies)' if FLAGS.temperature < 0.8
-            else '')
-    console.log(f'warning: {len(faults)} of {len(names)} melodies are degenerate: {listed}{more}{hint}')
-  if FLAGS.scale != 'chromatic':
-    starved = float(np.mean(scale_share < 0.5))
-    line = (f'--key {FLAGS.key} --scale {FLAGS.scale} kept {scale_share.mean():.0%} of the '
-            f'model\'s probability on average, and less than half of it at {starved:.1%} of '
-            'the steps')
-    console.log(f'warning: {line}: expect rests and held notes where the model left the scale; '
-                'another key or scale may fit it better' if starved > SCALE_STARVED_WARNING
-                else line)
 
 if __name__ == '__main__':
   cli.run(main)

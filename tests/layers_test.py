@@ -13,7 +13,7 @@ LAYERS = (
     {'data'},
     {'model'},
     {'generate', 'evaluation'},
-    {'cli', 'experiment', 'train_logs', 'train_loop'},
+    {'cli', 'experiment', 'train_logs', 'train_loop', 'sample_messages'},
     {'train', 'sample', 'evaluate', 'report', 'export', 'bench', 'bench_ingest',
      'bench_time_to_loss', 'corpus'},
 )
