@@ -201,7 +201,8 @@ def main(argv):
     raise UserError('--primer_notes is empty: give notes such as "D4,E4,F#4:2", or leave the '
                     'flag out')
   model = load_model()
-  allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, model.config.get('tune_ends', False))
+  tune_ends = model.config.get('tune_ends', False)
+  allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, tune_ends)
              if FLAGS.scale != 'chromatic' else None)
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
                                 if model.experiment_dir else 'generated')
@@ -218,7 +219,6 @@ def main(argv):
                                         top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies, shares = list(np.asarray(sampled.tokens)), list(np.asarray(sampled.scale_share))
-  tune_ends = model.config.get('tune_ends', False)
   lengths = [priming.tune_length(m) if tune_ends else None for m in melodies]
   if tune_ends:  # A tune ends where the model ends it.
     melodies = [m[:n] for m, n in zip(melodies, lengths)]

@@ -61,15 +61,23 @@ def num_classes(tune_ends: bool) -> int:
   return NUM_CLASSES + bool(tune_ends)
 
 
+def tune_start(tokens: np.ndarray, positions: np.ndarray, first_position: int, bar_length: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """``tokens`` and their bar ``positions`` after the TUNE_END mark that starts a tune: read
+  as the step before the tune's first (at ``first_position`` in a bar of ``bar_length``), so
+  every tune starts from the same input and its first step is predicted too."""
+  return (np.concatenate([[TUNE_END], tokens]).astype(np.uint8),
+          np.concatenate([[(first_position - 1) % bar_length], positions]).astype(np.uint8))
+
+
 def tune_track(tokens: np.ndarray, positions: np.ndarray, bar_lengths: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
   """A whole tune's tokens between two TUNE_END marks, and their bar positions: the first mark
-  is read as the step before the tune's first (so every tune starts from the same input, and
-  its first step is predicted too), the last is the target after its last step."""
-  before = (int(positions[0]) - 1) % int(bar_lengths[0])
+  starts it (``tune_start``), the last is the target after its last step."""
+  tokens, positions = tune_start(tokens, positions, int(positions[0]), int(bar_lengths[0]))
   after = (int(positions[-1]) + 1) % int(bar_lengths[-1])
-  return (np.concatenate([[TUNE_END], tokens, [TUNE_END]]).astype(np.uint8),
-          np.concatenate([[before], positions, [after]]).astype(np.uint8))
+  return (np.append(tokens, TUNE_END).astype(np.uint8),
+          np.append(positions, after).astype(np.uint8))
 
 
 def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:

@@ -79,7 +79,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
     log_probs = note_log_probs(logits)
     notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
-            jnp.argmax(log_probs, -1), jax.nn.softmax(logits)[..., -1])
+            jnp.argmax(log_probs, -1),
+            jax.nn.softmax(logits)[..., -1] if tune_ends else None)
 
   buckets = {}
   for index, track in enumerate(tracks):
@@ -98,14 +99,15 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         map_arrays(lambda padded, values: padded.__setitem__((row, slice(0, steps)), values[:-1]),
                    inputs, tracks[index])
         targets[row, :steps] = tracks[index].tokens[1:]
-      log_p, best, p_end = map(np.asarray, score(inputs, targets))
+      log_p, best, p_end = (None if a is None else np.asarray(a) for a in score(inputs, targets))
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)
         probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
         predictions[index] = best[row, scored]
-        end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
-        end_before[index] = p_end[row, scored].astype(np.float64)
+        if tune_ends:
+          end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
+          end_before[index] = p_end[row, scored].astype(np.float64)
   if not tune_ends:
     return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions))
   return WholeTrackScores(*map(np.concatenate, (probabilities, predictions, end_at_end,

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import encoding, slicing
+from midi_rnn_jax.data import encoding, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import TUNE_END
 from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.model import modes
@@ -117,10 +117,9 @@ def as_tune_opening(primer: Primer, steps: int | None = None) -> Primer:
   as a model with tune ends reads them: after the TUNE_END mark that every tune starts with,
   one step before the primer's first step (so a tune may open with a pickup)."""
   steps = len(primer.tokens) if steps is None else steps
-  before = (int(primer.positions[0]) - 1) % primer.bar_length
-  return primer._replace(
-      tokens=np.concatenate([[TUNE_END], primer.tokens[:steps]]).astype(np.uint8),
-      positions=np.concatenate([[before], primer.positions[:steps]]).astype(np.uint8))
+  tokens, positions = model_inputs.tune_start(primer.tokens[:steps], primer.positions[:steps],
+                                              int(primer.positions[0]), primer.bar_length)
+  return primer._replace(tokens=tokens, positions=positions)
 
 
 def tune_length(tokens: np.ndarray) -> int | None:
