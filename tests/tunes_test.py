@@ -153,3 +153,10 @@ def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
   assert report['reference']['median_steps'] == 128
   # AABB of two-bar parts: bars 3, 4, 7 and 8 repeat an earlier bar (of 7 after the first).
   assert report['reference']['bar_repetition'] == pytest.approx(4 / 7, abs=0.05)
+
+
+def test_tune_ends_need_the_sequence_mode(tmp_path):
+  result = run_module('train', '--tune_ends', '--mode=window', cwd=tmp_path)
+  assert result.returncode == 1  # absl's own refusal of a flag combination.
+  assert '--tune_ends needs --mode=sequence' in result.stderr
+  assert not (tmp_path / 'experiments').exists()
