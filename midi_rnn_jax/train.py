@@ -109,6 +109,10 @@ flags.DEFINE_integer('startup_timeout', 120, 'Several hosts: seconds to wait for
 flags.DEFINE_integer('num_devices', 0, 'Local devices (GPUs, or CPU devices) to train on, data '
                      'parallel: each takes an equal share of every batch (--batch_size stays the '
                      'whole batch and must divide by it). 0: all of them.', lower_bound=0)
+flags.DEFINE_integer('cpu_devices', 1, 'On a CPU: split it into this many devices (one per '
+                     'core, say), so training runs data parallel over them: the small batches of '
+                     'the sequence mode then keep every core busy. Ignored on a GPU.',
+                     lower_bound=1)
 cli.define_cache_dir_flag()
 
 FLAGS = flags.FLAGS
@@ -117,7 +121,8 @@ MAX_SEQUENCE_LENGTH = 16_384
 TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_size', 'batch_size',
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
-               'mode', 'sequence_length', 'num_devices', 'lr_schedule', *lstm.OPTIONS)
+               'mode', 'sequence_length', 'num_devices', 'cpu_devices', 'lr_schedule',
+               *lstm.OPTIONS)
 
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
@@ -210,6 +215,7 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
                       TextColumn('loss {task.fields[loss]:.3f}'), TimeRemainingColumn(),
                       transient=True, disable=not sys.stderr.isatty())
   resume_command = f'python -m midi_rnn_jax.train --experiment_dir {experiment_dir}'
+  cache = train_loop.track_cache(config, len(train_records) + len(val_records))
   with progress:
     for epoch in range(resume_at.epochs_done + 1, config['num_epochs'] + 1):
       started, epoch_rng_state = time.perf_counter(), rng.bit_generator.state
@@ -219,7 +225,8 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
             config['learning_rate'], epoch, config['num_epochs']))
       state, metrics, per_second, batches_done = train_loop.train_epoch(
           steps, state, train_records, config, rng, key, progress, label, stop,
-          resume_at if epoch == resume_at.epochs_done + 1 and resume_at.batches_done else None)
+          resume_at if epoch == resume_at.epochs_done + 1 and resume_at.batches_done else None,
+          cache)
       if batches_done is not None:  # Stopped by a signal in the middle of the epoch.
         checkpoints.save(manager, state, checkpoints.Progress(
             epoch - 1, batches_done, train_loop.current_step(state), plateau, epoch_rng_state,
@@ -227,7 +234,7 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
         raise cli.Interrupted(stop.received, f'stopped in {label} after {batches_done} batches; '
                               f'checkpoint saved: resume with {resume_command}')
       train_metrics = metrics.means()
-      val_metrics = (train_loop.evaluate(steps, state.params, val_records, config)
+      val_metrics = (train_loop.evaluate(steps, state.params, val_records, config, cache)
                      if val_records else train_metrics)
       lr = training.learning_rate(parallel.local(state))
       plateau, reduce = plateau.update(val_metrics['loss'])
@@ -258,10 +265,17 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
               f'{experiment_dir}/checkpoints')
 
 
+def cpu_devices() -> int:
+  """--cpu_devices, or when it is not given, the value of the experiment it resumes."""
+  if FLAGS['cpu_devices'].present or not experiment.is_experiment(FLAGS.experiment_dir):
+    return FLAGS.cpu_devices
+  return experiment.load_config(FLAGS.experiment_dir).get('cpu_devices', 1)
+
+
 def main(argv):
   del argv  # cli.run rejects stray arguments.
   parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
-                      FLAGS.startup_timeout)
+                      FLAGS.startup_timeout, cpu_devices())
   console.quiet = not parallel.is_primary()  # Process 0 speaks for the run; errors still show.
   if FLAGS.sequence_length > MAX_SEQUENCE_LENGTH:  # Before any array is sized by it.
     raise UserError(f'--sequence_length {FLAGS.sequence_length} is over {MAX_SEQUENCE_LENGTH:,} '

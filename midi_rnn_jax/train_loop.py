@@ -12,15 +12,31 @@ from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.model import checkpoints, modes, parallel, training
 
 
-def evaluate(steps: training.Steps, params, records, config: dict) -> dict[str, float]:
-  metrics = training.Metrics.zero()
-  for batch in modes.of(config).batches(records, config, rng=None):
+# Validation in the sequence mode reads its rows (the same rows, whatever the batch) in batches
+# of at least this many: the forward pass of a few small rows is mostly per-call latency.
+EVAL_ROWS = 64
+
+
+def track_cache(config: dict, num_files: int) -> input_pipeline.TrackCache | None:
+  """A cache of the run's track inputs for all its epochs, when its ``num_files`` files fit in
+  memory at once (--max_files_in_ram); else None, and each epoch reads them again."""
+  return {} if num_files <= config['max_files_in_ram'] else None
+
+
+def evaluate(steps: training.Steps, params, records, config: dict,
+             cache: input_pipeline.TrackCache | None = None) -> dict[str, float]:
+  metrics, mode = training.Metrics.zero(), modes.of(config)
+  if mode.unit == 'tokens':  # A multiple of the batch: it still splits over the devices.
+    rows = config['batch_size'] * max(1, EVAL_ROWS // config['batch_size'])
+    config = {**config, 'batch_size': rows}
+  for batch in mode.batches(records, config, None, cache):
     metrics = metrics + steps.eval_step(params, batch)
   return metrics.means()
 
 
 def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
-                resume_at: checkpoints.Progress | None = None):
+                resume_at: checkpoints.Progress | None = None,
+                cache: input_pipeline.TrackCache | None = None):
   """One pass over the training windows (or tokens).
 
   Batches go to the device training.STEPS_PER_CALL at a time (one jitted lax.scan over them);
@@ -38,7 +54,7 @@ def train_epoch(steps, state, records, config, rng, key, progress, label, stop,
   skip = resume_at.batches_done if resume_at else 0
   metrics = training.Metrics(*map(np.float32, resume_at.metric_sums if resume_at else (0, 0, 0)))
   trained, start = 0.0, time.perf_counter()
-  epoch_batches = mode.batches(records, config, rng)
+  epoch_batches = mode.batches(records, config, rng, cache)
   if config['transpose']:
     epoch_batches = (input_pipeline.transpose(b, config['transpose'], rng) for b in epoch_batches)
   batches_done = 0

@@ -3,6 +3,7 @@ length and model inputs: 16 jitted calls of 16 optimizer steps each, after one c
 compile; tokens are predicted steps (padding not counted).
 
   python scripts/train_throughput.py 32x128xplc 8x128xplc 16x64x
+  python scripts/train_throughput.py --cpu_devices=2 2x512xplc   # data parallel over 2 devices
   # BATCHxLENGTHxINPUTS; INPUTS: p bar position, l lookbacks, c copy path (melody.cfg: plc)
 """
 
@@ -13,16 +14,19 @@ import jax
 import numpy as np
 
 from midi_rnn_jax.data import dataset, encoding, input_pipeline, parse_cache, token_store
-from midi_rnn_jax.model import modes, training
+from midi_rnn_jax.model import modes, parallel, training
 
 CALLS = 16
 
 if __name__ == '__main__':
+  specs = sys.argv[1:]
+  if specs and specs[0].startswith('--cpu_devices='):
+    jax.config.update('jax_num_cpu_devices', int(specs.pop(0).split('=')[1]))
   rules = encoding.ReadingRules(polyphony='top', tracks='melody')
   corpus = dataset.load_corpus('data/midi', 20, parse_cache.DEFAULT_CACHE_DIR, 2, print, rules)
   records, _ = token_store.stored(corpus.records, parse_cache.DEFAULT_CACHE_DIR, print)
   train, _ = dataset.split_files(records, 'data/midi', 0)
-  for spec in sys.argv[1:]:
+  for spec in specs:
     batch, length, inputs = spec.split('x')
     config = dict(rnn_size=128, num_layers=1, dropout=0.1, window_size=20, mode='sequence',
                   batch_size=int(batch), sequence_length=int(length), max_files_in_ram=10000,
@@ -30,7 +34,9 @@ if __name__ == '__main__':
                   copy_lookback='c' in inputs)
     tx = training.make_optimizer('adam', 0.002, 5.0)
     graphdef, state = training.init_state(training.model_of_config(config, 0), tx)
-    steps = training.make_steps(graphdef, tx, training.every_step_logits)
+    mesh = parallel.data_mesh(0, int(batch))
+    steps = training.make_steps(graphdef, tx, training.every_step_logits, mesh)
+    state = parallel.replicate(state, mesh)
     batches = list(modes.of(config).batches(train, config, np.random.default_rng(0)))
     per_call = training.STEPS_PER_CALL
     groups = [input_pipeline.stack(batches[i:i + per_call])

@@ -201,18 +201,47 @@ def test_each_input_step_carries_its_own_bar_position(tmp_path, iterate):
   assert checked >= 60 - WINDOW
 
 
-def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, monkeypatch):
-  records, _ = load(data_dir, tmp_path / 'cache', [])
-  loaded = []
+@pytest.fixture
+def loaded(monkeypatch):
+  """The paths of the files the input pipeline reads from the parse cache, in order."""
+  paths = []
   real_load = cached_tracks.load_tracks_and_meters
   monkeypatch.setattr(cached_tracks, 'load_tracks_and_meters',
-                      lambda record, window: loaded.append(record.path) or real_load(record, window))
+                      lambda record, window: paths.append(record.path) or real_load(record, window))
+  return paths
+
+
+def test_max_files_in_ram_bounds_the_files_loaded_at_once(data_dir, tmp_path, loaded):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
   batches = input_pipeline.iterate_batches(records, window_size=WINDOW, batch_size=4,
                                            max_files_in_ram=3, rng=None)
   next(batches)
   assert len(loaded) == 3  # Only the first group is read before the first batch.
   list(batches)
   assert len(loaded) == 10
+
+
+def test_a_track_cache_reads_each_file_once_and_gives_the_same_batches(data_dir, tmp_path,
+                                                                       loaded):
+  records, _ = load(data_dir, tmp_path / 'cache', [])
+  common = dict(window_size=WINDOW, sequence_length=16, batch_size=4, max_files_in_ram=10,
+                inputs=('bar_position', 'lookback'), tune_ends=True)
+  cache = {}
+  for epoch in range(3):  # Each epoch its own order of tracks and rows.
+    cached = input_pipeline.iterate_sequences(records, rng=np.random.default_rng(epoch),
+                                              cache=cache, **common)
+    direct = input_pipeline.iterate_sequences(records, rng=np.random.default_rng(epoch), **common)
+    for a, b in zip(cached, direct, strict=True):
+      for x, y in zip(arrays_of(a), arrays_of(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+  assert len(loaded) == 10 + 3 * 10  # Once into the cache; every epoch without it.
+  assert sorted(cache) == sorted(r.path for r in records)
+
+
+def arrays_of(batch):
+  leaves = []
+  model_inputs.map_arrays(leaves.append, batch)
+  return leaves
 
 
 def test_transposition_keeps_every_token_in_range_and_the_melody_intact():

@@ -78,6 +78,18 @@ def test_more_epochs_continue_a_finished_run_exactly(workdir):
   assert line.startswith('error: ') and '--rnn_size (16 there, 32 now)' in line and '--window_size (16 there, 8 now)' in line
 
 
+def test_a_run_split_over_cpu_devices_resumes_split(workdir):
+  stderr = ok(run('train', *ARGS, '--num_epochs=1', '--cpu_devices=2', '--experiment_dir=split',
+                  cwd=workdir))
+  assert 'devices: 2 cpu, data parallel, 2 of each batch of 4 on each' in stderr
+  stderr = ok(run('train', '--experiment_dir=split', '--num_epochs=2', cwd=workdir))
+  assert 'resuming from epoch 2 of 2' in stderr
+  assert 'devices: 2 cpu, data parallel' in stderr
+  stderr = ok(run('train', '--experiment_dir=split', '--num_epochs=3', '--cpu_devices=1',
+                  cwd=workdir))
+  assert 'device: 1 cpu' in stderr and 'epoch 3/3' in stderr
+
+
 def test_a_signal_mid_epoch_saves_and_the_resumed_run_is_exact(workdir):
   """SIGTERM here; SIGINT takes the same path (and exits 130: see the parsing test)."""
   signum = signal.SIGTERM

@@ -10,8 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import encoding, model_inputs, slicing
-from midi_rnn_jax.data.cached_tracks import all_tracks_and_meters
+from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.data.parse_cache import FileRecord
 
@@ -130,23 +129,40 @@ class TrackGroup(NamedTuple):
   steps: StepInputs
 
 
+# One run's model inputs of each file's tracks (path -> StepInputs per track), computed in its
+# first epoch and reused by the others; only for a run whose files all fit in memory at once.
+TrackCache = dict
+
+
+def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], tune_ends: bool,
+                 cache: TrackCache | None) -> list[StepInputs]:
+  if cache is not None and record.path in cache:
+    return cache[record.path]
+  tracks, meters = cached_tracks.load_tracks_and_meters(record, window_size)
+  steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
+  if cache is not None:
+    cache[record.path] = steps
+  return steps
+
+
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
                       rng: np.random.Generator | None, inputs: tuple[str, ...],
-                      tune_ends: bool = False) -> Iterator[TrackGroup]:
+                      tune_ends: bool = False, cache: TrackCache | None = None
+                      ) -> Iterator[TrackGroup]:
   """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
   ``rng``), with the model ``inputs`` (and between TUNE_END marks with ``tune_ends``)."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
-    group = [records[i] for i in order[first:first + max_files_in_ram]]
-    tracks, meters = all_tracks_and_meters(group, window_size)
-    steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
+    steps = [track for i in order[first:first + max_files_in_ram]
+             for track in _file_inputs(records[i], window_size, inputs, tune_ends, cache)]
     yield TrackGroup([len(s.tokens) for s in steps],
                      model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps))
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
                     max_files_in_ram: int, rng: np.random.Generator | None,
-                    inputs: tuple[str, ...] = ()) -> Iterator[Batch]:
+                    inputs: tuple[str, ...] = (), cache: TrackCache | None = None
+                    ) -> Iterator[Batch]:
   """Every window of ``records`` once, in fixed-shape batches (the window mode), with the model
   ``inputs`` (model_inputs.NAMES).
 
@@ -163,14 +179,16 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
     window_inputs, targets = slicing.windows(group.steps, starts, window_size)
     return Batch(window_inputs, targets, np.ones(len(targets), np.float32))
 
-  examples = map(windows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs))
+  examples = map(windows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs,
+                                            cache=cache))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)
 
 
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
-                      inputs: tuple[str, ...] = (), tune_ends: bool = False) -> Iterator[Batch]:
+                      inputs: tuple[str, ...] = (), tune_ends: bool = False,
+                      cache: TrackCache | None = None) -> Iterator[Batch]:
   """Every step of every usable track of ``records`` once as a target, in rows of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
@@ -195,6 +213,6 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
     return _fields(lambda field: field[shuffled], packed)
 
   examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs,
-                                         tune_ends))
+                                         tune_ends, cache))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

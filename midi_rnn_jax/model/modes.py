@@ -37,10 +37,11 @@ class Mode:
   carries_state: bool
 
   def batches(self, records: Sequence[FileRecord], config: dict,
-              rng: np.random.Generator | None) -> Iterator[Batch]:
+              rng: np.random.Generator | None,
+              cache: input_pipeline.TrackCache | None = None) -> Iterator[Batch]:
     common = dict(window_size=config['window_size'], batch_size=config['batch_size'],
                   max_files_in_ram=config['max_files_in_ram'], rng=rng,
-                  inputs=model_inputs.of_config(config))
+                  inputs=model_inputs.of_config(config), cache=cache)
     if self.unit == 'tokens':
       return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               tune_ends=config.get('tune_ends', False), **common)
