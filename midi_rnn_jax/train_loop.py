@@ -12,11 +12,6 @@ from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.model import checkpoints, modes, parallel, training
 
 
-# Validation in the sequence mode reads its rows (the same rows, whatever the batch) in batches
-# of at least this many: the forward pass of a few small rows is mostly per-call latency.
-EVAL_ROWS = 64
-
-
 def track_cache(config: dict, num_files: int) -> input_pipeline.TrackCache | None:
   """A cache of the run's track inputs for all its epochs, when its ``num_files`` files fit in
   memory at once (--max_files_in_ram); else None, and each epoch reads them again."""
@@ -25,11 +20,8 @@ def track_cache(config: dict, num_files: int) -> input_pipeline.TrackCache | Non
 
 def evaluate(steps: training.Steps, params, records, config: dict,
              cache: input_pipeline.TrackCache | None = None) -> dict[str, float]:
-  metrics, mode = training.Metrics.zero(), modes.of(config)
-  if mode.unit == 'tokens':  # A multiple of the batch: it still splits over the devices.
-    rows = config['batch_size'] * max(1, EVAL_ROWS // config['batch_size'])
-    config = {**config, 'batch_size': rows}
-  for batch in mode.batches(records, config, None, cache):
+  metrics = training.Metrics.zero()
+  for batch in modes.of(config).validation_batches(records, config, cache):
     metrics = metrics + steps.eval_step(params, batch)
   return metrics.means()
 

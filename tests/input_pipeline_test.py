@@ -3,6 +3,7 @@
 import dataclasses
 import os
 
+import jax
 import miditoolkit
 import numpy as np
 import pytest
@@ -232,16 +233,10 @@ def test_a_track_cache_reads_each_file_once_and_gives_the_same_batches(data_dir,
                                               cache=cache, **common)
     direct = input_pipeline.iterate_sequences(records, rng=np.random.default_rng(epoch), **common)
     for a, b in zip(cached, direct, strict=True):
-      for x, y in zip(arrays_of(a), arrays_of(b), strict=True):
+      for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
   assert len(loaded) == 10 + 3 * 10  # Once into the cache; every epoch without it.
   assert sorted(cache) == sorted(r.path for r in records)
-
-
-def arrays_of(batch):
-  leaves = []
-  model_inputs.map_arrays(leaves.append, batch)
-  return leaves
 
 
 def test_transposition_keeps_every_token_in_range_and_the_melody_intact():

@@ -26,6 +26,10 @@ from midi_rnn_jax.data.input_pipeline import Batch
 from midi_rnn_jax.data.parse_cache import FileRecord
 
 
+# Rows per validation batch in the sequence mode, at least (Mode.validation_batches).
+VALIDATION_ROWS = 64
+
+
 @dataclasses.dataclass(frozen=True)
 class Mode:
   name: str
@@ -46,6 +50,17 @@ class Mode:
       return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               tune_ends=config.get('tune_ends', False), **common)
     return input_pipeline.iterate_batches(records, **common)
+
+  def validation_batches(self, records: Sequence[FileRecord], config: dict,
+                         cache: input_pipeline.TrackCache | None = None) -> Iterator[Batch]:
+    """``batches`` in their fixed order. The sequence mode reads its rows (the same rows,
+    whatever the batch) at least VALIDATION_ROWS at a time, a multiple of the training batch
+    so they still split over its devices: a forward pass over a few small rows is mostly
+    per-call latency. The window mode keeps its batch, so its losses stay bit for bit."""
+    if self.unit == 'tokens':
+      rows = config['batch_size'] * max(1, VALIDATION_ROWS // config['batch_size'])
+      config = {**config, 'batch_size': rows}
+    return self.batches(records, config, None, cache)
 
   def epoch_size(self, records: Sequence[FileRecord], window_size: int,
                  tune_ends: bool = False) -> int:
