@@ -3,6 +3,7 @@ and model FLOPs utilization, printed as one JSON line per figure.
 
   python -m midi_rnn_jax.bench                        # everything (about 3 min on 2 cores)
   python -m midi_rnn_jax.bench --parts train,sample --configs B --modes window,sequence
+  python -m midi_rnn_jax.bench --parts peak,train --modes sequence --cpu_devices 2
   python -m midi_rnn_jax.bench --parts ingest_scale   # 20,000 synthetic files (--ingest_dir)
   python -m midi_rnn_jax.bench --parts time_to_loss --train_flags="--flagfile=configs/melody.cfg"
 
@@ -47,6 +48,8 @@ flags.DEFINE_list('parts', ['peak', 'train', 'sample', 'ingest'], 'What to measu
 flags.DEFINE_list('configs', list(CONFIGS), 'Model configs: A and/or B.')
 flags.DEFINE_list('modes', ['window'], 'Model modes to measure for train and sample: window '
                   'and/or sequence.')
+flags.DEFINE_integer('cpu_devices', 1, 'train: split the CPU into this many devices and train '
+                     'data parallel over them, as train --cpu_devices does.', lower_bound=1)
 flags.DEFINE_integer('repeats', 5, 'Timed repeats; the median is reported.', lower_bound=1)
 flags.DEFINE_string('data_dir', LAKH_DIR, 'MIDI folder for the ingestion figures.')
 flags.DEFINE_integer('ingest_files', 20000, 'ingest_scale: synthetic MIDI files to generate.',
@@ -93,21 +96,25 @@ def training_flops(rnn_size: int, num_layers: int, steps: int, heads: int) -> fl
   return 3 * (recurrent + inputs + head)
 
 
-def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
-  """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH)."""
+def measure_train(name: str, mode_name: str, cpu_devices: int, repeats: int) -> list[dict]:
+  """Window mode: windows/s; sequence mode: predicted tokens/s (chunks of SEQUENCE_LENGTH);
+  over ``cpu_devices`` devices of this CPU (data parallel when more than one)."""
   from midi_rnn_jax.data import input_pipeline  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax.data.input_pipeline import Batch  # pylint: disable=import-outside-toplevel
   from midi_rnn_jax.data.model_inputs import StepInputs  # pylint: disable=import-outside-toplevel
-  from midi_rnn_jax.model import modes, training  # pylint: disable=import-outside-toplevel
+  from midi_rnn_jax.model import modes, parallel, training  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
+  jax.config.update('jax_num_cpu_devices', cpu_devices)  # A fresh process: JAX has not started.
   config = CONFIGS[name]
   mode = modes.MODES[mode_name]
   batch_size = config['batch_size']
   model = training.build_model(config['rnn_size'], config['num_layers'], 0.2, seed=0)
   tx = training.make_optimizer('adam', 1e-3, 5.0)
   graphdef, state = training.init_state(model, tx)
-  steps = training.make_steps(graphdef, tx, mode.logits_fn)
+  mesh = parallel.data_mesh(0, batch_size)
+  steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
+  steps, state = parallel.on_mesh(steps, state, mesh)  # As train runs them.
   rng = np.random.default_rng(0)
   # Targets per example, and the steps the LSTM reads for them.
   targets, length = (SEQUENCE_LENGTH, SEQUENCE_LENGTH) if mode.unit == 'tokens' else (1, WINDOW)
@@ -156,7 +163,7 @@ def measure_train(name: str, mode_name: str, repeats: int) -> list[dict]:
   flops_per_s = per_s / targets * training_flops(
       config['rnn_size'], config['num_layers'], length, targets)
   peak = matmul_peak_flops()
-  common = {'config': name, 'mode': mode_name, **config,
+  common = {'config': name, 'mode': mode_name, **config, 'cpu_devices': cpu_devices,
             **({'sequence_length': length} if mode.unit == 'tokens' else {'window_size': length})}
   return [
       {'figure': f'train_{mode.unit}_per_s', 'value': round(per_s, 1), **common},
@@ -220,7 +227,10 @@ def main(argv):
   del argv  # cli.run rejects stray arguments.
   jobs = []
   for part in FLAGS.parts:
-    if part in ('train', 'sample'):
+    if part == 'train':
+      jobs += [(part, (name, mode, FLAGS.cpu_devices)) for mode in FLAGS.modes
+               for name in FLAGS.configs]
+    elif part == 'sample':
       jobs += [(part, (name, mode)) for mode in FLAGS.modes for name in FLAGS.configs]
     elif part == 'ingest':
       jobs.append((part, FLAGS.data_dir))

@@ -199,9 +199,8 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   signal in the middle of one; data parallel over ``mesh``, under a watchdog, when given."""
   mode = modes.of(config)
   steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
-  if mesh is not None:
-    steps = parallel.across_processes(parallel.Watchdog().steps(steps), mesh)
-    state = parallel.replicate(state, mesh)
+  steps, state = parallel.on_mesh(steps, state, mesh)
+  steps = parallel.across_processes(steps, mesh)
   sample_melody = samplers.SAMPLERS[mode.name](graphdef, train_logs.MELODY_STEPS, temperature=1.0)
   melody_prime = train_logs.tensorboard_prime((val_records or train_records)[0], config)
   manager = checkpoints.manager(experiment_dir)

@@ -36,7 +36,7 @@ if __name__ == '__main__':
     graphdef, state = training.init_state(training.model_of_config(config, 0), tx)
     mesh = parallel.data_mesh(0, int(batch))
     steps = training.make_steps(graphdef, tx, training.every_step_logits, mesh)
-    state = parallel.replicate(state, mesh)
+    steps, state = parallel.on_mesh(steps, state, mesh)  # As train runs them.
     batches = list(modes.of(config).batches(train, config, np.random.default_rng(0)))
     per_call = training.STEPS_PER_CALL
     groups = [input_pipeline.stack(batches[i:i + per_call])

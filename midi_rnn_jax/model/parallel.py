@@ -144,6 +144,14 @@ def replicate(tree, mesh: jax.sharding.Mesh | None):
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree)
 
 
+def on_mesh(steps: training.Steps, state, mesh: jax.sharding.Mesh | None):
+  """``(steps, state)`` ready to run over ``mesh``: each call waited for under a ``Watchdog``
+  (one call in flight at a time), the state on every device. Unchanged without a mesh."""
+  if mesh is None:
+    return steps, state
+  return Watchdog().steps(steps), replicate(state, mesh)
+
+
 def barrier(name: str) -> None:
   """Waits for every process (a no-op in a single-process run)."""
   if jax.process_count() > 1:
