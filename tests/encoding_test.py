@@ -214,21 +214,6 @@ def test_lookbacks_follow_a_change_of_meter():
   assert (back[:12] == -1).all()
 
 
-def test_scale_degrees_follow_the_key_heard_so_far_and_not_the_transposition():
-  # A tune in A minor (A B C D E C A, a rest, E A), then the same tune a fourth higher.
-  a_minor = np.array([57, 59, 60, 62, 64, 60, 57, 0, 64, 57])
-  tokens = np.where(a_minor > 0, a_minor + 1, encoding.REST)
-  degrees = model_inputs.track_inputs(tokens, np.arange(10) % 16, ('scale_degree',)).scale_degree
-  # From the fifth note on, the notes heard so far are A minor's: 1 + 13 (minor) + semitones
-  # above A; a rest is degree 12.
-  assert degrees[4:].tolist() == [1 + 13 + d for d in (7, 3, 0, 12, 7, 0)]
-  assert model_inputs.track_inputs(np.where(tokens > 0, tokens + 5, 0), np.arange(10) % 16,
-                                   ('scale_degree',)).scale_degree.tolist() == degrees.tolist()
-  # Before the first note, no key: 0.
-  assert model_inputs.track_inputs(np.array([0, 0, 61]), np.arange(3),
-                                   ('scale_degree',)).scale_degree.tolist() == [0, 0, 1]
-
-
 def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4_4():
   ticks = 120
   notes = [(60, i * ticks, (i + 1) * ticks) for i in range(40)]

@@ -250,32 +250,6 @@ def test_samplers_feed_each_step_its_bar_position(make_sampler_of_mode, lookback
   assert not np.array_equal(unpositioned.tokens, sampled.tokens)
 
 
-@pytest.mark.parametrize('make_sampler_of_mode', [samplers.make_sampler,
-                                                  samplers.make_sequence_sampler])
-def test_samplers_read_each_step_in_the_key_heard_so_far_as_training_does(make_sampler_of_mode):
-  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=4,
-                               scale_degree=True)
-  model.degree_kernel[...] = 3 * jax.random.normal(jax.random.key(1), model.degree_kernel.shape)
-  graphdef, params = nnx.split(model, nnx.Param)
-  # Primers that start with rests (no key yet) and differ per melody; a low temperature, so
-  # that the degrees decide tokens.
-  tokens = np.random.default_rng(5).integers(0, 129, (3, 7)).astype(np.uint8)
-  tokens[:, :2] = 0
-  primes, positions = priming.stack_primes(
-      [priming.Primer(row, np.arange(7).astype(np.uint8) % 4, 4) for row in tokens], 30)
-  sampled = make_sampler_of_mode(graphdef, 30, temperature=0.3)(params, primes,
-                                                                jax.random.key(2), positions)
-  expected = whole_prefix_sampler(model, 30, 0.3)(primes, jax.random.key(2), positions)
-  if make_sampler_of_mode is samplers.make_sampler:  # It reads the last 7 steps only.
-    np.testing.assert_array_equal(sampled.tokens[:, 0], expected[:, 0])
-  else:
-    np.testing.assert_array_equal(sampled.tokens, expected)
-  model.degree_kernel[...] = np.zeros(model.degree_kernel.shape, np.float32)
-  graphdef, params = nnx.split(model, nnx.Param)
-  assert not np.array_equal(make_sampler_of_mode(graphdef, 30, temperature=0.3)(
-      params, primes, jax.random.key(2), positions).tokens, sampled.tokens)
-
-
 def test_the_sequence_sampler_keeps_every_control():
   model = training.build_model(rnn_size=16, num_layers=2, dropout=0.0, seed=3)
   graphdef, params = nnx.split(model, nnx.Param)

@@ -18,8 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import keys
-from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES, REST
+from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES
 
 
 class StepInputs(NamedTuple):
@@ -29,7 +28,6 @@ class StepInputs(NamedTuple):
   tokens: Any
   bar_position: Any = None  # uint8: the step's index in its bar
   lookback: Any = None  # uint8 (..., 2 * len(LOOKBACK_BARS)): lookback tokens, then repeat flags
-  scale_degree: Any = None  # uint8: the step's note in the key heard so far (SCALE_DEGREES)
 
 
 def map_arrays(fn: Callable, *trees):
@@ -120,41 +118,13 @@ def lookback_features(looked_up, tokens, xp=np):
                          looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
 
 
-# The scale_degree input's classes: 0 before the first note; then, in the key of every step
-# heard so far (keys.key_of_counts), 1 + 13 * (1 if minor) + the step's semitones above the
-# tonic, or + 12 for a rest (or a tune's mark). A transposition moves the key with the notes,
-# so these stay as they are.
-SCALE_DEGREES = 27
-
-
-def scale_degree_features(counts, tokens, xp=np):
-  """The scale_degree inputs of steps: ``counts`` (..., 12) the pitch classes of every step
-  up to and including each, and the steps' ``tokens`` (...,)."""
-  tonic, minor, known = keys.key_of_counts(counts, xp)
-  sounding = (tokens > REST) & (tokens <= 128)
-  degree = xp.where(sounding, (tokens - 1 - tonic) % 12, 12)
-  return xp.where(known, 1 + 13 * minor + degree, 0)
-
-
-class Heard(NamedTuple):
-  """What an input's ``read`` sees of the tokens read so far: of a whole track in numpy, or up
-  to the step being read inside a sampler."""
-  look_up: Callable  # index -> the tokens at ``index`` (-1 where it is -1)
-  pitch_classes: Callable  # () -> (..., 12) each pitch class's steps, up to each step read
-
-
-def _bar_position_of(plan, heard, tokens, xp):
-  del heard, tokens, xp  # The position is the plan itself.
+def _bar_position_of(plan, look_up, tokens, xp):
+  del look_up, tokens, xp  # The position is the plan itself.
   return plan
 
 
-def _lookback_of(plan, heard, tokens, xp):
-  return lookback_features(heard.look_up(plan), tokens, xp)
-
-
-def _scale_degree_of(plan, heard, tokens, xp):
-  del plan  # Read from every token heard so far.
-  return scale_degree_features(heard.pitch_classes(), tokens, xp)
+def _lookback_of(plan, look_up, tokens, xp):
+  return lookback_features(look_up(plan), tokens, xp)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,12 +144,13 @@ class Input:
   help: str
   # Bar positions (..., steps) -> what each step's value is read from (numpy, before any jit).
   plan: Callable[[np.ndarray], np.ndarray]
-  # (plan rows, Heard, the steps' tokens, xp) -> the steps' values.
+  # (plan rows, look_up, the steps' tokens, xp) -> the steps' values; ``look_up(index)``: the
+  # track's tokens at ``index`` (-1 where it is -1).
   read: Callable
   kernels: tuple[Kernel, ...]
   pitched: int = 0  # Leading columns that hold pitch tokens: a transposition moves them.
   needs: str | None = None  # An input it is found from, which the model must also have.
-  looks_back: bool = False  # Whether ``read`` reads earlier tokens (Heard).
+  looks_back: bool = False  # Whether ``read`` looks up earlier tokens.
 
 
 INPUTS = (
@@ -195,11 +166,6 @@ INPUTS = (
           kernels=(Kernel('lookback_kernel', len(LOOKBACK_BARS), NO_LOOKBACK + 1),
                    Kernel('repeat_kernel', len(LOOKBACK_BARS), 2)),
           pitched=len(LOOKBACK_BARS), needs='bar_position', looks_back=True),
-    Input('scale_degree', 'Also feed the model each step\'s note as a degree of the key of '
-          'every note before it (major or minor, Krumhansl-Schmuckler), so where the tonic is '
-          'need not be remembered.',
-          plan=lambda positions: positions, read=_scale_degree_of,
-          kernels=(Kernel('degree_kernel', 0, SCALE_DEGREES),), looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
@@ -215,10 +181,12 @@ def track_inputs(tokens: np.ndarray, positions: np.ndarray, names: tuple[str, ..
   """StepInputs of every step of one track (each read as an input step): its tokens, and the
   inputs ``names`` from its tokens and bar ``positions``."""
   history = np.asarray(tokens, np.int64)  # Room for the -1 of "none".
-  heard = Heard(lambda index: np.where(index >= 0, history[np.maximum(index, 0)], -1),
-                lambda: np.cumsum(keys.pitch_class_counts(history), axis=0))
+
+  def look_up(index):
+    return np.where(index >= 0, history[np.maximum(index, 0)], -1)
+
   return StepInputs(np.asarray(tokens, np.uint8), **{
-      i.name: np.asarray(i.read(i.plan(positions), heard, history, np), np.uint8)
+      i.name: np.asarray(i.read(i.plan(positions), look_up, history, np), np.uint8)
       for i in INPUTS if i.name in names})
 
 
@@ -241,16 +209,12 @@ def sampler_plans(names: tuple[str, ...], positions: np.ndarray) -> dict[str, np
 def step_inputs(names: tuple[str, ...], plans: dict, history, token, step: int, xp
                 ) -> StepInputs:
   """StepInputs of the token a sampler reads at ``step``: ``history`` (batch, steps) holds
-  every token read so far, and beyond ``step`` the rest of the primer or zeros (None when no
-  input of ``names`` looks back)."""
+  every token read so far (None when no input of ``names`` looks back)."""
 
-  def pitch_classes():
-    read_so_far = (xp.arange(history.shape[1]) <= step)[:, None]
-    return (keys.pitch_class_counts(history, xp) * read_so_far).sum(axis=1)
+  def look_up(index):
+    return xp.where(index >= 0, xp.take_along_axis(history, xp.maximum(index, 0), 1), -1)
 
-  heard = Heard(lambda index: xp.where(index >= 0, xp.take_along_axis(history, xp.maximum(
-      index, 0), 1), -1), pitch_classes)
-  return StepInputs(token, **{i.name: i.read(plans[i.name][:, step], heard, token, xp)
+  return StepInputs(token, **{i.name: i.read(plans[i.name][:, step], look_up, token, xp)
                               for i in INPUTS if i.name in names})
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_rnn_jax.data import encoding, keys
+from midi_rnn_jax.data import encoding
 from midi_rnn_jax.evaluation import stats
 
 # Parts of this many bars that come back (4: a phrase; 8: a strain of a reel or a jig).
@@ -34,6 +34,11 @@ def part_repetition(bars: Sequence[tuple], part_bars: int) -> float | None:
   return repeats / counted if counted > 0 else None
 
 
+# Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
 def tonic(tokens: np.ndarray) -> int | None:
   """The pitch class of the tune's key (Krumhansl-Schmuckler: the major or minor key profile
   that correlates best with its steps' pitch classes; scale membership alone cannot tell a
@@ -42,7 +47,7 @@ def tonic(tokens: np.ndarray) -> int | None:
   if not histogram.any():
     return None
   scores = [np.corrcoef(histogram, np.roll(profile, root))[0, 1]
-            for profile in (keys.MAJOR_PROFILE, keys.MINOR_PROFILE) for root in range(12)]
+            for profile in (MAJOR_PROFILE, MINOR_PROFILE) for root in range(12)]
   return int(np.nanargmax(scores)) % 12
 
 
