@@ -105,7 +105,7 @@ def measure_train(name: str, mode_name: str, cpu_devices: int, repeats: int) -> 
   from midi_rnn_jax.model import modes, parallel, training  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  jax.config.update('jax_num_cpu_devices', cpu_devices)  # A fresh process: JAX has not started.
+  parallel.split_cpu(cpu_devices)  # A fresh process: JAX has not started.
   config = CONFIGS[name]
   mode = modes.MODES[mode_name]
   batch_size = config['batch_size']

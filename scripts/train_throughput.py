@@ -21,7 +21,7 @@ CALLS = 16
 if __name__ == '__main__':
   specs = sys.argv[1:]
   if specs and specs[0].startswith('--cpu_devices='):
-    jax.config.update('jax_num_cpu_devices', int(specs.pop(0).split('=')[1]))
+    parallel.split_cpu(int(specs.pop(0).split('=')[1]))
   rules = encoding.ReadingRules(polyphony='top', tracks='melody')
   corpus = dataset.load_corpus('data/midi', 20, parse_cache.DEFAULT_CACHE_DIR, 2, print, rules)
   records, _ = token_store.stored(corpus.records, parse_cache.DEFAULT_CACHE_DIR, print)

@@ -31,17 +31,23 @@ from midi_rnn_jax.errors import UserError
 WATCHDOG_SECONDS = 1800
 
 
+def split_cpu(devices: int) -> None:
+  """Makes a CPU ``devices`` devices (a GPU is left as it is), so that data-parallel training
+  runs each core's share of every batch where XLA would run a small batch's steps on one
+  core. Must run before anything else touches JAX."""
+  if devices > 1:
+    jax.config.update('jax_num_cpu_devices', devices)
+
+
 def initialize(coordinator_address: str | None, num_processes: int, process_id: int,
                startup_timeout: int, cpu_devices: int = 1) -> None:
-  """Makes a CPU ``cpu_devices`` devices (a GPU is left as it is): data parallel, each core
-  then runs its share of every batch, where XLA would run a small batch's steps on one core.
-  Starts ``jax.distributed`` when the run spans several processes: from the flags, or from
-  a cluster's environment that JAX detects (Slurm, Open MPI, ...; JAX_COORDINATOR_ADDRESS).
+  """Splits a CPU into ``cpu_devices`` devices (``split_cpu``). Starts ``jax.distributed`` when
+  the run spans several processes: from the flags, or from a cluster's environment that JAX
+  detects (Slurm, Open MPI, ...; JAX_COORDINATOR_ADDRESS).
   Must run before anything else touches JAX. CPU collectives between processes use gloo.
   Says what it waits for, and gives up (a UserError) when the other processes have not
   started within ``startup_timeout`` seconds."""
-  if cpu_devices > 1:
-    jax.config.update('jax_num_cpu_devices', cpu_devices)
+  split_cpu(cpu_devices)
   cluster = 'JAX_COORDINATOR_ADDRESS' in os.environ or int(os.environ.get('SLURM_NTASKS', 1)) > 1
   if coordinator_address is None and num_processes == 1 and not cluster:
     return
