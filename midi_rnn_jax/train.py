@@ -96,6 +96,13 @@ flags.DEFINE_boolean('tune_ends', False, 'Sequence mode: read each track as a wh
 flags.register_multi_flags_validator(
     ['tune_ends', 'mode'], lambda values: not values['tune_ends'] or values['mode'] == 'sequence',
     message='--tune_ends needs --mode=sequence: a window has no tune start to read')
+flags.DEFINE_boolean('copy_bars', False, 'Sequence mode: at each bar line, also decide whether '
+                     'the coming bar is new or repeats the bar 1, 2, 4 or 8 bars back; the '
+                     'sampler then copies it whole (docs/how-it-works.md). Needs --lookback.')
+flags.register_multi_flags_validator(
+    ['copy_bars', 'lookback', 'mode'],
+    lambda values: not values['copy_bars'] or (values['lookback'] and values['mode'] == 'sequence'),
+    message='--copy_bars needs --lookback and --mode=sequence: it copies the bars they look back to')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

@@ -18,15 +18,20 @@ def log_epoch(writer: SummaryWriter | None, epoch: int, config: dict, train_metr
   unit = modes.of(config).unit
   scalars = {'loss/train': train_metrics['loss'], 'accuracy/train': train_metrics['accuracy'],
              'loss/validation': val_metrics['loss'], 'accuracy/validation': val_metrics['accuracy'],
-             'learning_rate': lr, f'{unit}_per_second': per_second}
+             'learning_rate': lr, f'{unit}_per_second': per_second,
+             **{f'copy_loss/{split}': metrics['copy_loss']
+                for split, metrics in (('train', train_metrics), ('validation', val_metrics))
+                if 'copy_loss' in metrics}}
+  copies = (f' | bar copies: train {train_metrics["copy_loss"]:.4f} val '
+            f'{val_metrics["copy_loss"]:.4f}' if 'copy_loss' in val_metrics else '')
   if writer:  # Only process 0 of a multi-process run writes logs.
     for name, value in scalars.items():
       writer.add_scalar(name, value, epoch)
     writer.flush()
   console.log(f'epoch {epoch}/{config["num_epochs"]}: train loss {train_metrics["loss"]:.4f} '
               f'acc {train_metrics["accuracy"]:.4f} | val loss {val_metrics["loss"]:.4f} '
-              f'acc {val_metrics["accuracy"]:.4f} | lr {lr:.3g} | {per_second:.0f} {unit}/s '
-              f'| {seconds:.1f} s')
+              f'acc {val_metrics["accuracy"]:.4f}{copies} | lr {lr:.3g} | {per_second:.0f} '
+              f'{unit}/s | {seconds:.1f} s')
 
 
 MELODY_STEPS = 64  # The melody sampled for TensorBoard after every epoch.

@@ -276,7 +276,7 @@ def test_packed_rows_hold_every_step_of_every_track_once_with_restarts_at_track_
   tracks = [rng.integers(1, 129, n).astype(np.uint8) for n in lengths]
   flat = model_inputs.StepInputs(np.concatenate(tracks))
   order, shift = np.array([3, 0, 4, 2, 1]), 6
-  inputs, targets, weights, starts = slicing.packed_rows(flat, lengths, 8, order, shift)
+  inputs, targets, weights, starts, _ = slicing.packed_rows(flat, lengths, 8, order, shift)
   assert inputs.tokens.shape == targets.shape == weights.shape == starts.shape
   assert inputs.tokens.shape[1] == 8
   steps = [(int(i), int(t), int(s)) for i, t, w, s in zip(

@@ -26,7 +26,7 @@ def test_a_tune_is_read_between_two_marks_with_their_bar_positions():
   assert steps.tokens.tolist() == [TUNE_END, 61, 61, 63, 0, 65, TUNE_END]
   assert steps.bar_position.tolist() == [1, 2, 3, 0, 1, 2, 3]
   # Packed into rows, the first mark is read and the last is the last step's target.
-  inputs, targets, weights, starts = slicing.packed_rows(steps, [len(steps.tokens)], 8,
+  inputs, targets, weights, starts, _ = slicing.packed_rows(steps, [len(steps.tokens)], 8,
                                                          np.array([0]))
   assert inputs.tokens[0, :6].tolist() == [TUNE_END, 61, 61, 63, 0, 65]
   assert targets[0, :6].tolist() == [61, 61, 63, 0, 65, TUNE_END]
@@ -119,7 +119,7 @@ def write_tune_corpus(folder, count, seed=0):
 def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
   data = write_tune_corpus(tmp_path / 'tunes', 60)
   ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends',
-                '--bar_position', '--lookback', '--copy_lookback', '--rnn_size=64',
+                '--bar_position', '--lookback', '--copy_lookback', '--copy_bars', '--rnn_size=64',
                 '--num_epochs=30', '--batch_size=8', '--sequence_length=64',
                 '--learning_rate=0.01', '--window_size=8', '--experiment_dir=exp',
                 f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, slicing
+from midi_rnn_jax.data import bar_copies, cached_tracks, encoding, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.data.parse_cache import FileRecord
 
@@ -25,6 +25,8 @@ class Batch(NamedTuple):
   # uint8, sequence mode: 1 where a track starts inside a row that packs several (the model's
   # state restarts from zero there); None in the window mode.
   starts: np.ndarray | None = None
+  # uint8, sequence mode with --copy_bars: each input step's bar_copies.copy_targets.
+  bar_copies: np.ndarray | None = None
 
 
 def _fields(fn, *batches: Batch) -> Batch:
@@ -124,22 +126,27 @@ def _shuffle_buffer(groups: Iterator[Batch], size: int, rng: np.random.Generator
 
 
 class TrackGroup(NamedTuple):
-  """The usable tracks of some files: their lengths, and their steps' inputs laid end to end."""
+  """The usable tracks of some files: their lengths, their steps' inputs laid end to end, and
+  with ``copy_bars`` their steps' bar_copies.copy_targets (else None)."""
   lengths: list[int]
   steps: StepInputs
+  bar_copies: np.ndarray | None = None
 
 
-# One run's model inputs of each file's tracks (path -> StepInputs per track), computed in its
-# first epoch and reused by the others; only for a run whose files all fit in memory at once.
+# One run's model inputs of each file's tracks (path -> (StepInputs, copy targets or None) per
+# track), computed in its first epoch and reused by the others; only for a run whose files all
+# fit in memory at once.
 TrackCache = dict
 
 
 def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], tune_ends: bool,
-                 cache: TrackCache | None) -> list[StepInputs]:
+                 copy_bars: bool, cache: TrackCache | None) -> list[tuple]:
   if cache is not None and record.path in cache:
     return cache[record.path]
   tracks, meters = cached_tracks.load_tracks_and_meters(record, window_size)
   steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
+  steps = [(s, bar_copies.copy_targets(s.tokens, s.bar_position) if copy_bars else None)
+           for s in steps]
   if cache is not None:
     cache[record.path] = steps
   return steps
@@ -147,16 +154,19 @@ def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], 
 
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
                       rng: np.random.Generator | None, inputs: tuple[str, ...],
-                      tune_ends: bool = False, cache: TrackCache | None = None
-                      ) -> Iterator[TrackGroup]:
+                      tune_ends: bool = False, copy_bars: bool = False,
+                      cache: TrackCache | None = None) -> Iterator[TrackGroup]:
   """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
-  ``rng``), with the model ``inputs`` (and between TUNE_END marks with ``tune_ends``)."""
+  ``rng``), with the model ``inputs`` (and between TUNE_END marks with ``tune_ends``, and
+  with each step's copy targets with ``copy_bars``)."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
-    steps = [track for i in order[first:first + max_files_in_ram]
-             for track in _file_inputs(records[i], window_size, inputs, tune_ends, cache)]
+    tracks = [track for i in order[first:first + max_files_in_ram] for track in
+              _file_inputs(records[i], window_size, inputs, tune_ends, copy_bars, cache)]
+    steps, copies = zip(*tracks) if tracks else ((), ())
     yield TrackGroup([len(s.tokens) for s in steps],
-                     model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps))
+                     model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps),
+                     np.concatenate(copies) if copy_bars and copies else None)
 
 
 def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_size: int,
@@ -188,7 +198,8 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
                       inputs: tuple[str, ...] = (), tune_ends: bool = False,
-                      cache: TrackCache | None = None) -> Iterator[Batch]:
+                      copy_bars: bool = False, cache: TrackCache | None = None
+                      ) -> Iterator[Batch]:
   """Every step of every usable track of ``records`` once as a target, in rows of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
@@ -198,7 +209,8 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
   ``rng`` the tracks' order, and so where rows cut them, changes every epoch, and files and
   rows are shuffled, as ``iterate_batches`` does with windows. With ``tune_ends`` each track
   is read between TUNE_END marks (``model_inputs.tune_track``): rows start at tune starts as
-  well as inside tunes, and the last step of each tune has the tune's end as its target.
+  well as inside tunes, and the last step of each tune has the tune's end as its target. With
+  ``copy_bars`` each step's copy targets come along (``Batch.bar_copies``).
   """
 
   def rows(group: TrackGroup):
@@ -206,13 +218,13 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
              else np.arange(len(group.lengths)))
     shift = rng.integers(sequence_length) if rng is not None else 0
     packed = Batch(*slicing.packed_rows(group.steps, group.lengths, sequence_length, order,
-                                        shift))
+                                        shift, group.bar_copies))
     if rng is None:
       return packed
     shuffled = rng.permutation(len(packed.targets))
     return _fields(lambda field: field[shuffled], packed)
 
   examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs,
-                                         tune_ends, cache))
+                                         tune_ends, copy_bars, cache))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

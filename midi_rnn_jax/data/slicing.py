@@ -40,13 +40,16 @@ def every_window(tracks: Sequence[StepInputs], window_size: int
 
 
 def packed_rows(steps: StepInputs, track_lengths, length: int, order: np.ndarray,
-                shift: int = 0) -> tuple[StepInputs, np.ndarray, np.ndarray, np.ndarray]:
-  """(inputs, targets, weights, starts), each (rows, length[, columns]), of the tracks laid
-  end to end (``steps``) taken in ``order`` and cut into rows of ``length`` input steps. Every
-  step of a track but its last is an input step, whose target is the next; a track goes on in
-  the next row where a row ends; ``starts`` is 1 at each track's first step, where the model's
-  state restarts. Only the first row's first ``shift`` steps (which move where rows cut the
-  tracks) and the last row's end are padding (weight 0, zeros, rests)."""
+                shift: int = 0, per_step: np.ndarray | None = None
+                ) -> tuple[StepInputs, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+  """(inputs, targets, weights, starts, per_step), each (rows, length[, columns]), of the
+  tracks laid end to end (``steps``) taken in ``order`` and cut into rows of ``length`` input
+  steps. Every step of a track but its last is an input step, whose target is the next; a
+  track goes on in the next row where a row ends; ``starts`` is 1 at each track's first step,
+  where the model's state restarts. Only the first row's first ``shift`` steps (which move
+  where rows cut the tracks) and the last row's end are padding (weight 0, zeros, rests).
+  ``per_step``: any other array of one value per step of the tracks (as ``steps.tokens``), cut
+  the same way, or None."""
   track_lengths = np.asarray(track_lengths, np.int64)
   track_starts = np.cumsum(track_lengths) - track_lengths
   inputs_per_track = track_lengths[order] - 1
@@ -63,4 +66,4 @@ def packed_rows(steps: StepInputs, track_lengths, length: int, order: np.ndarray
 
   targets = np.where(valid, steps.tokens[index + valid], REST).astype(np.uint8)
   return (map_arrays(padded, steps), targets, valid.astype(np.float32),
-          np.pad(starts, (shift, padding)).reshape(-1, length))
+          np.pad(starts, (shift, padding)).reshape(-1, length), map_arrays(padded, per_step))

@@ -196,12 +196,51 @@ def make_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
 SAMPLE_UNROLL = 4
 
 
+class Heard(NamedTuple):
+  """What the sequence sampler knows of the next token after reading one: its logits, and for
+  a copy_bars model the bar decision's logits and the tokens LOOKBACK_BARS before it (else
+  None)."""
+  logits: jax.Array
+  copy_logits: jax.Array | None = None
+  ahead: jax.Array | None = None
+
+
+def bar_copier(choose: Callable, temperature: float, bar_positions: jax.Array) -> Callable:
+  """``(heard, bar, step, key) -> (token, share, bar)`` for a copy_bars model: where ``step``
+  starts a bar, the model decides (its copy logits, at ``temperature``) whether the bar is
+  new or a copy; a copy's tokens are those the bar it copies had, a new bar's are chosen
+  (``choose``) but may not end as a whole copy of a bar it could have copied. ``bar``: the
+  copy under way (-1: none) and, per lookback, whether the new bar has matched it so far."""
+
+  def step_token(heard: Heard, bar, step, key):
+    copying, matching = bar
+    option_key, token_key = jax.random.split(key)
+    starts_bar = bar_positions[:, step] == 0
+    ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
+    option = (jnp.argmax(heard.copy_logits, -1) if temperature == 0 else
+              jax.random.categorical(option_key, heard.copy_logits / temperature))
+    copying = jnp.where(starts_bar, option - 1, copying)
+    matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK, matching)
+    completes = ends_bar[:, None] & matching & (copying < 0)[:, None]
+    forbidden = jnp.any(jax.nn.one_hot(jnp.where(completes, heard.ahead, -1),
+                                       heard.logits.shape[-1], dtype=bool), axis=1)
+    token, share = choose(jnp.where(forbidden, -jnp.inf, heard.logits), token_key)
+    copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
+    copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
+    token = jnp.where(copy_now, copied, token)
+    return (token, jnp.where(copy_now, 1.0, share),
+            (jnp.where(copy_now, copying, -1), matching & (heard.ahead == token[:, None])))
+
+  return step_token
+
+
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                           top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
                           ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
   """The sequence mode's sampler, with the same interface and controls as ``make_sampler``:
   the model reads the whole primer once, then takes one LSTM step per generated token,
-  carrying its state, so each token is drawn from everything played before it."""
+  carrying its state, so each token is drawn from everything played before it. A copy_bars
+  model also decides at each bar line of the melody whether to copy a bar (``bar_copier``)."""
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
@@ -210,27 +249,38 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     layers = list(model.layers)
     batch, length = primes.shape
     history, read = _input_reader(model, primes, num_steps, plans)
+    copies = model.bar_copy_head is not None
+    copy_or_choose = bar_copier(choose, temperature, plans['bar_position']) if copies else None
 
     def feed(carry, token, step):
-      """One step of every layer; returns the new state and the logits of the next token."""
+      """One step of every layer; returns the new state and what it tells of the next token."""
       state, history = carry
       history, projected, inputs = read(history, token, step)
       state = _advance(layers, state, projected)
-      return (state, history), model.output(state[-1][1], inputs)
+      hidden = state[-1][1]
+      if not copies:
+        return (state, history), Heard(model.output(hidden, inputs))
+      return (state, history), Heard(model.output(hidden, inputs),
+                                     model.copy_logits(hidden, inputs),
+                                     inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
-      carry, logits = carry
+      carry, heard, bar = carry
       step, step_key = inputs
-      token, share = choose(logits, step_key)
-      return feed(carry, token.astype(jnp.int32), step), (token, share)
+      if copies:
+        token, share, bar = copy_or_choose(heard, bar, step, step_key)
+      else:
+        token, share = choose(heard.logits, step_key)
+      carry, heard = feed(carry, token.astype(jnp.int32), step)
+      return (carry, heard, bar), (token, share)
 
     state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
-    carry, logits = jax.lax.scan(lambda c, inputs: feed(c, *inputs), (state, history),
-                                 (primes.T.astype(jnp.int32), jnp.arange(length)))
-    _, (tokens, shares) = jax.lax.scan(generate_step, (carry, logits[-1]),
-                                       (length + jnp.arange(num_steps),
-                                        jax.random.split(key, num_steps)),
-                                       unroll=SAMPLE_UNROLL)
+    carry, heard = jax.lax.scan(lambda c, inputs: feed(c, *inputs), (state, history),
+                                (primes.T.astype(jnp.int32), jnp.arange(length)))
+    no_copy = (jnp.full((batch,), -1), jnp.zeros((batch, len(model_inputs.LOOKBACK_BARS)), bool))
+    _, (tokens, shares) = jax.lax.scan(
+        generate_step, (carry, jax.tree.map(lambda values: values[-1], heard), no_copy),
+        (length + jnp.arange(num_steps), jax.random.split(key, num_steps)), unroll=SAMPLE_UNROLL)
     return Sampled(tokens.T, shares.T)
 
   return _with_plans(sample, graphdef, num_steps)

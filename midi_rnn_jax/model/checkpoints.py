@@ -35,14 +35,15 @@ class Progress:
 
   ``epochs_done`` epochs are complete; ``batches_done`` batches of the next one are trained
   (0 at an epoch's end). ``rng_state`` is the data stream's numpy generator state at the start
-  of that next epoch, and ``metric_sums`` its training metrics so far (loss, correct, count).
+  of that next epoch, and ``metric_sums`` its training metrics so far (training.Metrics' sums;
+  runs from before copy_bars saved the first three).
   """
   epochs_done: int
   batches_done: int
   step: int
   plateau: training.Plateau
   rng_state: dict
-  metric_sums: tuple[float, float, float] = (0.0, 0.0, 0.0)
+  metric_sums: tuple[float, ...] = (0.0, 0.0, 0.0)
 
   @classmethod
   def start(cls, seed: int) -> 'Progress':

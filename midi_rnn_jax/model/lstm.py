@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.data import bar_copies, model_inputs
 from midi_rnn_jax.data.encoding import NUM_CLASSES
 from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, StepInputs
 
@@ -169,8 +169,9 @@ def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
 
 
 # The model's options, each a boolean flag of train and a key of an experiment's config: the
-# per-step inputs (model_inputs.INPUTS), the copy path, and the tune-end class.
-OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends')
+# per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
+# decision (data.bar_copies).
+OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars')
 
 
 class MelodyLSTM(nnx.Module):
@@ -178,8 +179,9 @@ class MelodyLSTM(nnx.Module):
   window (``__call__``, the original's model) or after every step (``every_step``).
 
   ``options`` (OPTIONS, all off by default): each input of model_inputs.INPUTS the model reads,
-  ``copy_lookback``, and ``tune_ends`` (a 130th class, model_inputs.TUNE_END, read and
-  predicted)."""
+  ``copy_lookback``, ``tune_ends`` (a 130th class, model_inputs.TUNE_END, read and
+  predicted) and ``copy_bars`` (a head that decides, at each bar line, whether the bar is new or
+  a copy: ``copy_logits``)."""
 
   def __init__(self, *, rnn_size: int, num_layers: int, dropout: float, rngs: nnx.Rngs,
                **options: bool):
@@ -206,6 +208,8 @@ class MelodyLSTM(nnx.Module):
     copy = options.get('copy_lookback', False)
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
+    self.bar_copy_head = (nnx.Linear(rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
+                          if options.get('copy_bars', False) else None)
 
   def project_inputs(self, inputs: StepInputs) -> jax.Array:
     """The first layer's input projection (..., 4H) of StepInputs (..., ): the token's row of
@@ -252,6 +256,14 @@ class MelodyLSTM(nnx.Module):
       looked_back = jnp.pad(looked_back, [(0, 0)] * (looked_back.ndim - 1) + [(0, 1)])
     return logits + jnp.einsum('...k,...kc->...c', weights, looked_back)
 
+  def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
+    """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
+    that the next step starts: new, or a copy of the bar LOOKBACK_BARS[i] back (a copy with no
+    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out). A model with copy_bars only."""
+    missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
+    ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
+    return jnp.where(ruled_out, -1e9, self.bar_copy_head(hidden))
+
   def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
     """(batch, window) inputs -> (batch, 129) logits of the step after the window.
     ``dropout_rng`` turns dropout on (training); leave it None otherwise."""
@@ -264,8 +276,16 @@ class MelodyLSTM(nnx.Module):
                  starts: jax.Array | None = None) -> jax.Array:
     """(batch, time) inputs -> (batch, time, 129) logits of the step after each step, from a
     zero state (and from zero again at each of ``starts``): the sequence mode's model."""
+    return self.every_step_outputs(inputs, dropout_rng, starts)[0]
+
+  def every_step_outputs(self, inputs: StepInputs, dropout_rng: jax.Array | None = None,
+                         starts: jax.Array | None = None) -> tuple[jax.Array, jax.Array | None]:
+    """``every_step``'s logits, and with copy_bars the (batch, time, NUM_OPTIONS)
+    ``copy_logits`` after every step (else None)."""
     hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL, starts)
-    logits = self.output(dropout(hidden, self.dropout_rate, rng),
-                         model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1),
-                                                 inputs))
-    return jnp.swapaxes(logits, 0, 1)
+    hidden = dropout(hidden, self.dropout_rate, rng)
+    read = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)
+    logits = jnp.swapaxes(self.output(hidden, read), 0, 1)
+    if self.bar_copy_head is None:
+      return logits, None
+    return logits, jnp.swapaxes(self.copy_logits(hidden, read), 0, 1)

@@ -48,7 +48,8 @@ class Mode:
                   inputs=model_inputs.of_config(config), cache=cache)
     if self.unit == 'tokens':
       return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
-                                              tune_ends=config.get('tune_ends', False), **common)
+                                              tune_ends=config.get('tune_ends', False),
+                                              copy_bars=config.get('copy_bars', False), **common)
     return input_pipeline.iterate_batches(records, **common)
 
   def validation_batches(self, records: Sequence[FileRecord], config: dict,

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from midi_rnn_jax.data import encoding
+from midi_rnn_jax.data import bar_copies, encoding
 from midi_rnn_jax.model import lstm
 from midi_rnn_jax.data.input_pipeline import Batch
 
@@ -85,28 +85,43 @@ def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
 
 
 class Metrics(NamedTuple):
-  """Sums over weighted windows; divide by ``count`` for means."""
+  """Sums over weighted windows; divide by ``count`` for means. With copy_bars, also the bar
+  decisions' NLL summed over their ``copy_count`` (else 0)."""
   loss: jax.Array
   correct: jax.Array
   count: jax.Array
+  copy_loss: jax.Array = 0.0
+  copy_count: jax.Array = 0.0
 
   @classmethod
   def zero(cls) -> 'Metrics':
-    return cls(*(jnp.zeros((), jnp.float32) for _ in range(3)))
+    return cls(*(jnp.zeros((), jnp.float32) for _ in cls._fields))
 
   def __add__(self, other: 'Metrics') -> 'Metrics':
     return Metrics(*(a + b for a, b in zip(self, other)))
 
   def means(self) -> dict[str, float]:
     count = max(float(self.count), 1.0)
-    return {'loss': float(self.loss) / count, 'accuracy': float(self.correct) / count}
+    copies = ({'copy_loss': float(self.copy_loss) / float(self.copy_count)}
+              if float(self.copy_count) else {})
+    return {'loss': float(self.loss) / count, 'accuracy': float(self.correct) / count, **copies}
 
 
-def batch_metrics(logits: jax.Array, batch: Batch) -> Metrics:
+def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None = None
+                  ) -> Metrics:
+  """The batch's summed metrics; with ``copy_logits`` (a copy_bars model's), also the NLL of
+  its bar decisions: of the set of options each bar fits (bar_copies.option_sets)."""
   losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.targets.astype(jnp.int32))
   correct = jnp.argmax(logits, -1) == batch.targets
+  copy_loss = copy_count = jnp.zeros((), jnp.float32)
+  if copy_logits is not None:
+    decided = (batch.bar_copies > 0) * batch.weights
+    fits = bar_copies.option_sets(batch.bar_copies, jnp)
+    nll = (jax.nn.logsumexp(copy_logits, -1)
+           - jax.nn.logsumexp(jnp.where(fits, copy_logits, -1e9), -1))
+    copy_loss, copy_count = jnp.sum(nll * decided), jnp.sum(decided)
   return Metrics(jnp.sum(losses * batch.weights), jnp.sum(correct * batch.weights),
-                 jnp.sum(batch.weights))
+                 jnp.sum(batch.weights), copy_loss, copy_count)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,18 +134,22 @@ class Steps:
   eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
-LogitsFn = Callable[[lstm.MelodyLSTM, Batch, jax.Array | None], jax.Array]
+# (model, batch, dropout key) -> (logits of Batch.targets, copy_bars' decision logits or None).
+LogitsFn = Callable[[lstm.MelodyLSTM, Batch, jax.Array | None],
+                    tuple[jax.Array, jax.Array | None]]
 
 
-def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None) -> jax.Array:
+def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
+                  ) -> tuple[jax.Array, None]:
   """The logits of the step after each window of the batch (the window mode)."""
-  return model(batch.inputs, rng)
+  return model(batch.inputs, rng), None
 
 
 def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
-                      ) -> jax.Array:
-  """The logits of the step after every input step of the batch (the sequence mode)."""
-  return model.every_step(batch.inputs, rng, batch.starts)
+                      ) -> tuple[jax.Array, jax.Array | None]:
+  """The logits of the step after every input step of the batch (the sequence mode), and a
+  copy_bars model's decision logits after every step."""
+  return model.every_step_outputs(batch.inputs, rng, batch.starts)
 
 
 # The mesh axis a data-parallel batch is split along.
@@ -155,9 +174,10 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     return jax.tree.map(lambda x: jax.lax.psum(x, DATA_AXIS), tree) if mesh else tree
 
   def loss_fn(params, batch: Batch, rng, batch_weight):
-    logits = logits_fn(nnx.merge(graphdef, params), batch, rng)
-    metrics = batch_metrics(logits, batch)
-    return metrics.loss / jnp.maximum(batch_weight, 1.0), metrics
+    logits, copy_logits = logits_fn(nnx.merge(graphdef, params), batch, rng)
+    metrics = batch_metrics(logits, batch, copy_logits)
+    # A bar decision weighs as much as one step's prediction.
+    return (metrics.loss + metrics.copy_loss) / jnp.maximum(batch_weight, 1.0), metrics
 
   def step(state: TrainState, batch: Batch, rng: jax.Array):
     step_rng = jax.random.fold_in(rng, state.step)
@@ -176,7 +196,8 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     return state, jax.tree.map(functools.partial(jnp.sum, axis=0), metrics)
 
   def evaluation(params, batch: Batch) -> Metrics:
-    return total(batch_metrics(logits_fn(nnx.merge(graphdef, params), batch, None), batch))
+    logits, copy_logits = logits_fn(nnx.merge(graphdef, params), batch, None)
+    return total(batch_metrics(logits, batch, copy_logits))
 
   def data_parallel(fn, in_specs):
     """``fn`` with its batch split across the mesh and all else replicated."""

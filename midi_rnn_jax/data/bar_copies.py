@@ -1,0 +1,45 @@
+"""Whole-bar copies (``--copy_bars``): at each bar line the model also says whether the coming
+bar repeats, step for step, the bar 1, 2, 4 or 8 bars back, or is new; the sampler then copies
+the bar whole, or keeps a new bar from repeating one of them by chance. A per-step copy path
+cannot do this: a bar of 16 steps each copied with probability 0.9 comes back whole 19% of the
+time. Here, the targets of that decision, in numpy (the model's and the sampler's side are in
+model.lstm and generate.samplers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, TUNE_END
+
+# The decision's options: 0, a new bar; 1 + i, a copy of the bar LOOKBACK_BARS[i] back (the
+# lookback inputs hold its tokens: model_inputs.lookback_features).
+NEW_BAR = 0
+NUM_OPTIONS = 1 + len(LOOKBACK_BARS)
+
+
+def copy_targets(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+  """A track's tokens and bar positions (as the model reads them) -> (steps,) uint8 per input
+  step: 0 where the step after it does not start a bar; else 1 + a bit set for each i where the
+  bar that the next step starts repeats the bar LOOKBACK_BARS[i] back (every step equal to
+  the step that many bars before it; a tune's end repeats nothing), so 1 means a new bar."""
+  tokens, positions = np.asarray(tokens, np.int64), np.asarray(positions)
+  back = model_inputs.bars_back(positions)[:, [bars - 1 for bars in LOOKBACK_BARS]]
+  same = ((back >= 0) & (tokens[np.maximum(back, 0)] == tokens[:, None])
+          & (tokens[:, None] != TUNE_END))
+  bar_starts = np.flatnonzero(positions == 0)
+  bar_starts = bar_starts[bar_starts > 0]
+  targets = np.zeros(len(tokens), np.uint8)
+  if len(bar_starts):
+    whole_bar = np.logical_and.reduceat(same, bar_starts, axis=0)  # To the next bar line.
+    targets[bar_starts - 1] = 1 + whole_bar @ (1 << np.arange(len(LOOKBACK_BARS)))
+  return targets
+
+
+def option_sets(targets, xp=np):
+  """(...,) targets -> (..., NUM_OPTIONS) bool: the options each decision's bar fits (new
+  alone, or the copies it repeats). ``xp``: numpy, or jax.numpy inside a jitted step."""
+  bits = targets.astype(xp.int32)[..., None] - 1
+  copies = (bits >> xp.arange(len(LOOKBACK_BARS))) & 1 == 1
+  return xp.concatenate([bits == 0, copies], axis=-1)
