@@ -106,7 +106,7 @@ def main(argv):
                                                              targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
-  tune_ends, ends = config.get('tune_ends', False), None
+  tune_ends, ends, copies = config.get('tune_ends', False), None, None
   if mode.carries_state:
     whole = scoring.whole_track_scores(
         graphdef, params, [model_inputs.model_track(t, m, inputs, tune_ends)
@@ -115,6 +115,8 @@ def main(argv):
                                                     targets, previous)
     if tune_ends:
       ends = scoring.tune_end_summary(whole)
+    if whole.copy_fit is not None:
+      copies = scoring.bar_copy_summary(whole)
   results |= {
       f'ngram (order {ngram.order})': scoring.summary(ngram.probabilities(contexts, targets),
                                               ngram.predict(contexts), targets, previous),
@@ -128,6 +130,10 @@ def main(argv):
     print(f'tune ends ({ends["tunes"]} tunes): the end after the last step '
           f'{ends["end_nll_nats"]:.3f} nats, "not yet" before it {ends["not_yet_nll_nats"]:.4f} '
           f'nats per step (mean end probability there {ends["mean_end_probability_before"]:.4f})')
+  if copies:
+    print(f'bar copies ({copies["bar_lines"]} bar lines): {copies["nll_nats"]:.4f} nats per '
+          f'decision; mean chance of a copy {copies["mean_copy_probability"]:.3f}, share of bars '
+          f'that are copies {copies["share_of_copies"]:.3f}')
   not_finite = [name for name, result in results.items()
                 if not math.isfinite(result['all']['nll_nats'])]
   if not_finite:
@@ -149,6 +155,7 @@ def main(argv):
       'lstm': lstm_result,
       **({'lstm_whole_track': results['lstm (whole track)']} if mode.carries_state else {}),
       **({'tune_ends': ends} if ends else {}),
+      **({'bar_copies': copies} if copies else {}),
       'ngram': {**ngram_result, 'order': ngram.order,
                 'order_chosen_on': order_chosen_on,
                 'validation_nll_by_order': {str(k): v for k, v in orders_tried.items()}},

@@ -116,7 +116,7 @@ def write_tune_corpus(folder, count, seed=0):
   return folder
 
 
-def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
+def test_a_model_learns_to_end_tunes_and_to_copy_their_parts(tmp_path):
   data = write_tune_corpus(tmp_path / 'tunes', 60)
   ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends',
                 '--bar_position', '--lookback', '--copy_lookback', '--copy_bars', '--rnn_size=64',
@@ -139,13 +139,18 @@ def test_a_model_learns_to_end_tunes_and_to_repeat_their_parts(tmp_path):
   # agree on about 1 step in 8, the tunes' own parts on all of them.
   assert np.mean(ended) >= 0.9
   assert 112 <= np.median(lengths) <= 144
-  assert np.mean(same) >= 0.75
+  assert np.mean(same) >= 0.8
   # evaluate scores the notes as before and the ends apart; report reads the files as tunes.
   ok(run_module('evaluate', '--experiment_dir=exp', f'--cache_dir={tmp_path / "cache"}',
                 cwd=tmp_path))
   scores = json.loads((tmp_path / 'exp' / 'eval' / 'validation.json').read_text())
   assert scores['lstm_whole_track']['all']['nll_nats'] < scores['ngram']['all']['nll_nats']
   assert 0 < scores['tune_ends']['end_nll_nats'] < 1  # It knows where these tunes end.
+  # Of each tune's 9 bar lines (the last before its end) 4 start a copy of the bar 2 back: the
+  # model knows which far better than a coin weighted 4 to 5 (0.687 nats).
+  copies = scores['bar_copies']
+  assert copies['share_of_copies'] == pytest.approx(4 / 9, abs=0.02)
+  assert copies['nll_nats'] < 0.45
   ok(run_module('report', '--experiment_dir=exp', '--generated_dir=out', '--reference=validation',
                 f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
   report = json.loads((tmp_path / 'exp' / 'report' / 'report.json').read_text())['tunes']

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from midi_rnn_jax.data import bar_copies
 from midi_rnn_jax.data.encoding import NUM_CLASSES
 from midi_rnn_jax.data.model_inputs import StepInputs, map_arrays
 
@@ -63,6 +64,12 @@ class WholeTrackScores(NamedTuple):
   # (concatenated) at each scored step before it, where the tune goes on. None without.
   end_at_end: np.ndarray | None = None
   end_before: np.ndarray | None = None
+  # A copy_bars model: at each bar line of the tracks, the probability of the options the bar
+  # fits (bar_copies.option_sets), of copying at all, and whether the bar fits a copy. None
+  # without.
+  copy_fit: np.ndarray | None = None
+  copy_chance: np.ndarray | None = None
+  fits_a_copy: np.ndarray | None = None
 
 
 def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
@@ -75,18 +82,20 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
 
   @jax.jit
   def score(inputs, targets):
-    logits = nnx.merge(graphdef, params).every_step(inputs)
+    logits, copy_logits = nnx.merge(graphdef, params).every_step_outputs(inputs)
     log_probs = note_log_probs(logits)
     notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
             jnp.argmax(log_probs, -1),
-            jax.nn.softmax(logits)[..., -1] if tune_ends else None)
+            jax.nn.softmax(logits)[..., -1] if tune_ends else None,
+            None if copy_logits is None else jax.nn.softmax(copy_logits))
 
   buckets = {}
   for index, track in enumerate(tracks):
     buckets.setdefault(1 << int(np.ceil(np.log2(len(track.tokens) - 1))), []).append(index)
   probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
+  decisions = [[] for _ in tracks]
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -99,7 +108,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         map_arrays(lambda padded, values: padded.__setitem__((row, slice(0, steps)), values[:-1]),
                    inputs, tracks[index])
         targets[row, :steps] = tracks[index].tokens[1:]
-      log_p, best, p_end = (None if a is None else np.asarray(a) for a in score(inputs, targets))
+      log_p, best, p_end, p_copy = (None if a is None else np.asarray(a)
+                                    for a in score(inputs, targets))
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)
@@ -108,10 +118,32 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         if tune_ends:
           end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
           end_before[index] = p_end[row, scored].astype(np.float64)
-  if not tune_ends:
-    return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions))
-  return WholeTrackScores(*map(np.concatenate, (probabilities, predictions, end_at_end,
-                                                end_before)))
+        if p_copy is not None:
+          decisions[index] = _bar_decisions(tracks[index], p_copy[row])
+  copies = [np.concatenate(d) for d in zip(*decisions)] if p_copy is not None else [None] * 3
+  ends = map(np.concatenate, (end_at_end, end_before)) if tune_ends else (None, None)
+  return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions), *ends,
+                          *copies)
+
+
+def _bar_decisions(track: StepInputs, p_copy: np.ndarray) -> tuple[np.ndarray, ...]:
+  """A copy_bars model's figures at each bar line of one track (``p_copy``: its option
+  probabilities after every input step): WholeTrackScores' copy_fit, copy_chance, fits_a_copy."""
+  targets = bar_copies.copy_targets(track.tokens, track.bar_position)[:-1]
+  decided = np.flatnonzero(targets)
+  fits = bar_copies.option_sets(targets[decided])
+  p = p_copy[decided].astype(np.float64)
+  return np.sum(p * fits, -1), 1 - p[:, bar_copies.NEW_BAR], ~fits[:, bar_copies.NEW_BAR]
+
+
+def bar_copy_summary(scores: WholeTrackScores) -> dict:
+  """How well a copy_bars model decides, at each bar line, whether the bar is a copy: the NLL
+  of the options each bar fits, and the mean chance it gives a copy beside the share of bars
+  that are copies (equal when its decisions are calibrated)."""
+  return {'bar_lines': int(len(scores.copy_fit)),
+          'nll_nats': float(-np.mean(np.log(scores.copy_fit))),
+          'mean_copy_probability': float(np.mean(scores.copy_chance)),
+          'share_of_copies': float(np.mean(scores.fits_a_copy))}
 
 
 def tune_end_summary(scores: WholeTrackScores) -> dict:

@@ -1,0 +1,87 @@
+"""Whole-bar copies: the decision's targets, its loss, and the sampler's copies."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from conftest import run_module
+from midi_rnn_jax.data import bar_copies, encoding, model_inputs
+from midi_rnn_jax.data.input_pipeline import Batch
+from midi_rnn_jax.data.model_inputs import StepInputs, TUNE_END
+from midi_rnn_jax.generate import samplers
+from midi_rnn_jax.model import training
+
+A, B, C = [60, 60, 62, 64], [65, 65, 67, 67], [69, 67, 65, 64]  # Bars of 4 steps.
+
+
+def test_each_bar_line_says_which_earlier_bars_the_coming_bar_repeats():
+  tokens = np.array(A + B + A + B + C + B, np.uint8)
+  steps = model_inputs.model_track(tokens, _meter(len(tokens)), ('bar_position',), True)
+  targets = bar_copies.copy_targets(steps.tokens, steps.bar_position)
+  # The mark before the tune, then the last step of each bar, decide the bar after them.
+  decisions = np.flatnonzero(targets)
+  assert decisions.tolist() == [0, 4, 8, 12, 16, 20, 24]
+  fits = bar_copies.option_sets(targets[decisions])
+  names = ['new', 'copy 1', 'copy 2', 'copy 4', 'copy 8']
+  # B comes back 2 and 4 bars on; the tune's end repeats nothing.
+  assert [[n for n, f in zip(names, row) if f] for row in fits] == [
+      ['new'], ['new'], ['copy 2'], ['copy 2'], ['new'], ['copy 2', 'copy 4'], ['new']]  # The tune's end repeats nothing.
+  assert steps.tokens[-1] == TUNE_END
+
+
+def test_the_decision_loss_is_the_nll_of_the_options_the_bar_fits():
+  logits = jnp.log(jnp.array([[[0.4, 0.1, 0.2, 0.25, 0.05]] * 3]))
+  copies = np.array([[0, 1 + 0b0110, 1]], np.uint8)  # No decision; copy 2 or 4; new.
+  batch = Batch(StepInputs(np.zeros((1, 3), np.uint8)), np.zeros((1, 3), np.uint8),
+                np.ones((1, 3), np.float32), bar_copies=copies)
+  metrics = training.batch_metrics(jnp.zeros((1, 3, 129)), batch, logits)
+  assert float(metrics.copy_count) == 2
+  np.testing.assert_allclose(float(metrics.copy_loss), -np.log(0.45) - np.log(0.4), rtol=1e-5)
+
+
+def _meter(steps):
+  return encoding.Meter(np.arange(steps, dtype=np.uint8) % 4, np.full(steps, 4, np.uint8),
+                        np.full(steps, 4, np.uint8))
+
+
+def copy_model(head_bias, copy_path=0.0):
+  """A copy_bars model whose decisions are fixed by ``head_bias`` and whose steps follow the
+  token of one bar back with the weight ``copy_path``."""
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               lookback=True, copy_lookback=True, copy_bars=True)
+  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
+  model.bar_copy_head.bias[...] = jnp.asarray(head_bias, jnp.float32)
+  model.copy_bias[...] = jnp.array([copy_path, 0.0, 0.0, 0.0])
+  return nnx.split(model, nnx.Param)
+
+
+def sample_bars(graphdef, params, seed):
+  primes = np.tile(np.array(A, np.uint8), (6, 1))
+  positions = np.tile(np.arange(4 + 48) % 4, (6, 1)).astype(np.uint8)
+  tokens = samplers.make_sequence_sampler(graphdef, 48, temperature=1.0)(
+      params, primes, jax.random.key(seed), positions).tokens
+  return np.asarray(tokens).reshape(6, 12, 4)
+
+
+def test_a_bar_the_model_copies_is_the_bar_it_names_step_for_step():
+  bars = sample_bars(*copy_model([-30.0, 30.0, -30.0, -30.0, -30.0]), 0)  # Always 1 bar back.
+  assert (bars == np.array(A)).all()  # The primer's bar, again and again.
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_a_new_bar_never_ends_as_a_copy_of_the_bar_it_could_have_copied(seed):
+  graphdef, params = copy_model([30.0, -30.0, -30.0, -30.0, -30.0], copy_path=40.0)
+  bars = sample_bars(graphdef, params, seed)
+  previous = np.concatenate([np.tile(np.array(A), (6, 1, 1)), bars[:, :-1]], axis=1)
+  # Each step follows the bar before, as the copy path says, but the bar's last step may not
+  # (the melody's last step has no bar line after it to know it ends a bar).
+  assert (bars[..., :3] == previous[..., :3]).all()
+  assert (bars[:, :-1, 3] != previous[:, :-1, 3]).all()
+
+
+def test_copy_bars_needs_the_lookbacks(tmp_path):
+  result = run_module('train', '--mode=sequence', '--bar_position', '--copy_bars', cwd=tmp_path)
+  assert result.returncode == 1  # absl's own refusal of a flag combination.
+  assert '--copy_bars needs --lookback and --mode=sequence' in result.stderr
