@@ -98,11 +98,11 @@ flags.register_multi_flags_validator(
     message='--tune_ends needs --mode=sequence: a window has no tune start to read')
 flags.DEFINE_boolean('copy_bars', False, 'Sequence mode: at each bar line, also decide whether '
                      'the coming bar is new or repeats the bar 1, 2, 4 or 8 bars back; the '
-                     'sampler then copies it whole (docs/how-it-works.md). Needs --lookback.')
+                     'sampler then copies it whole (docs/how-it-works.md). Needs --copy_lookback.')
 flags.register_multi_flags_validator(
-    ['copy_bars', 'lookback', 'mode'],
-    lambda values: not values['copy_bars'] or (values['lookback'] and values['mode'] == 'sequence'),
-    message='--copy_bars needs --lookback and --mode=sequence: it copies the bars they look back to')
+    ['copy_bars', 'copy_lookback', 'mode'], lambda values: not values['copy_bars'] or (
+        values['copy_lookback'] and values['mode'] == 'sequence'),
+    message='--copy_bars needs --copy_lookback and --mode=sequence: it copies what they look back to')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

@@ -81,7 +81,8 @@ def test_a_new_bar_never_ends_as_a_copy_of_the_bar_it_could_have_copied(seed):
   assert (bars[:, :-1, 3] != previous[:, :-1, 3]).all()
 
 
-def test_copy_bars_needs_the_lookbacks(tmp_path):
-  result = run_module('train', '--mode=sequence', '--bar_position', '--copy_bars', cwd=tmp_path)
+def test_copy_bars_needs_the_copy_path(tmp_path):
+  result = run_module('train', '--mode=sequence', '--bar_position', '--lookback', '--copy_bars',
+                      cwd=tmp_path)
   assert result.returncode == 1  # absl's own refusal of a flag combination.
-  assert '--copy_bars needs --lookback and --mode=sequence' in result.stderr
+  assert '--copy_bars needs --copy_lookback and --mode=sequence' in result.stderr

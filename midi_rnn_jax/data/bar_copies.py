@@ -3,11 +3,13 @@ bar repeats, step for step, the bar 1, 2, 4 or 8 bars back, or is new; the sampl
 the bar whole, or keeps a new bar from repeating one of them by chance. A per-step copy path
 cannot do this: a bar of 16 steps each copied with probability 0.9 comes back whole 19% of the
 time. Here, the targets of that decision, in numpy (the model's and the sampler's side are in
-model.lstm and generate.samplers).
+model.lstm and generate.samplers), and what each step's output is told of its bar.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from midi_rnn_jax.data import model_inputs
@@ -43,3 +45,21 @@ def option_sets(targets, xp=np):
   bits = targets.astype(xp.int32)[..., None] - 1
   copies = (bits >> xp.arange(len(LOOKBACK_BARS))) & 1 == 1
   return xp.concatenate([bits == 0, copies], axis=-1)
+
+
+# What a step's output knows of the bar its target is in (``bar_kinds``): nothing yet (before a
+# track's first bar line, or a row's), that the bar is new, or that it is a copy.
+UNKNOWN, NEW, COPY = 0, 1, 2
+NUM_KINDS = 3
+
+
+def bar_kinds(targets, starts=None):
+  """(batch, steps) copy targets -> (batch, steps) int32: for each input step, the kind (NEW or
+  COPY) that the last decision at or before it gave the bar of its target, or UNKNOWN before
+  any (or before any since its track started, ``starts`` 1). jax.numpy: used in jitted steps."""
+  decided = targets > 0
+  marks = decided if starts is None else decided | (starts > 0)
+  steps = jnp.arange(targets.shape[-1])
+  last = jax.lax.cummax(jnp.where(marks, steps, -1), axis=targets.ndim - 1)
+  kinds = jnp.where(decided, jnp.where(targets == 1, NEW, COPY), UNKNOWN)
+  return jnp.where(last >= 0, jnp.take_along_axis(kinds, jnp.maximum(last, 0), -1), UNKNOWN)

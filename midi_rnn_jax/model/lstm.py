@@ -208,8 +208,13 @@ class MelodyLSTM(nnx.Module):
     copy = options.get('copy_lookback', False)
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
+    # With copy_bars, the decision head, and a weight per kind of bar (bar_copies.bar_kinds)
+    # for each lookback of the copy path: a new bar copies less. Zeros at first.
+    copy_bars = options.get('copy_bars', False)
     self.bar_copy_head = (nnx.Linear(rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
-                          if options.get('copy_bars', False) else None)
+                          if copy_bars else None)
+    self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
+                            if copy_bars else None)
 
   def project_inputs(self, inputs: StepInputs) -> jax.Array:
     """The first layer's input projection (..., 4H) of StepInputs (..., ): the token's row of
@@ -242,14 +247,20 @@ class MelodyLSTM(nnx.Module):
       hidden = layer.scan(layer.project(dropout(hidden, self.dropout_rate, rng)), keeps, unroll)
     return hidden, rngs[-1]
 
-  def output(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
+  def output(self, hidden: jax.Array, read: StepInputs, bar_kinds: jax.Array | None = None
+             ) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., classes) logits; for a model built with
     copy_lookback, each lookback token's logit also gets the weight the hidden state gives it
-    (``read``: the StepInputs of the step read; NO_LOOKBACK gets none)."""
+    (``read``: the StepInputs of the step read; NO_LOOKBACK gets none), and with copy_bars
+    the weight of the kind of bar the next step is in (``bar_kinds`` (...,); None: UNKNOWN)."""
     logits = self.head(hidden)
     if self.copy_kernel is None:
       return logits
     weights = hidden @ self.copy_kernel[...] + self.copy_bias[...]
+    if self.bar_kind_kernel is not None:
+      kinds = (jnp.full(hidden.shape[:-1], bar_copies.UNKNOWN) if bar_kinds is None
+               else bar_kinds)
+      weights += jnp.take(self.bar_kind_kernel[...], kinds, axis=0)
     # NO_LOOKBACK (the 130th class) is no token: it gets no weight, not the tune end's.
     looked_back = jax.nn.one_hot(read.lookback[..., :len(LOOKBACK_BARS)], NUM_CLASSES)
     if self.num_classes > NUM_CLASSES:
@@ -279,13 +290,15 @@ class MelodyLSTM(nnx.Module):
     return self.every_step_outputs(inputs, dropout_rng, starts)[0]
 
   def every_step_outputs(self, inputs: StepInputs, dropout_rng: jax.Array | None = None,
-                         starts: jax.Array | None = None) -> tuple[jax.Array, jax.Array | None]:
-    """``every_step``'s logits, and with copy_bars the (batch, time, NUM_OPTIONS)
-    ``copy_logits`` after every step (else None)."""
+                         starts: jax.Array | None = None, bar_kinds: jax.Array | None = None
+                         ) -> tuple[jax.Array, jax.Array | None]:
+    """``every_step``'s logits (with copy_bars, told the (batch, time) ``bar_kinds``), and with
+    copy_bars the (batch, time, NUM_OPTIONS) ``copy_logits`` after every step (else None)."""
     hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL, starts)
     hidden = dropout(hidden, self.dropout_rate, rng)
     read = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)
-    logits = jnp.swapaxes(self.output(hidden, read), 0, 1)
+    kinds = None if bar_kinds is None else jnp.swapaxes(bar_kinds, 0, 1)
+    logits = jnp.swapaxes(self.output(hidden, read, kinds), 0, 1)
     if self.bar_copy_head is None:
       return logits, None
     return logits, jnp.swapaxes(self.copy_logits(hidden, read), 0, 1)

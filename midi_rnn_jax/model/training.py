@@ -148,8 +148,10 @@ def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
 def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
                       ) -> tuple[jax.Array, jax.Array | None]:
   """The logits of the step after every input step of the batch (the sequence mode), and a
-  copy_bars model's decision logits after every step."""
-  return model.every_step_outputs(batch.inputs, rng, batch.starts)
+  copy_bars model's decision logits after every step (its steps told the kind of their bar)."""
+  kinds = (None if batch.bar_copies is None
+           else bar_copies.bar_kinds(batch.bar_copies, batch.starts))
+  return model.every_step_outputs(batch.inputs, rng, batch.starts, kinds)
 
 
 # The mesh axis a data-parallel batch is split along.
