@@ -10,6 +10,7 @@ from conftest import run_module
 from midi_rnn_jax.data import bar_copies, encoding, model_inputs
 from midi_rnn_jax.data.input_pipeline import Batch
 from midi_rnn_jax.data.model_inputs import StepInputs, TUNE_END
+from midi_rnn_jax.evaluation import scoring
 from midi_rnn_jax.generate import samplers
 from midi_rnn_jax.model import training
 
@@ -39,6 +40,23 @@ def test_the_decision_loss_is_the_nll_of_the_options_the_bar_fits():
   metrics = training.batch_metrics(jnp.zeros((1, 3, 129)), batch, logits)
   assert float(metrics.copy_count) == 2
   np.testing.assert_allclose(float(metrics.copy_loss), -np.log(0.45) - np.log(0.4), rtol=1e-5)
+
+
+def test_a_copy_models_step_probabilities_multiply_to_each_bars_mixture_probability():
+  rng = np.random.default_rng(0)
+  p_new = rng.uniform(0.05, 1, 11)
+  p_options = rng.dirichlet(np.ones(5), 11)
+  targets = np.array([0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0], np.uint8)  # Bar lines after 3 and 7.
+  copies_target = rng.random((11, 4)) < 0.3
+  copies_target[7:11, 1] = True  # The second bar equals the bar 2 back.
+  copies_target[9, 0] = True
+  p = scoring.copy_mixture(p_new, p_options, targets, copies_target)
+  np.testing.assert_allclose(p[:3], p_new[:3])  # Before the first bar line: the steps alone.
+  for first, bar in ((3, slice(3, 7)), (7, slice(7, 11))):
+    whole = (p_options[first, 0] * np.prod(p_new[bar])
+             + np.sum(p_options[first, 1:] * np.all(copies_target[bar], axis=0)))
+    np.testing.assert_allclose(np.prod(p[bar]), whole, rtol=1e-10)
+  assert (p > 0).all() and (p <= 1).all()
 
 
 def _meter(steps):

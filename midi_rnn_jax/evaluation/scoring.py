@@ -15,6 +15,7 @@ from flax import nnx
 
 from midi_rnn_jax.data import bar_copies
 from midi_rnn_jax.data.encoding import NUM_CLASSES
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS
 from midi_rnn_jax.data.model_inputs import StepInputs, map_arrays
 
 EVAL_BATCH = 4096
@@ -77,12 +78,14 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   """The scores when the model reads each track (its StepInputs) from its start, for the same
   targets as ``baselines.windows_of``: every step with at least ``window_size`` steps before it,
   in track order. With ``tune_ends`` the tracks are read between their TUNE_END marks
-  (``model_inputs.model_track``); the notes scored are the same. Tracks run in batches of
-  similar length (padded to a power of two, so few shapes compile)."""
+  (``model_inputs.model_track``); the notes scored are the same. A copy_bars model's
+  probability of each note is the one its sampler draws it with (``copy_mixture``). Tracks run
+  in batches of similar length (padded to a power of two, so few shapes compile)."""
 
   @jax.jit
-  def score(inputs, targets):
-    logits, copy_logits = nnx.merge(graphdef, params).every_step_outputs(inputs)
+  def score(inputs, targets, kinds):
+    logits, copy_logits = nnx.merge(graphdef, params).every_step_outputs(inputs,
+                                                                         bar_kinds=kinds)
     log_probs = note_log_probs(logits)
     notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
@@ -96,6 +99,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   decisions = [[] for _ in tracks]
+  copies = nnx.merge(graphdef, params).bar_copy_head is not None
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -103,33 +107,73 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
       inputs = map_arrays(lambda a: np.zeros((per_batch, length) + a.shape[1:], np.uint8),
                           tracks[batch[0]])
       targets = np.zeros((per_batch, length), np.uint8)
+      copy_targets = {}
+      kinds = np.zeros((per_batch, length), np.int32)
       for row, index in enumerate(batch):
         steps = len(tracks[index].tokens) - 1
         map_arrays(lambda padded, values: padded.__setitem__((row, slice(0, steps)), values[:-1]),
                    inputs, tracks[index])
         targets[row, :steps] = tracks[index].tokens[1:]
+        if copies:  # Every bar scored as new by the steps: copy_mixture adds the copies.
+          copy_targets[index] = bar_copies.copy_targets(tracks[index].tokens,
+                                                        tracks[index].bar_position)[:-1]
+          kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
+                                        bar_copies.UNKNOWN)
       log_p, best, p_end, p_copy = (None if a is None else np.asarray(a)
-                                    for a in score(inputs, targets))
+                                    for a in score(inputs, targets, kinds if copies else None))
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)
         probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
+        if copies:
+          steps = len(copy_targets[index])
+          probabilities[index] = copy_mixture(
+              np.exp(log_p[row, :steps].astype(np.float64)), p_copy[row, :steps],
+              copy_targets[index], tracks[index].lookback[:-1, :len(LOOKBACK_BARS)]
+              == tracks[index].tokens[1:, None])[scored]
         predictions[index] = best[row, scored]
         if tune_ends:
           end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
           end_before[index] = p_end[row, scored].astype(np.float64)
-        if p_copy is not None:
-          decisions[index] = _bar_decisions(tracks[index], p_copy[row])
-  copies = [np.concatenate(d) for d in zip(*decisions)] if p_copy is not None else [None] * 3
+        if copies:
+          decisions[index] = _bar_decisions(copy_targets[index], p_copy[row])
+  decided = [np.concatenate(d) for d in zip(*decisions)] if copies else [None] * 3
   ends = map(np.concatenate, (end_at_end, end_before)) if tune_ends else (None, None)
   return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions), *ends,
-                          *copies)
+                          *decided)
 
 
-def _bar_decisions(track: StepInputs, p_copy: np.ndarray) -> tuple[np.ndarray, ...]:
-  """A copy_bars model's figures at each bar line of one track (``p_copy``: its option
-  probabilities after every input step): WholeTrackScores' copy_fit, copy_chance, fits_a_copy."""
-  targets = bar_copies.copy_targets(track.tokens, track.bar_position)[:-1]
+def copy_mixture(p_new: np.ndarray, p_options: np.ndarray, copy_targets: np.ndarray,
+                 copies_target: np.ndarray) -> np.ndarray:
+  """A copy_bars model's probability of each target of a track, as its sampler draws it: at
+  each bar line the bar is new (its steps then drawn with probabilities ``p_new``) or a copy of
+  the bar LOOKBACK_BARS[k] back, with the decision's probabilities ``p_options`` (steps,
+  NUM_OPTIONS); so a step's probability is the mixture over the decisions still possible
+  after the bar's steps so far (a copy while each of them equals it, ``copies_target`` (steps,
+  k)), weighted by their probability given those steps. The product over a bar is the bar's
+  probability, sum over options of P(option) P(bar | option). Before a track's first bar line,
+  ``p_new``. ``copy_targets``: bar_copies.copy_targets of the input steps."""
+  decided = copy_targets > 0
+  starts = np.flatnonzero(decided)
+  if not len(starts):
+    return p_new
+  bar = np.maximum(np.cumsum(decided) - 1, 0)
+  first = starts[bar]  # Each step's bar line (the first's, before it: masked below).
+  log_new = np.concatenate([[0.0], np.cumsum(np.log(p_new))])
+  misses = np.concatenate([np.zeros((1, copies_target.shape[1])),
+                           np.cumsum(~copies_target, axis=0)])
+  steps = np.arange(len(p_new))
+  weight_new = p_options[first, bar_copies.NEW_BAR] * np.exp(log_new[steps] - log_new[first])
+  weight_copies = p_options[first, 1:] * (misses[steps] == misses[first])
+  mixed = ((np.sum(weight_copies * copies_target, -1) + weight_new * p_new)
+           / (np.sum(weight_copies, -1) + weight_new))
+  return np.where(steps >= starts[0], mixed, p_new)
+
+
+def _bar_decisions(targets: np.ndarray, p_copy: np.ndarray) -> tuple[np.ndarray, ...]:
+  """A copy_bars model's figures at each bar line of one track (``targets``: its input steps'
+  copy targets; ``p_copy``: its option probabilities after them): WholeTrackScores' copy_fit,
+  copy_chance, fits_a_copy."""
   decided = np.flatnonzero(targets)
   fits = bar_copies.option_sets(targets[decided])
   p = p_copy[decided].astype(np.float64)

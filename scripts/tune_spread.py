@@ -1,0 +1,50 @@
+"""How far a hundred tunes' figures stray by chance: the Tunes figures (evaluation/tunes.py) of
+the generated tunes of several folders pooled, beside the experiment's validation tunes, whole
+and as the 5th-95th percentiles over 1,000 random sets of as many tunes as one folder holds
+and as all of them hold.
+
+  python scripts/tune_spread.py reproduced/folk/exp reproduced/tunes/seed0 reproduced/tunes/seed1 ...
+"""
+
+import sys
+
+import numpy as np
+
+from midi_rnn_jax import console, experiment, report
+from midi_rnn_jax.data import cached_tracks, encoding, parse_cache
+from midi_rnn_jax.evaluation import tunes
+
+FIGURES = ('ends_home', 'bar_repetition', 'part_repetition_4', 'part_repetition_8')
+DRAWS = 1000
+
+
+def spread(features: list[dict], size: int) -> dict[str, tuple[float, float]]:
+  """Each figure's 5th and 95th percentiles over DRAWS random sets of ``size`` tunes."""
+  rng = np.random.default_rng(0)
+  draws = [tunes.summary([features[i] for i in rng.choice(len(features), size, replace=False)])
+           for _ in range(DRAWS)]
+  return {key: tuple(np.percentile([d[key] for d in draws], [5, 95])) for key in FIGURES}
+
+
+if __name__ == '__main__':
+  experiment_dir, *folders = sys.argv[1:]
+  config = experiment.load_config(experiment_dir)
+  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
+                                     parse_cache.DEFAULT_CACHE_DIR, 1, console.log,
+                                     encoding.ReadingRules.of_config(config))
+  reference = [tunes.tune_features(t, m) for t, m in
+               zip(*cached_tracks.all_tracks_and_meters(records, config['window_size']))]
+  generated = [[tunes.tune_features(g.tokens, g.meter) for g in
+                report.generated_melodies(folder, config['steps_per_quarter']).values()]
+               for folder in folders]
+  pooled = tunes.summary([f for folder in generated for f in folder])
+  whole = tunes.summary(reference)
+  one, every = len(generated[0]), sum(map(len, generated))
+  by_one, by_every = spread(reference, one), spread(reference, every)
+  print(f'| figure | generated, {every} pooled | reference, {len(reference)} | reference, '
+        f'sets of {one} (5-95%) | reference, sets of {every} (5-95%) |')
+  print('|---|---|---|---|---|')
+  for key in FIGURES:
+    print(f'| {tunes.SUMMARY_LABELS[key]} | {pooled[key]:.3f} | {whole[key]:.3f} | '
+          f'{by_one[key][0]:.3f}-{by_one[key][1]:.3f} | '
+          f'{by_every[key][0]:.3f}-{by_every[key][1]:.3f} |')
