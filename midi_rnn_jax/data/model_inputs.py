@@ -28,6 +28,7 @@ class StepInputs(NamedTuple):
   tokens: Any
   bar_position: Any = None  # uint8: the step's index in its bar
   lookback: Any = None  # uint8 (..., 2 * len(LOOKBACK_BARS)): lookback tokens, then repeat flags
+  bar_number: Any = None  # uint8: the step's bar, counted from the track's start (bar_numbers)
 
 
 def map_arrays(fn: Callable, *trees):
@@ -118,8 +119,19 @@ def lookback_features(looked_up, tokens, xp=np):
                          looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
 
 
-def _bar_position_of(plan, look_up, tokens, xp):
-  del look_up, tokens, xp  # The position is the plan itself.
+# Bars counted by ``bar_numbers``; later bars all read as the last.
+MAX_BAR_NUMBER = 63
+
+
+def bar_numbers(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> the number of each step's bar from the track's start: 0
+  before its first bar line (a pickup, or a tune's start mark), then 1, 2, ... up to
+  MAX_BAR_NUMBER."""
+  return np.minimum(np.cumsum(np.asarray(positions) == 0, axis=-1), MAX_BAR_NUMBER)
+
+
+def _the_plan(plan, look_up, tokens, xp):
+  del look_up, tokens, xp  # The value is the plan itself (a bar position, a bar number).
   return plan
 
 
@@ -156,7 +168,7 @@ class Input:
 INPUTS = (
     Input('bar_position', 'Also feed the model each step\'s position in its bar (from the MIDI '
           'time signatures; 4/4 without one).',
-          plan=lambda positions: positions, read=_bar_position_of,
+          plan=lambda positions: positions, read=_the_plan,
           kernels=(Kernel('position_kernel', 0, MAX_BAR_STEPS),)),
     Input('lookback', 'Also feed the model, with each step, the tokens the step it predicts had '
           '1, 2, 4 and 8 bars earlier, and whether the step repeats them (after Magenta\'s '
@@ -166,6 +178,11 @@ INPUTS = (
           kernels=(Kernel('lookback_kernel', len(LOOKBACK_BARS), NO_LOOKBACK + 1),
                    Kernel('repeat_kernel', len(LOOKBACK_BARS), 2)),
           pitched=len(LOOKBACK_BARS), needs='bar_position', looks_back=True),
+    Input('bar_number', 'Also feed the model the number of each step\'s bar, counted from its '
+          'track\'s (its tune\'s) start, up to 63: where a phrase, a part or a tune may end. '
+          'Needs --bar_position.',
+          plan=bar_numbers, read=_the_plan,
+          kernels=(Kernel('bar_number_kernel', 0, MAX_BAR_NUMBER + 1),), needs='bar_position'),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'

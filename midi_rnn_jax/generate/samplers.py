@@ -210,31 +210,25 @@ def bar_copier(choose: Callable, temperature: float, bar_positions: jax.Array) -
   """``(heard, bar, step, key) -> (token, share, bar)`` for a copy_bars model: where ``step``
   starts a bar, the model decides (its copy logits, at ``temperature``) whether the bar is
   new or a copy; a copy's tokens are those the bar it copies had, a new bar's are chosen
-  (``choose``) but may not end as a whole copy of a bar it could have copied. ``bar``: the
-  copy under way (-1: none), per lookback whether the new bar has matched it so far, and the
-  bar's kind (bar_copies.bar_kinds)."""
+  (``choose``) from the steps' logits for a new bar. ``bar``: the copy under way (-1: none),
+  and the bar's kind (bar_copies.bar_kinds)."""
 
   def step_token(heard: Heard, bar, step, key):
-    copying, matching, kind = bar
+    copying, kind = bar
     option_key, token_key = jax.random.split(key)
     starts_bar = bar_positions[:, step] == 0
-    ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
     option = (jnp.argmax(heard.copy_logits, -1) if temperature == 0 else
               jax.random.categorical(option_key, heard.copy_logits / temperature))
     copying = jnp.where(starts_bar, option - 1, copying)
     kind = jnp.where(starts_bar, jnp.where(option == bar_copies.NEW_BAR, bar_copies.NEW,
                                            bar_copies.COPY), kind)
-    logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
-    matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK, matching)
-    completes = ends_bar[:, None] & matching & (copying < 0)[:, None]
-    forbidden = jnp.any(jax.nn.one_hot(jnp.where(completes, heard.ahead, -1),
-                                       logits.shape[-1], dtype=bool), axis=1)
-    token, share = choose(jnp.where(forbidden, -jnp.inf, logits), token_key)
+    token, share = choose(jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0],
+                          token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
-            (jnp.where(copy_now, copying, -1), matching & (heard.ahead == token[:, None]), kind))
+            (jnp.where(copy_now, copying, -1), kind))
 
   return step_token
 
@@ -284,8 +278,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
     carry, heard = jax.lax.scan(lambda c, inputs: feed(c, *inputs), (state, history),
                                 (primes.T.astype(jnp.int32), jnp.arange(length)))
-    no_copy = (jnp.full((batch,), -1), jnp.zeros((batch, len(model_inputs.LOOKBACK_BARS)), bool),
-               jnp.full((batch,), bar_copies.UNKNOWN))
+    no_copy = (jnp.full((batch,), -1), jnp.full((batch,), bar_copies.UNKNOWN))
     _, (tokens, shares) = jax.lax.scan(
         generate_step, (carry, jax.tree.map(lambda values: values[-1], heard), no_copy),
         (length + jnp.arange(num_steps), jax.random.split(key, num_steps)), unroll=SAMPLE_UNROLL)
