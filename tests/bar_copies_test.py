@@ -89,14 +89,15 @@ def test_a_bar_the_model_copies_is_the_bar_it_names_step_for_step():
 
 
 @pytest.mark.parametrize('seed', [0, 1])
-def test_a_new_bar_never_ends_as_a_copy_of_the_bar_it_could_have_copied(seed):
-  graphdef, params = copy_model([30.0, -30.0, -30.0, -30.0, -30.0], copy_path=40.0)
+def test_a_new_bar_is_drawn_from_the_bars_that_are_no_copy(seed):
+  # Told to play new bars, with a copy path that follows the bar before 6 steps in 10: about
+  # one bar of 8 would be a copy of it, one of 4,000 for all four candidates.
+  graphdef, params = copy_model([30.0, -30.0, -30.0, -30.0, -30.0], copy_path=5.3)
   bars = sample_bars(graphdef, params, seed)
   previous = np.concatenate([np.tile(np.array(A), (6, 1, 1)), bars[:, :-1]], axis=1)
-  # Each step follows the bar before, as the copy path says, but the bar's last step may not
-  # (the melody's last step has no bar line after it to know it ends a bar).
-  assert (bars[..., :3] == previous[..., :3]).all()
-  assert (bars[:, :-1, 3] != previous[:, :-1, 3]).all()
+  same = bars == previous
+  assert not same[:, :-1].all(-1).any()  # The last bar has no bar line after it to check.
+  assert same.mean() > 0.4  # The steps still follow the copy path.
 
 
 def test_copy_bars_needs_the_copy_path(tmp_path):

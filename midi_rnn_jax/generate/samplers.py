@@ -206,31 +206,52 @@ class Heard(NamedTuple):
   ahead: jax.Array | None = None
 
 
-def bar_copier(choose: Callable, temperature: float, bar_positions: jax.Array) -> Callable:
-  """``(heard, bar, step, key) -> (token, share, bar)`` for a copy_bars model: where ``step``
-  starts a bar, the model decides (its copy logits, at ``temperature``) whether the bar is
-  new or a copy; a copy's tokens are those the bar it copies had, a new bar's are chosen
-  (``choose``) from the steps' logits for a new bar. ``bar``: the copy under way (-1: none),
-  and the bar's kind (bar_copies.bar_kinds)."""
+# Candidates drawn side by side for each new bar of a copy_bars model (``bar_copier``).
+NEW_BAR_DRAWS = 4
+
+
+def bar_copier(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int
+               ) -> tuple[Callable, Callable]:
+  """``(step_token, settle)`` for a copy_bars model whose melodies each run on ``draws``
+  consecutive rows, its candidates. ``step_token(heard, bar, step, key) -> (token, share,
+  bar)``: where ``step`` starts a bar, the model decides (its copy logits at ``temperature``,
+  once per melody) whether the bar is new or a copy; a copy's tokens are those of the bar it
+  copies; a new bar's are chosen (``choose``) from the steps' logits for a new bar, by each
+  candidate on its own. ``settle(carry, bar, step)``: where a bar ends, every candidate
+  becomes the first one that did not play a copy of a bar the decision could have named (the
+  data calls such a bar a copy, not new), or the first if all did: a new bar is drawn from the
+  new bars that are no copy. ``bar``: the copy under way (-1: none), the bar's kind
+  (bar_copies.bar_kinds), and per lookback whether the bar has equalled it so far."""
+  rows = bar_positions.shape[0]
 
   def step_token(heard: Heard, bar, step, key):
-    copying, kind = bar
+    copying, kind, matching = bar
     option_key, token_key = jax.random.split(key)
     starts_bar = bar_positions[:, step] == 0
-    option = (jnp.argmax(heard.copy_logits, -1) if temperature == 0 else
-              jax.random.categorical(option_key, heard.copy_logits / temperature))
+    per_melody = heard.copy_logits[::draws]
+    option = jnp.repeat(jnp.argmax(per_melody, -1) if temperature == 0 else
+                        jax.random.categorical(option_key, per_melody / temperature), draws)
     copying = jnp.where(starts_bar, option - 1, copying)
     kind = jnp.where(starts_bar, jnp.where(option == bar_copies.NEW_BAR, bar_copies.NEW,
                                            bar_copies.COPY), kind)
+    matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK, matching)
     token, share = choose(jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0],
                           token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
-            (jnp.where(copy_now, copying, -1), kind))
+            (jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None])))
 
-  return step_token
+  def settle(carry, bar, step):
+    copying, _, matching = bar
+    ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
+    kept = ((copying >= 0) | ~jnp.any(matching, -1)).reshape(-1, draws)
+    first = jnp.repeat(jnp.arange(0, rows, draws) + jnp.argmax(kept, 1), draws)
+    source = jnp.where(ends_bar & (step + 1 < bar_positions.shape[1]), first, jnp.arange(rows))
+    return jax.tree.map(lambda values: values[source], carry)
+
+  return step_token, settle
 
 
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
@@ -246,10 +267,12 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
   def sample(params, primes, key, plans):
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
-    batch, length = primes.shape
-    history, read = _input_reader(model, primes, num_steps, plans)
     copies = model.bar_copy_head is not None
-    copy_or_choose = bar_copier(choose, temperature, plans['bar_position']) if copies else None
+    draws = NEW_BAR_DRAWS if copies else 1
+    primes = jnp.repeat(primes, draws, 0)
+    plans = {name: jnp.repeat(plan, draws, 0) for name, plan in plans.items()}
+    rows, length = primes.shape
+    history, read = _input_reader(model, primes, num_steps, plans)
 
     def feed(carry, token, step):
       """One step of every layer; returns the new state and what it tells of the next token."""
@@ -259,30 +282,42 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       hidden = state[-1][1]
       if not copies:
         return (state, history), Heard(model.output(hidden, inputs))
-      kinds = jnp.broadcast_to(jnp.arange(bar_copies.NUM_KINDS), (batch, bar_copies.NUM_KINDS))
+      kinds = jnp.broadcast_to(jnp.arange(bar_copies.NUM_KINDS), (rows, bar_copies.NUM_KINDS))
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
       return (state, history), Heard(per_kind, model.copy_logits(hidden, inputs),
                                      inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
-      carry, heard, bar = carry
+      carry, heard = carry
       step, step_key = inputs
-      if copies:
-        token, share, bar = copy_or_choose(heard, bar, step, step_key)
-      else:
-        token, share = choose(heard.logits, step_key)
-      carry, heard = feed(carry, token.astype(jnp.int32), step)
-      return (carry, heard, bar), (token, share)
+      token, share = choose(heard.logits, step_key)
+      return feed(carry, token.astype(jnp.int32), step), (token, share)
 
-    state = tuple((jnp.zeros((batch, layer.hidden_size)),) * 2 for layer in layers)
+    state = tuple((jnp.zeros((rows, layer.hidden_size)),) * 2 for layer in layers)
     carry, heard = jax.lax.scan(lambda c, inputs: feed(c, *inputs), (state, history),
                                 (primes.T.astype(jnp.int32), jnp.arange(length)))
-    no_copy = (jnp.full((batch,), -1), jnp.full((batch,), bar_copies.UNKNOWN))
-    _, (tokens, shares) = jax.lax.scan(
-        generate_step, (carry, jax.tree.map(lambda values: values[-1], heard), no_copy),
-        (length + jnp.arange(num_steps), jax.random.split(key, num_steps)), unroll=SAMPLE_UNROLL)
-    return Sampled(tokens.T, shares.T)
+    heard = jax.tree.map(lambda values: values[-1], heard)
+    steps = (length + jnp.arange(num_steps), jax.random.split(key, num_steps))
+    if not copies:
+      _, (tokens, shares) = jax.lax.scan(generate_step, (carry, heard), steps,
+                                         unroll=SAMPLE_UNROLL)
+      return Sampled(tokens.T, shares.T)
+    step_token, settle = bar_copier(choose, temperature, plans['bar_position'], draws)
+
+    def generate_copying(everything, inputs):
+      carry, heard, bar, shares = everything
+      step, step_key = inputs
+      token, share, bar = step_token(heard, bar, step, step_key)
+      carry, heard = feed(carry, token.astype(jnp.int32), step)
+      return settle((carry, heard, bar, shares.at[:, step - length].set(share)), bar, step), None
+
+    no_copy = (jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
+               jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool))
+    ((_, history), *_, shares), _ = jax.lax.scan(
+        generate_copying, (carry, heard, no_copy, jnp.zeros((rows, num_steps))), steps,
+        unroll=SAMPLE_UNROLL)
+    return Sampled(history[::draws, length:], shares[::draws])
 
   return _with_plans(sample, graphdef, num_steps)
 
