@@ -214,6 +214,13 @@ def test_lookbacks_follow_a_change_of_meter():
   assert (back[:12] == -1).all()
 
 
+def test_bars_are_numbered_from_the_tracks_start_after_its_pickup():
+  positions = np.array([2, 3] + [0, 1, 2, 3] * 70)  # A pickup of two steps, then 70 bars.
+  numbers = model_inputs.bar_numbers(positions)
+  assert numbers[:6].tolist() == [0, 0, 1, 1, 1, 1] and numbers[6] == 2
+  assert numbers[-1] == model_inputs.MAX_BAR_NUMBER  # Later bars read as the last.
+
+
 def test_bar_positions_restart_where_the_time_signature_changes_and_default_to_4_4():
   ticks = 120
   notes = [(60, i * ticks, (i + 1) * ticks) for i in range(40)]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import build_midi, scale_melody, write_midi
-from midi_rnn_jax.data import (cached_tracks, dataset, encoding, input_pipeline, model_inputs,
-                               parse_cache)
+from midi_rnn_jax.data import (bar_copies, cached_tracks, dataset, encoding, input_pipeline,
+                               model_inputs, parse_cache)
 from midi_rnn_jax.data.model_inputs import StepInputs
 from midi_rnn_jax.errors import UserError
 
@@ -285,22 +285,27 @@ def test_sequence_chunks_predict_every_step_of_every_track_once(data_dir, tmp_pa
   inputs = ('bar_position', 'lookback')
   lookbacks = [model_inputs.track_inputs(t, m.positions, inputs).lookback
                for t, m in zip(tracks, meters)]
-  expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]), *map(int, lb[i - 1]))
-                    for t, m, lb in zip(tracks, meters, lookbacks) for i in range(1, len(t)))
+  copies = [bar_copies.copy_targets(t, m.positions) for t, m in zip(tracks, meters)]
+  expected = sorted((int(t[i - 1]), int(t[i]), int(m.positions[i - 1]), int(c[i - 1]),
+                     *map(int, lb[i - 1]))
+                    for t, m, lb, c in zip(tracks, meters, lookbacks, copies)
+                    for i in range(1, len(t)))
+  assert any(e[3] > 1 for e in expected)  # Some bars copy an earlier one.
   assert any(e[3] != model_inputs.NO_LOOKBACK for e in expected)
   for rng in (None, np.random.default_rng(1)):
     batches = list(input_pipeline.iterate_sequences(
         records, window_size=WINDOW, sequence_length=24, batch_size=8, max_files_in_ram=3,
-        rng=rng, inputs=inputs))
+        rng=rng, inputs=inputs, copy_bars=True))
     assert all(b.inputs.tokens.shape == b.targets.shape == b.inputs.bar_position.shape
                == (8, 24) and b.inputs.lookback.shape == (8, 24, 2 * len(model_inputs.LOOKBACK_BARS))
                for b in batches)
-    seen = sorted((int(i), int(t), int(p), *map(int, lb)) for b in batches
-                  for i, t, p, lb, w in zip(b.inputs.tokens.ravel(), b.targets.ravel(),
-                                            b.inputs.bar_position.ravel(),
-                                            b.inputs.lookback.reshape(b.targets.size, -1),
-                                            b.weights.ravel()) if w == 1)
-    # Each (input, target, bar position, lookbacks) once, as in the tracks.
+    seen = sorted((int(i), int(t), int(p), int(c), *map(int, lb)) for b in batches
+                  for i, t, p, c, lb, w in zip(b.inputs.tokens.ravel(), b.targets.ravel(),
+                                               b.inputs.bar_position.ravel(),
+                                               b.bar_copies.ravel(),
+                                               b.inputs.lookback.reshape(b.targets.size, -1),
+                                               b.weights.ravel()) if w == 1)
+    # Each (input, target, bar position, copy target, lookbacks) once, as in the tracks.
     assert seen == expected
 
 

@@ -13,6 +13,7 @@ from flax import nnx
 
 from midi_rnn_jax.data import bar_copies, model_inputs
 from midi_rnn_jax.errors import UserError
+from midi_rnn_jax.generate import bar_copier
 
 # Semitones above the key's root of each scale's pitch classes.
 SCALES = {
@@ -206,61 +207,13 @@ class Heard(NamedTuple):
   ahead: jax.Array | None = None
 
 
-# Candidates drawn side by side for each new bar of a copy_bars model (``bar_copier``).
-NEW_BAR_DRAWS = 4
-
-
-def bar_copier(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int
-               ) -> tuple[Callable, Callable]:
-  """``(step_token, settle)`` for a copy_bars model whose melodies each run on ``draws``
-  consecutive rows, its candidates. ``step_token(heard, bar, step, key) -> (token, share,
-  bar)``: where ``step`` starts a bar, the model decides (its copy logits at ``temperature``,
-  once per melody) whether the bar is new or a copy; a copy's tokens are those of the bar it
-  copies; a new bar's are chosen (``choose``) from the steps' logits for a new bar, by each
-  candidate on its own. ``settle(carry, bar, step)``: where a bar ends, every candidate
-  becomes the first one that did not play a copy of a bar the decision could have named (the
-  data calls such a bar a copy, not new), or the first if all did: a new bar is drawn from the
-  new bars that are no copy. ``bar``: the copy under way (-1: none), the bar's kind
-  (bar_copies.bar_kinds), and per lookback whether the bar has equalled it so far."""
-  rows = bar_positions.shape[0]
-
-  def step_token(heard: Heard, bar, step, key):
-    copying, kind, matching = bar
-    option_key, token_key = jax.random.split(key)
-    starts_bar = bar_positions[:, step] == 0
-    per_melody = heard.copy_logits[::draws]
-    option = jnp.repeat(jnp.argmax(per_melody, -1) if temperature == 0 else
-                        jax.random.categorical(option_key, per_melody / temperature), draws)
-    copying = jnp.where(starts_bar, option - 1, copying)
-    kind = jnp.where(starts_bar, jnp.where(option == bar_copies.NEW_BAR, bar_copies.NEW,
-                                           bar_copies.COPY), kind)
-    matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK, matching)
-    token, share = choose(jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0],
-                          token_key)
-    copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
-    copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
-    token = jnp.where(copy_now, copied, token)
-    return (token, jnp.where(copy_now, 1.0, share),
-            (jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None])))
-
-  def settle(carry, bar, step):
-    copying, _, matching = bar
-    ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
-    kept = ((copying >= 0) | ~jnp.any(matching, -1)).reshape(-1, draws)
-    first = jnp.repeat(jnp.arange(0, rows, draws) + jnp.argmax(kept, 1), draws)
-    source = jnp.where(ends_bar & (step + 1 < bar_positions.shape[1]), first, jnp.arange(rows))
-    return jax.tree.map(lambda values: values[source], carry)
-
-  return step_token, settle
-
-
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                           top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
                           ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
   """The sequence mode's sampler, with the same interface and controls as ``make_sampler``:
   the model reads the whole primer once, then takes one LSTM step per generated token,
   carrying its state, so each token is drawn from everything played before it. A copy_bars
-  model also decides at each bar line of the melody whether to copy a bar (``bar_copier``)."""
+  model also decides at each bar line of the melody whether to copy a bar (bar_copier)."""
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
 
   @jax.jit
@@ -268,7 +221,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     copies = model.bar_copy_head is not None
-    draws = NEW_BAR_DRAWS if copies else 1
+    draws = bar_copier.NEW_BAR_DRAWS if copies else 1
     primes = jnp.repeat(primes, draws, 0)
     plans = {name: jnp.repeat(plan, draws, 0) for name, plan in plans.items()}
     rows, length = primes.shape
@@ -303,7 +256,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       _, (tokens, shares) = jax.lax.scan(generate_step, (carry, heard), steps,
                                          unroll=SAMPLE_UNROLL)
       return Sampled(tokens.T, shares.T)
-    step_token, settle = bar_copier(choose, temperature, plans['bar_position'], draws)
+    step_token, settle = bar_copier.make(choose, temperature, plans['bar_position'], draws)
 
     def generate_copying(everything, inputs):
       carry, heard, bar, shares = everything
