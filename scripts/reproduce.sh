@@ -7,7 +7,7 @@
 #   python -m venv ../torch-venv && ../torch-venv/bin/pip install torch==2.13.0 numpy
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TABLES="folk folk-before folk-written lakh folk-window lakh-window melodies tunes corpus-tunes speed speed-peer"
+TABLES="folk folk-before folk-written lakh folk-window lakh-window melodies tunes copy-bars corpus-tunes speed speed-peer"
 table=${1:---list}
 out=${OUT:-reproduced/$table}
 torch_python=${TORCH_PYTHON:-../torch-venv/bin/python}
@@ -28,6 +28,21 @@ train_and_evaluate() {
   mkdir -p "$out"
   python -m midi_rnn_jax.train --experiment_dir="$out/exp" "$@"
   python -m midi_rnn_jax.evaluate --experiment_dir="$out/exp"
+}
+
+# sample_tunes EXP : 100 tunes per seed at temperature 1, each ended by the model, reported
+# against EXP's validation tunes; the three seeds' table, then the seeds pooled beside the
+# validation tunes' spread over random sets of as many tunes.
+sample_tunes() {
+  for seed in 0 1 2; do
+    python -m midi_rnn_jax.sample --experiment_dir="$1" --num_files=100 --seed=$seed \
+        --save_dir="$out/seed$seed"
+    python -m midi_rnn_jax.report --experiment_dir="$1" --generated_dir="$out/seed$seed" \
+        --reference=validation
+    cp "$1/report/report.json" "$out/seed$seed/report.json"
+  done
+  python scripts/tune_table.py "$out"/seed{0,1,2}/report.json
+  python scripts/tune_spread.py "$1" "$out"/seed{0,1,2}
 }
 
 case "$table" in
@@ -57,14 +72,14 @@ case "$table" in
   # ended by the model, against the validation tunes.
   tunes)
     [ -d "reproduced/folk/exp" ] || { echo "run: bash scripts/reproduce.sh folk" >&2; exit 2; }
-    for seed in 0 1 2; do
-      python -m midi_rnn_jax.sample --experiment_dir=reproduced/folk/exp --num_files=100 \
-          --seed=$seed --save_dir="$out/seed$seed"
-      python -m midi_rnn_jax.report --experiment_dir=reproduced/folk/exp \
-          --generated_dir="$out/seed$seed" --reference=validation
-      cp reproduced/folk/exp/report/report.json "$out/seed$seed/report.json"
-    done
-    python scripts/tune_table.py "$out"/seed{0,1,2}/report.json ;;
+    sample_tunes reproduced/folk/exp ;;
+  # results.md, "Whole-bar copies": melody.cfg on two devices with the bar copies and bar
+  # numbers, scored, then its tunes as above. Flags for the table's other rows: FLAGS="...".
+  copy-bars)
+    folk_corpus
+    train_and_evaluate --flagfile=configs/melody.cfg --cpu_devices=2 \
+        ${FLAGS:---copy_bars --bar_number}
+    sample_tunes "$out/exp" ;;
   # results.md, "The folk corpus, as written and as played".
   corpus-tunes) folk_corpus; written_corpus
                 python scripts/corpus_tunes.py data/midi-written data/midi ;;
