@@ -209,7 +209,7 @@ class MelodyLSTM(nnx.Module):
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
     # With copy_bars, the decision head, and a weight per kind of bar (bar_copies.bar_kinds)
-    # for each lookback of the copy path: a new bar copies less. Zeros at first.
+    # on each lookback of the copy path (zeros at first): a new bar copies less.
     copy_bars = options.get('copy_bars', False)
     self.bar_copy_head = (nnx.Linear(rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
                           if copy_bars else None)
