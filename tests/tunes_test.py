@@ -120,7 +120,7 @@ def test_a_model_learns_to_end_tunes_and_to_copy_their_parts(tmp_path):
   data = write_tune_corpus(tmp_path / 'tunes', 60)
   ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends',
                 '--bar_position', '--lookback', '--copy_lookback', '--copy_bars', '--rnn_size=64',
-                '--num_epochs=30', '--batch_size=8', '--sequence_length=64',
+                '--num_epochs=22', '--batch_size=8', '--sequence_length=64',
                 '--learning_rate=0.01', '--window_size=8', '--experiment_dir=exp',
                 f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
   stderr = ok(run_module('sample', '--experiment_dir=exp', '--num_files=20', '--file_length=400',
