@@ -124,13 +124,14 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)
-        probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
         if copies:
           steps = len(copy_targets[index])
           probabilities[index] = copy_mixture(
               np.exp(log_p[row, :steps].astype(np.float64)), p_copy[row, :steps],
               copy_targets[index], tracks[index].lookback[:-1, :len(LOOKBACK_BARS)]
               == tracks[index].tokens[1:, None])[scored]
+        else:
+          probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
         predictions[index] = best[row, scored]
         if tune_ends:
           end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
