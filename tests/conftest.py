@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import miditoolkit
 import numpy as np
 import pytest
+
+# One XLA compilation cache for the whole run, this process and the runs it starts: many tests
+# compile the same step functions again (a resumed run, a second process). Set before jax loads;
+# each run of the suite starts with an empty cache, so nothing is carried from one run to the next.
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  _CACHE = tempfile.mkdtemp(prefix='midi_rnn_jax_test_xla_')
+  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+  os.environ.update(JAX_COMPILATION_CACHE_DIR=_CACHE, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
+                    JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 LAKH_DIR = REPO / 'data' / 'lakh-midi-rnn'
