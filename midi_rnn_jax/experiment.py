@@ -17,9 +17,10 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Callable
 
 from midi_rnn_jax import files
-from midi_rnn_jax.data import dataset, encoding, model_inputs
+from midi_rnn_jax.data import cached_tracks, dataset, encoding, model_inputs, parse_cache
 from midi_rnn_jax.model import checkpoints, lstm, training
 from midi_rnn_jax.errors import UserError
 
@@ -208,6 +209,15 @@ def training_files(experiment_dir: str) -> list[str]:
 def validation_files(experiment_dir: str) -> list[str]:
   """The validation files that still exist (the training files if there were none)."""
   return _split_files(experiment_dir, 'validation')
+
+
+def validation_tunes(experiment_dir: str, config: dict, cache_dir: str,
+                     warn: Callable[[str], None]) -> tuple[list, list]:
+  """(tracks, meters) of the experiment's validation files that still exist, read as its
+  ``config`` read its data."""
+  records = parse_cache.read_records(validation_files(experiment_dir), cache_dir, 1, warn,
+                                     encoding.ReadingRules.of_config(config))
+  return cached_tracks.all_tracks_and_meters(records, config['window_size'])
 
 
 def worse_than_a_guess(experiment_dir: str) -> str | None:

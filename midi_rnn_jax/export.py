@@ -22,7 +22,7 @@ from absl import flags
 from flax import nnx
 
 from midi_rnn_jax import cli, console, experiment
-from midi_rnn_jax.data import cached_tracks, encoding, parse_cache
+from midi_rnn_jax.data import encoding
 from midi_rnn_jax.generate import priming
 from midi_rnn_jax.model import model_file
 
@@ -44,10 +44,8 @@ def main(argv):
   experiment_dir = FLAGS.experiment_dir or experiment.latest_experiment_dir()
   config, _, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   window_size = config['window_size']
-  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
-                                     FLAGS.cache_dir, 1, console.log,
-                                     encoding.ReadingRules.of_config(config))
-  tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
+  tracks, meters = experiment.validation_tunes(experiment_dir, config, FLAGS.cache_dir,
+                                               console.log)
   if tracks and FLAGS.num_primes:  # A model with tune ends is primed with how tunes open.
     choose = priming.openings if config.get('tune_ends', False) else priming.choose_primes
     primers = choose(tracks, meters, FLAGS.num_primes, window_size, np.random.default_rng(0))

@@ -16,7 +16,7 @@ import numpy as np
 from flax import nnx
 
 from midi_rnn_jax import experiment, report
-from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, parse_cache
+from midi_rnn_jax.data import model_inputs
 from midi_rnn_jax.evaluation import tunes
 from midi_rnn_jax.generate import priming, samplers
 from midi_rnn_jax.model import model_file, training
@@ -43,10 +43,7 @@ def in_bars(tokens: np.ndarray, bar_length: int) -> list[tuple]:
 
 def main(experiment_dir: str, model_path: str, generated_dirs: list[str]) -> None:
   config = experiment.load_config(experiment_dir)
-  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
-                                     config['cache_dir'], 1, print,
-                                     encoding.ReadingRules.of_config(config))
-  tracks, meters = cached_tracks.all_tracks_and_meters(records, config['window_size'])
+  tracks, meters = experiment.validation_tunes(experiment_dir, config, config['cache_dir'], print)
   model_config, pure_params, *_ = model_file.read_model_file(model_path)
   graphdef, params = training.model_from_config(model_config)
   nnx.replace_by_pure_dict(params, pure_params)

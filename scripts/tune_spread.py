@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from midi_rnn_jax import console, experiment, report
-from midi_rnn_jax.data import cached_tracks, encoding, parse_cache
+from midi_rnn_jax.data import parse_cache
 from midi_rnn_jax.evaluation import tunes
 
 FIGURES = ('ends_home', 'bar_repetition', 'part_repetition_4', 'part_repetition_8')
@@ -29,11 +29,8 @@ def spread(features: list[dict], size: int) -> dict[str, tuple[float, float]]:
 if __name__ == '__main__':
   experiment_dir, *folders = sys.argv[1:]
   config = experiment.load_config(experiment_dir)
-  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
-                                     parse_cache.DEFAULT_CACHE_DIR, 1, console.log,
-                                     encoding.ReadingRules.of_config(config))
-  reference = [tunes.tune_features(t, m) for t, m in
-               zip(*cached_tracks.all_tracks_and_meters(records, config['window_size']))]
+  reference = [tunes.tune_features(t, m) for t, m in zip(*experiment.validation_tunes(
+      experiment_dir, config, parse_cache.DEFAULT_CACHE_DIR, console.log))]
   generated = [[tunes.tune_features(g.tokens, g.meter) for g in
                 report.generated_melodies(folder, config['steps_per_quarter']).values()]
                for folder in folders]

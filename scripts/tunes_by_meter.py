@@ -10,7 +10,6 @@ import sys
 import numpy as np
 
 from midi_rnn_jax import experiment, report
-from midi_rnn_jax.data import cached_tracks, encoding, parse_cache
 from midi_rnn_jax.evaluation import tunes
 
 
@@ -32,10 +31,8 @@ def figures(features: list[dict], total: int) -> str:
 
 def main(experiment_dir: str, generated_dirs: list[str]) -> None:
   config = experiment.load_config(experiment_dir)
-  records = parse_cache.read_records(experiment.validation_files(experiment_dir),
-                                     config['cache_dir'], 1, print,
-                                     encoding.ReadingRules.of_config(config))
-  validation = list(zip(*cached_tracks.all_tracks_and_meters(records, config['window_size'])))
+  validation = list(zip(*experiment.validation_tunes(experiment_dir, config,
+                                                     config['cache_dir'], print)))
   generated = [(melody.tokens, melody.meter) for folder in generated_dirs
                for melody in report.generated_melodies(folder,
                                                        config['steps_per_quarter']).values()]
