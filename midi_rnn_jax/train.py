@@ -103,15 +103,6 @@ flags.register_multi_flags_validator(
     ['copy_bars', 'copy_lookback', 'mode'], lambda values: not values['copy_bars'] or (
         values['copy_lookback'] and values['mode'] == 'sequence'),
     message='--copy_bars needs --copy_lookback and --mode=sequence: it copies what they look back to')
-flags.DEFINE_float('scheduled_sampling', 0.0, 'Sequence mode: the share of input tokens '
-                   'replaced, in training, by the model\'s own samples for them (parallel '
-                   'scheduled sampling), so it learns to go on from its own slips as it must '
-                   'when it samples. 0: off. Each step then costs one more forward pass.',
-                   lower_bound=0.0, upper_bound=1.0)
-flags.register_multi_flags_validator(
-    ['scheduled_sampling', 'mode'],
-    lambda values: not values['scheduled_sampling'] or values['mode'] == 'sequence',
-    message='--scheduled_sampling needs --mode=sequence: a window predicts one step only')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '
@@ -138,7 +129,7 @@ TRAIN_FLAGS = ('data_dir', 'rnn_size', 'num_layers', 'learning_rate', 'window_si
                'num_epochs', 'dropout', 'optimizer', 'grad_clip', 'n_jobs', 'max_files_in_ram',
                'seed', 'cache_dir', 'transpose', 'steps_per_quarter', 'polyphony', 'tracks',
                'mode', 'sequence_length', 'num_devices', 'cpu_devices', 'lr_schedule',
-               'scheduled_sampling', *lstm.OPTIONS)
+               *lstm.OPTIONS)
 
 
 def train_and_evaluate(config: dict, experiment_dir: str | None, message: str | None,
@@ -214,10 +205,7 @@ def run_epochs(config, experiment_dir, graphdef, tx, state, train_records, val_r
   """Trains from ``resume_at`` to ``config['num_epochs']``, checkpointing every epoch, and on a
   signal in the middle of one; data parallel over ``mesh``, under a watchdog, when given."""
   mode = modes.of(config)
-  logits_fn = mode.logits_fn
-  if config.get('scheduled_sampling'):
-    logits_fn = training.scheduled_sampling(logits_fn, config['scheduled_sampling'])
-  steps = training.make_steps(graphdef, tx, logits_fn, mesh)
+  steps = training.make_steps(graphdef, tx, mode.logits_fn, mesh)
   steps, state = parallel.on_mesh(steps, state, mesh)
   steps = parallel.across_processes(steps, mesh)
   sample_melody = samplers.SAMPLERS[mode.name](graphdef, train_logs.MELODY_STEPS, temperature=1.0)

@@ -154,30 +154,6 @@ def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | Non
   return model.every_step_outputs(batch.inputs, rng, batch.starts, kinds)
 
 
-def scheduled_sampling(logits_fn: LogitsFn, rate: float) -> LogitsFn:
-  """``logits_fn`` trained on its own slips (parallel scheduled sampling, Duckworth et al.
-  2019): a pass over the batch as it is samples each step's token, and a ``rate`` share of the
-  input tokens are replaced by those samples before the pass that learns. A sampled melody
-  reads the model's own tokens, not the data's; trained only on the data's, the model has
-  never had to go on from a step it got wrong. The lookbacks, the targets and the tune marks
-  stay the data's; without a dropout key (evaluation) the batch is read as it is."""
-
-  def mixed(model, batch: Batch, rng):
-    if rng is None:
-      return logits_fn(model, batch, rng)
-    pass_rng, draw_rng, swap_rng = jax.random.split(rng, 3)
-    logits, _ = logits_fn(model, batch, pass_rng)
-    tokens = batch.inputs.tokens
-    sampled = jax.random.categorical(draw_rng, jax.lax.stop_gradient(logits)).astype(tokens.dtype)
-    # The target of step t is the token read at step t + 1.
-    swap = (jax.random.bernoulli(swap_rng, rate, sampled.shape) & (sampled < encoding.NUM_CLASSES)
-            & (batch.targets < encoding.NUM_CLASSES))[:, :-1]
-    mixed_tokens = tokens.at[:, 1:].set(jnp.where(swap, sampled[:, :-1], tokens[:, 1:]))
-    return logits_fn(model, batch._replace(inputs=batch.inputs._replace(tokens=mixed_tokens)), rng)
-
-  return mixed
-
-
 # The mesh axis a data-parallel batch is split along.
 DATA_AXIS = 'data'
 
