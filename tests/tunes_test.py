@@ -167,3 +167,18 @@ def test_tune_ends_need_the_sequence_mode(tmp_path):
   assert result.returncode == 1  # absl's own refusal of a flag combination.
   assert '--tune_ends needs --mode=sequence' in result.stderr
   assert not (tmp_path / 'experiments').exists()
+
+
+def test_home_after_each_step_is_ends_home_of_every_prefix():
+  rng = np.random.default_rng(0)
+  scale = np.array([62, 64, 66, 67, 69, 71, 73, 74]) + 1  # D major
+  for _ in range(20):
+    length = int(rng.integers(1, 80))
+    tokens = np.repeat(rng.choice(np.append(scale, encoding.REST), length), rng.integers(1, 4, length))
+    bar = int(rng.choice([8, 12, 16]))
+    positions = (np.arange(len(tokens)) + int(rng.integers(bar))) % bar
+    meter = encoding.Meter(positions.astype(np.uint8), np.full(len(tokens), bar, np.uint8),
+                           np.full(len(tokens), 4, np.uint8))
+    expected = [tunes.ends_home(tokens[:j + 1], encoding.Meter(*(a[:j + 1] for a in meter)))
+                for j in range(len(tokens))]
+    np.testing.assert_array_equal(tunes.home_after_each_step(tokens, meter), expected)

@@ -39,6 +39,11 @@ MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
+# Key scores that agree to this many decimals are a tie, which the first key (C major first)
+# wins however the scores were summed.
+TIE_DECIMALS = 9
+
+
 def tonic(tokens: np.ndarray) -> int | None:
   """The pitch class of the tune's key (Krumhansl-Schmuckler: the major or minor key profile
   that correlates best with its steps' pitch classes; scale membership alone cannot tell a
@@ -48,7 +53,7 @@ def tonic(tokens: np.ndarray) -> int | None:
     return None
   scores = [np.corrcoef(histogram, np.roll(profile, root))[0, 1]
             for profile in (MAJOR_PROFILE, MINOR_PROFILE) for root in range(12)]
-  return int(np.nanargmax(scores)) % 12
+  return int(np.nanargmax(np.round(scores, TIE_DECIMALS))) % 12
 
 
 def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
@@ -63,6 +68,29 @@ def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
     first -= 1
   return ((int(tokens[last]) - 1) % 12 == tonic(tokens)
           and 2 * int(meter.positions[first]) < int(meter.bar_lengths[first]))
+
+
+def home_after_each_step(tokens: np.ndarray, meter: encoding.Meter) -> np.ndarray:
+  """For each step, whether the tune would end home (``ends_home``) if it ended after that
+  step: ``ends_home`` of every prefix at once, each judged in the key of its own steps."""
+  tokens = np.asarray(tokens)
+  steps = np.arange(len(tokens))
+  sounding = tokens != encoding.REST
+  pitch_classes = (tokens.astype(np.int64) - 1) % 12
+  counts = np.cumsum(np.eye(12)[pitch_classes] * sounding[:, None], axis=0)
+  centred = counts - counts.mean(1, keepdims=True)  # Correlation ignores the histogram's scale.
+  profiles = np.stack([np.roll(profile, root) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+                       for root in range(12)])
+  profiles = profiles - profiles.mean(1, keepdims=True)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    scores = (centred @ profiles.T) / (np.linalg.norm(centred, axis=1, keepdims=True)
+                                       * np.linalg.norm(profiles, axis=1))
+  tonics = np.argmax(np.nan_to_num(np.round(scores, TIE_DECIMALS), nan=-np.inf), 1) % 12
+  last = np.maximum.accumulate(np.where(sounding, steps, -1))
+  changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
+  first = np.maximum.accumulate(np.where(changes, steps, 0))[np.maximum(last, 0)]
+  early = 2 * meter.positions[first].astype(np.int64) < meter.bar_lengths[first]
+  return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == tonics) & early
 
 
 def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:
