@@ -296,3 +296,20 @@ def test_packed_rows_hold_every_step_of_every_track_once_with_restarts_at_track_
   valid = np.flatnonzero(weights.ravel())
   assert valid[0] == shift and np.all(np.diff(valid) == 1)
   assert weights.size - valid[-1] - 1 < 8
+
+
+def test_extra_lookbacks_see_the_bars_3_6_12_and_16_back():
+  bar = 8
+  tokens = np.arange(20 * bar, dtype=np.int64) % 120 + 1  # Every step its own token.
+  positions = np.arange(20 * bar) % bar
+  extra = model_inputs.track_inputs(tokens, positions, ('bar_position', 'extra_lookback')
+                                    ).extra_lookback
+  num_bars = len(model_inputs.EXTRA_LOOKBACK_BARS)
+  assert extra.shape == (len(tokens), 2 * num_bars)
+  for column, bars in enumerate(model_inputs.EXTRA_LOOKBACK_BARS):
+    # The input step before each step sees the token that step had ``bars`` bars earlier.
+    predicted = np.arange(1, len(tokens))
+    earlier = predicted - bars * bar
+    expected = np.where(earlier >= 0, tokens[np.maximum(earlier, 0)], model_inputs.NO_LOOKBACK)
+    assert extra[:-1, column].tolist() == expected.tolist()
+  assert not extra[:, num_bars:].any()  # No step repeats one of those bars.

@@ -264,3 +264,25 @@ def test_the_sequence_sampler_keeps_every_control():
       params, primes, jax.random.key(9)).tokens
   np.testing.assert_array_equal(greedy, top_1)
   np.testing.assert_array_equal(greedy[:, 0], np.argmax(model(StepInputs(primes)), axis=-1))
+
+
+def test_the_sequence_sampler_feeds_every_input_as_the_pipeline_computes_it():
+  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=4, copy_lookback=True,
+                               **{name: True for name in model_inputs.NAMES})
+  for name, param in nnx.to_flat_state(nnx.state(model, nnx.Param)):
+    if name[-1].endswith('kernel') or name[-1] == 'copy_bias':
+      param[...] = 3 * jax.random.normal(jax.random.key(len(name[-1])), param[...].shape)
+  graphdef, params = nnx.split(model, nnx.Param)
+  # Bars of 3 steps, so that even 16 bars back reaches into the primer; held notes and few
+  # pitches, so that the held steps count on and bars repeat.
+  tokens = np.repeat(np.random.default_rng(5).choice([61, 62, 64], (3, 3)), 3, 1)[:, :7]
+  tokens = tokens.astype(np.uint8)
+  primes, positions = priming.stack_primes(
+      [priming.Primer(row, np.arange(1, 8).astype(np.uint8) % 3, 3) for row in tokens], 60)
+  sampled = samplers.make_sequence_sampler(graphdef, 60, temperature=0.5)(
+      params, primes, jax.random.key(2), positions)
+  expected = whole_prefix_sampler(model, 60, 0.5)(primes, jax.random.key(2), positions)
+  np.testing.assert_array_equal(sampled.tokens, expected)
+  held = model_inputs.track_inputs(np.concatenate([tokens[0], expected[0]]), positions[0],
+                                   ('held_steps',)).held_steps
+  assert held.max() >= 2  # Some note was held, so the count was put to the test.

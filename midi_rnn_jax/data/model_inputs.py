@@ -29,6 +29,8 @@ class StepInputs(NamedTuple):
   bar_position: Any = None  # uint8: the step's index in its bar
   lookback: Any = None  # uint8 (..., 2 * len(LOOKBACK_BARS)): lookback tokens, then repeat flags
   bar_number: Any = None  # uint8: the step's bar, counted from the track's start (bar_numbers)
+  extra_lookback: Any = None  # uint8: as lookback, for EXTRA_LOOKBACK_BARS
+  held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
 
 
 def map_arrays(fn: Callable, *trees):
@@ -46,6 +48,9 @@ def map_arrays(fn: Callable, *trees):
 # step it predicts had these many bars earlier, so repeating an earlier bar or phrase is a copy,
 # not a memory; and whether the input step itself repeats those bars (Magenta's repeat flags).
 LOOKBACK_BARS = (1, 2, 4, 8)
+# The distances at which the folk tunes repeat most of the bars that LOOKBACK_BARS miss
+# (docs/results.md, "Whole-bar copies").
+EXTRA_LOOKBACK_BARS = (3, 6, 12, 16)
 
 
 # The lookback token where the track has no step that many bars back.
@@ -98,22 +103,23 @@ def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarr
   return np.stack(earlier, -1)
 
 
-def lookback_index(positions: np.ndarray) -> np.ndarray:
-  """(..., steps) bar positions -> (..., steps, 2 * len(LOOKBACK_BARS)): for each input step,
-  the steps LOOKBACK_BARS before the step after it (the one it predicts; -1 after the last),
-  then the steps LOOKBACK_BARS before itself; -1 where there is none."""
-  back = bars_back(positions)[..., [bars - 1 for bars in LOOKBACK_BARS]]
-  after_last = np.full(back.shape[:-2] + (1, len(LOOKBACK_BARS)), -1)
+def lookback_index(positions: np.ndarray, distances: tuple[int, ...] = LOOKBACK_BARS
+                   ) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, 2 * len(distances)): for each input step,
+  the steps ``distances`` bars before the step after it (the one it predicts; -1 after the
+  last), then the steps ``distances`` bars before itself; -1 where there is none."""
+  back = bars_back(positions, max(distances))[..., [bars - 1 for bars in distances]]
+  after_last = np.full(back.shape[:-2] + (1, len(distances)), -1)
   return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
 
 
 def lookback_features(looked_up, tokens, xp=np):
-  """The lookback inputs of input steps, from ``looked_up`` (..., 2 * len(LOOKBACK_BARS)):
+  """The lookback inputs of input steps, from ``looked_up`` (..., 2 * distances):
   the tokens at their ``lookback_index`` (-1 where it is -1), and the steps' own ``tokens``
   (...,): the tokens before the next step (NO_LOOKBACK where none), then 1 where the step
   repeats the token that many bars before it, else 0. ``xp``: numpy, or jax.numpy inside a
   sampler, which looks up one step at a time."""
-  num_bars = len(LOOKBACK_BARS)
+  num_bars = looked_up.shape[-1] // 2
   ahead = looked_up[..., :num_bars]
   return xp.concatenate([xp.where(ahead >= 0, ahead, NO_LOOKBACK),
                          looked_up[..., num_bars:] == tokens[..., None]], axis=-1)
@@ -128,6 +134,24 @@ def bar_numbers(positions: np.ndarray) -> np.ndarray:
   before its first bar line (a pickup, or a tune's start mark), then 1, 2, ... up to
   MAX_BAR_NUMBER."""
   return np.minimum(np.cumsum(np.asarray(positions) == 0, axis=-1), MAX_BAR_NUMBER)
+
+
+# Steps counted by ``held_steps``: two bars of 4/4; longer holds all read as this.
+MAX_HELD_STEPS = 32
+
+
+def steps_before(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) -> (..., steps, MAX_HELD_STEPS): the index of each of the steps 1, 2, ...
+  MAX_HELD_STEPS before each step, -1 before the track's first."""
+  index = np.arange(positions.shape[-1])[:, None] - np.arange(1, MAX_HELD_STEPS + 1)
+  return np.broadcast_to(np.maximum(index, -1), positions.shape + (MAX_HELD_STEPS,))
+
+
+def _held_steps_of(plan, look_up, tokens, xp):
+  """How many steps in a row, just before each step, had its token: how long the note (or the
+  rest) it holds has lasted."""
+  same = look_up(plan) == tokens[..., None]
+  return xp.sum(xp.cumprod(same, axis=-1), axis=-1)
 
 
 def _the_plan(plan, look_up, tokens, xp):
@@ -183,6 +207,19 @@ INPUTS = (
           'Needs --bar_position.',
           plan=bar_numbers, read=_the_plan,
           kernels=(Kernel('bar_number_kernel', 0, MAX_BAR_NUMBER + 1),), needs='bar_position'),
+    Input('extra_lookback', 'Also feed the model, as --lookback does, the tokens 3, 6, 12 and '
+          '16 bars earlier and the repeat flags: the distances of most of the repeated bars '
+          'that 1, 2, 4 and 8 miss. Needs --bar_position.',
+          plan=lambda positions: lookback_index(positions, EXTRA_LOOKBACK_BARS),
+          read=_lookback_of,
+          kernels=(Kernel('extra_lookback_kernel', len(EXTRA_LOOKBACK_BARS), NO_LOOKBACK + 1),
+                   Kernel('extra_repeat_kernel', len(EXTRA_LOOKBACK_BARS), 2)),
+          pitched=len(EXTRA_LOOKBACK_BARS), needs='bar_position', looks_back=True),
+    Input('held_steps', 'Also feed the model how many steps before each step held its token '
+          '(up to 32): how long the note or the rest has lasted, so that one held for bars on '
+          'end, which tunes do not have, is not taken for a new normal.',
+          plan=steps_before, read=_held_steps_of,
+          kernels=(Kernel('held_steps_kernel', 0, MAX_HELD_STEPS + 1),), looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'

@@ -21,7 +21,7 @@ from flax import nnx
 
 from midi_rnn_jax.data import bar_copies, model_inputs
 from midi_rnn_jax.data.encoding import NUM_CLASSES
-from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, StepInputs
+from midi_rnn_jax.data.model_inputs import EXTRA_LOOKBACK_BARS, LOOKBACK_BARS, StepInputs
 
 
 def _gate_of_column(hidden_size: int) -> jax.Array:
@@ -204,7 +204,8 @@ class MelodyLSTM(nnx.Module):
     # With copy_lookback (and lookback), a direct path from each lookback token to the output:
     # the last hidden state weighs "play what was played k bars ago", added to that token's
     # logit. Zeros at first.
-    num_bars = len(LOOKBACK_BARS)
+    # With extra_lookback, its tokens are copied too.
+    num_bars = len(LOOKBACK_BARS) + len(EXTRA_LOOKBACK_BARS) * bool(options.get('extra_lookback'))
     copy = options.get('copy_lookback', False)
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
@@ -262,10 +263,18 @@ class MelodyLSTM(nnx.Module):
                else bar_kinds)
       weights += jnp.take(self.bar_kind_kernel[...], kinds, axis=0)
     # NO_LOOKBACK (the 130th class) is no token: it gets no weight, not the tune end's.
-    looked_back = jax.nn.one_hot(read.lookback[..., :len(LOOKBACK_BARS)], NUM_CLASSES)
+    looked_back = jax.nn.one_hot(self.copied_tokens(read), NUM_CLASSES)
     if self.num_classes > NUM_CLASSES:
       looked_back = jnp.pad(looked_back, [(0, 0)] * (looked_back.ndim - 1) + [(0, 1)])
     return logits + jnp.einsum('...k,...kc->...c', weights, looked_back)
+
+  def copied_tokens(self, read: StepInputs) -> jax.Array:
+    """The tokens the copy path can copy: (..., lookbacks) of ``read``'s lookback tokens, then
+    its extra_lookback tokens with that input."""
+    tokens = read.lookback[..., :len(LOOKBACK_BARS)]
+    if 'extra_lookback' not in self.inputs:
+      return tokens
+    return jnp.concatenate([tokens, read.extra_lookback[..., :len(EXTRA_LOOKBACK_BARS)]], -1)
 
   def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
