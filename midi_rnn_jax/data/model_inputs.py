@@ -13,6 +13,7 @@ No JAX here: the samplers pass ``jax.numpy`` in as ``xp``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -189,35 +190,38 @@ class Input:
   looks_back: bool = False  # Whether ``read`` looks up earlier tokens.
 
 
+def lookback_input(name: str, help_: str, distances: tuple[int, ...], kernel_prefix: str
+                   ) -> Input:
+  """An input of the tokens ``distances`` bars back and the repeat flags (``lookback_index``),
+  with a one-hot kernel per distance for each (``kernel_prefix`` names them)."""
+  return Input(name, help_, plan=functools.partial(lookback_index, distances=distances),
+               read=_lookback_of,
+               kernels=(Kernel(f'{kernel_prefix}lookback_kernel', len(distances), NO_LOOKBACK + 1),
+                        Kernel(f'{kernel_prefix}repeat_kernel', len(distances), 2)),
+               pitched=len(distances), needs='bar_position', looks_back=True)
+
+
 INPUTS = (
     Input('bar_position', 'Also feed the model each step\'s position in its bar (from the MIDI '
           'time signatures; 4/4 without one).',
           plan=lambda positions: positions, read=_the_plan,
           kernels=(Kernel('position_kernel', 0, MAX_BAR_STEPS),)),
-    Input('lookback', 'Also feed the model, with each step, the tokens the step it predicts had '
-          '1, 2, 4 and 8 bars earlier, and whether the step repeats them (after Magenta\'s '
-          'lookback RNN), so it can repeat a bar or a phrase by copying it. Needs '
-          '--bar_position.',
-          plan=lookback_index, read=_lookback_of,
-          kernels=(Kernel('lookback_kernel', len(LOOKBACK_BARS), NO_LOOKBACK + 1),
-                   Kernel('repeat_kernel', len(LOOKBACK_BARS), 2)),
-          pitched=len(LOOKBACK_BARS), needs='bar_position', looks_back=True),
+    lookback_input('lookback', 'Also feed the model, with each step, the tokens the step it '
+                   'predicts had 1, 2, 4 and 8 bars earlier, and whether the step repeats them '
+                   '(after Magenta\'s lookback RNN), so it can repeat a bar or a phrase by '
+                   'copying it. Needs --bar_position.', LOOKBACK_BARS, ''),
     Input('bar_number', 'Also feed the model the number of each step\'s bar, counted from its '
           'track\'s (its tune\'s) start, up to 63: where a phrase, a part or a tune may end. '
           'Needs --bar_position.',
           plan=bar_numbers, read=_the_plan,
           kernels=(Kernel('bar_number_kernel', 0, MAX_BAR_NUMBER + 1),), needs='bar_position'),
-    Input('extra_lookback', 'Also feed the model, as --lookback does, the tokens 3, 6, 12 and '
-          '16 bars earlier and the repeat flags: the distances of most of the repeated bars '
-          'that 1, 2, 4 and 8 miss. Needs --bar_position.',
-          plan=lambda positions: lookback_index(positions, EXTRA_LOOKBACK_BARS),
-          read=_lookback_of,
-          kernels=(Kernel('extra_lookback_kernel', len(EXTRA_LOOKBACK_BARS), NO_LOOKBACK + 1),
-                   Kernel('extra_repeat_kernel', len(EXTRA_LOOKBACK_BARS), 2)),
-          pitched=len(EXTRA_LOOKBACK_BARS), needs='bar_position', looks_back=True),
+    lookback_input('extra_lookback', 'Also feed the model, as --lookback does, the tokens 3, '
+                   '6, 12 and 16 bars earlier and the repeat flags: the distances of most of the '
+                   'repeated bars that 1, 2, 4 and 8 miss. Needs --bar_position.',
+                   EXTRA_LOOKBACK_BARS, 'extra_'),
     Input('held_steps', 'Also feed the model how many steps before each step held its token '
-          '(up to 32): how long the note or the rest has lasted, so that one held for bars on '
-          'end, which tunes do not have, is not taken for a new normal.',
+          '(up to 32): how long the note or the rest has lasted, read instead of counted by '
+          'the LSTM.',
           plan=steps_before, read=_held_steps_of,
           kernels=(Kernel('held_steps_kernel', 0, MAX_HELD_STEPS + 1),), looks_back=True),
 )
