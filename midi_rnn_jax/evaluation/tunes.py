@@ -44,16 +44,31 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 TIE_DECIMALS = 9
 
 
+# Every key's profile (C major to B major, then C minor to B minor), centred: a correlation
+# with them is a dot product over norms.
+KEY_PROFILES = np.stack([np.roll(profile, root) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+                         for root in range(12)])
+_CENTRED_PROFILES = KEY_PROFILES - KEY_PROFILES.mean(1, keepdims=True)
+
+
+def tonics(counts: np.ndarray) -> np.ndarray:
+  """(..., 12) pitch-class counts (or shares) -> the pitch class of each one's key
+  (Krumhansl-Schmuckler: the major or minor key profile that correlates best with them; scale
+  membership alone cannot tell a major key from its relative minor); -1 where nothing is
+  counted."""
+  centred = counts - counts.mean(-1, keepdims=True)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    scores = (centred @ _CENTRED_PROFILES.T) / (
+        np.linalg.norm(centred, axis=-1, keepdims=True) * np.linalg.norm(_CENTRED_PROFILES, axis=1))
+  best = np.argmax(np.nan_to_num(np.round(scores, TIE_DECIMALS), nan=-np.inf), -1) % 12
+  return np.where(np.any(counts, -1), best, -1)
+
+
 def tonic(tokens: np.ndarray) -> int | None:
-  """The pitch class of the tune's key (Krumhansl-Schmuckler: the major or minor key profile
-  that correlates best with its steps' pitch classes; scale membership alone cannot tell a
-  major key from its relative minor). None: no sounding step."""
-  histogram = stats.pitch_class_histogram(np.asarray(tokens))
-  if not histogram.any():
-    return None
-  scores = [np.corrcoef(histogram, np.roll(profile, root))[0, 1]
-            for profile in (MAJOR_PROFILE, MINOR_PROFILE) for root in range(12)]
-  return int(np.nanargmax(np.round(scores, TIE_DECIMALS))) % 12
+  """The pitch class of the tune's key (``tonics`` of its steps' pitch classes). None: no
+  sounding step."""
+  key = int(tonics(stats.pitch_class_histogram(np.asarray(tokens))))
+  return None if key < 0 else key
 
 
 def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
@@ -77,20 +92,13 @@ def home_after_each_step(tokens: np.ndarray, meter: encoding.Meter) -> np.ndarra
   steps = np.arange(len(tokens))
   sounding = tokens != encoding.REST
   pitch_classes = (tokens.astype(np.int64) - 1) % 12
-  counts = np.cumsum(np.eye(12)[pitch_classes] * sounding[:, None], axis=0)
-  centred = counts - counts.mean(1, keepdims=True)  # Correlation ignores the histogram's scale.
-  profiles = np.stack([np.roll(profile, root) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
-                       for root in range(12)])
-  profiles = profiles - profiles.mean(1, keepdims=True)
-  with np.errstate(invalid='ignore', divide='ignore'):
-    scores = (centred @ profiles.T) / (np.linalg.norm(centred, axis=1, keepdims=True)
-                                       * np.linalg.norm(profiles, axis=1))
-  tonics = np.argmax(np.nan_to_num(np.round(scores, TIE_DECIMALS), nan=-np.inf), 1) % 12
+  # The key of every prefix: tonics of its running pitch-class counts.
+  keys = tonics(np.cumsum(np.eye(12)[pitch_classes] * sounding[:, None], axis=0))
   last = np.maximum.accumulate(np.where(sounding, steps, -1))
   changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
   first = np.maximum.accumulate(np.where(changes, steps, 0))[np.maximum(last, 0)]
   early = 2 * meter.positions[first].astype(np.int64) < meter.bar_lengths[first]
-  return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == tonics) & early
+  return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == keys) & early
 
 
 def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:
