@@ -25,20 +25,20 @@ def main(experiment_dir: str) -> None:
       graphdef, params, [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)],
       window_size=1, tune_ends=True)
   mass = home_mass = first = home_first = 0.0
-  offset = 0
+  offset, own_ends_home = 0, []
   for index, (tokens, meter) in enumerate(zip(tracks, meters)):
     # The end after each step of the tune: scored before its last step, then after it.
     before = scores.end_before[offset:offset + len(tokens) - 1]
     offset += len(tokens) - 1
     p_end = np.append(before, scores.end_at_end[index])
     home = tunes.home_after_each_step(tokens, meter)
+    own_ends_home.append(home[-1])  # The tune's own end: ends_home of the whole tune.
     first_end = p_end * np.concatenate([[1.0], np.cumprod(1.0 - p_end)[:-1]])
     mass, home_mass = mass + p_end.sum(), home_mass + p_end @ home
     first, home_first = first + first_end.sum(), home_first + first_end @ home
-  ends_home = np.mean([tunes.ends_home(t, m) for t, m in zip(tracks, meters)])
   print(f'| {experiment_dir} | {len(tracks)} | {mass / len(tracks):.3f} | '
         f'{home_mass / mass:.3f} | {first / len(tracks):.3f} | {home_first / first:.3f} | '
-        f'{ends_home:.3f} |')
+        f'{np.mean(own_ends_home):.3f} |')
 
 
 if __name__ == '__main__':
