@@ -4,7 +4,8 @@ compile; tokens are predicted steps (padding not counted).
 
   python scripts/train_throughput.py 32x128xplc 8x128xplc 16x64x
   python scripts/train_throughput.py --cpu_devices=2 2x512xplc   # data parallel over 2 devices
-  # BATCHxLENGTHxINPUTS; INPUTS: p bar position, l lookbacks, c copy path (melody.cfg: plc)
+  # BATCHxLENGTHxINPUTS; INPUTS: p bar position, l lookbacks, c copy path, t tune ends,
+  # n bar numbers, h held steps, x extra lookbacks, k key degrees (melody.cfg: 8x256xplctnh)
 """
 
 import sys
@@ -31,7 +32,9 @@ if __name__ == '__main__':
     config = dict(rnn_size=128, num_layers=1, dropout=0.1, window_size=20, mode='sequence',
                   batch_size=int(batch), sequence_length=int(length), max_files_in_ram=10000,
                   bar_position='p' in inputs, lookback='l' in inputs,
-                  copy_lookback='c' in inputs)
+                  copy_lookback='c' in inputs, tune_ends='t' in inputs,
+                  bar_number='n' in inputs, held_steps='h' in inputs,
+                  extra_lookback='x' in inputs, key_degree='k' in inputs)
     tx = training.make_optimizer('adam', 0.002, 5.0)
     graphdef, state = training.init_state(training.model_of_config(config, 0), tx)
     mesh = parallel.data_mesh(0, int(batch))
