@@ -315,44 +315,6 @@ def test_extra_lookbacks_see_the_bars_3_6_12_and_16_back():
   assert not extra[:, num_bars:].any()  # No step repeats one of those bars.
 
 
-def _tokens(pitches):
-  return np.array([0 if p is None else p + 1 for p in pitches], np.int64)
-
-
-def test_key_degrees_name_each_note_in_the_key_of_the_steps_up_to_it():
-  c_major = [60, 62, 64, 65, 67, 69, 71, 72, None, 67, 64, 60]
-  a_minor = [57, 59, 60, 62, 64, 65, 68, 69, None, 64, 60, 57]
-  positions = np.arange(12) % 4
-  for pitches, tonic, minor in ((c_major, 0, 0), (a_minor, 9, 12)):
-    degrees = model_inputs.track_inputs(_tokens(pitches), positions, ('key_degree',)).key_degree
-    # From the full scale on, each note is its degree above the tonic (+12 in minor); a rest
-    # has none.
-    expected = [model_inputs.NO_DEGREE if p is None else (p - tonic) % 12 + minor
-                for p in pitches]
-    assert degrees[7:].tolist() == expected[7:]
-    # Transposed, the degrees stay.
-    moved = model_inputs.track_inputs(_tokens([None if p is None else p + 5 for p in pitches]),
-                                      positions, ('key_degree',)).key_degree
-    assert moved.tolist() == degrees.tolist()
-
-
-def test_a_key_degree_reads_only_the_window_of_steps_up_to_it():
-  window = model_inputs.KEY_WINDOW
-  # A long stretch of G major, then C major tones: the key of the last steps' windows moves.
-  g_major = [67, 69, 71, 72, 74, 76, 78, 79] * (window // 8)
-  tail = [60, 64, 67, 65] * (window // 4)
-  pitches = g_major + tail
-  degrees = model_inputs.track_inputs(_tokens(pitches), np.arange(len(pitches)) % 16,
-                                      ('key_degree',)).key_degree
-  first_c = len(g_major)
-  assert degrees[first_c] == (60 - 67) % 12  # C read in G major: its 4th degree.
-  assert degrees[-1] == (65 - 60) % 12  # The last window holds only C major's notes.
-  # The same step with more before it than the window: the earlier notes change nothing.
-  longer = model_inputs.track_inputs(_tokens([50] * 40 + pitches),
-                                     np.arange(40 + len(pitches)) % 16, ('key_degree',)).key_degree
-  assert longer[-window:].tolist() == degrees[-window:].tolist()
-
-
 def test_tune_phases_count_the_bar_from_the_tunes_pickup():
   # A tune with a 4-step pickup in 4/4 that ends completing the pickup's bar (12 steps in its
   # last bar), read between its marks.

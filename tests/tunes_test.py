@@ -3,14 +3,13 @@ tunes and to repeat their parts."""
 
 import json
 
-import jax.numpy as jnp
 import miditoolkit
 import numpy as np
 import pytest
 from flax import nnx
 
 from conftest import ok, run_module, write_midi
-from midi_rnn_jax.data import encoding, keys, melody_file, model_inputs, slicing
+from midi_rnn_jax.data import encoding, melody_file, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import TUNE_END
 from midi_rnn_jax.evaluation import scoring, stats, tunes
 from midi_rnn_jax.generate import priming
@@ -183,19 +182,3 @@ def test_home_after_each_step_is_ends_home_of_every_prefix():
     expected = [tunes.ends_home(tokens[:j + 1], encoding.Meter(*(a[:j + 1] for a in meter)))
                 for j in range(len(tokens))]
     np.testing.assert_array_equal(tunes.home_after_each_step(tokens, meter), expected)
-
-
-@pytest.mark.parametrize('xp', [np, jnp], ids=['numpy', 'jax'])
-def test_each_key_profile_and_its_scale_read_as_their_own_key(xp):
-  # Counts shaped as each of the 24 key profiles are that key, in numpy as in the samplers.
-  found = keys.best_keys(xp.asarray(keys.KEY_PROFILES, xp.float32), xp)
-  assert np.asarray(found).tolist() == list(range(24))
-  # A tune on a major scale (tonic twice, fifth three times) is read in that major key, in any
-  # transposition; no notes: no key.
-  for root in range(12):
-    counts = np.zeros(12)
-    counts[[(root + d) % 12 for d in (0, 2, 4, 5, 7, 9, 11)]] = 1
-    counts[root] += 1
-    counts[(root + 7) % 12] += 2
-    assert int(keys.best_keys(xp.asarray(counts, xp.float32), xp)) == root
-  assert int(keys.best_keys(xp.zeros(12, xp.float32), xp)) == -1

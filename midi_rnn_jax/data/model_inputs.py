@@ -19,8 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import keys
-from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES, REST
+from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES
 
 
 class StepInputs(NamedTuple):
@@ -33,7 +32,6 @@ class StepInputs(NamedTuple):
   bar_number: Any = None  # uint8: the step's bar, counted from the track's start (bar_numbers)
   extra_lookback: Any = None  # uint8: as lookback, for EXTRA_LOOKBACK_BARS
   held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
-  key_degree: Any = None  # uint8: the step's degree in the key of the steps up to it
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
 
 
@@ -170,30 +168,6 @@ def _held_steps_of(plan, look_up, tokens, xp):
   return xp.sum(xp.cumprod(same, axis=-1), axis=-1)
 
 
-# Steps whose notes give the key of ``key_degree``: 8 bars of 4/4, most of a folk tune.
-KEY_WINDOW = 128
-# The key_degree of a rest, a tune mark, or a step with no note in its window.
-NO_DEGREE = 24
-
-
-def step_indices(positions: np.ndarray) -> np.ndarray:
-  """(..., steps) -> each step's index in its track."""
-  return np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
-
-
-def _key_degree_of(plan, look_up, tokens, xp):
-  """The step's pitch class as a degree of the key (keys.best_keys) of the sounding steps
-  among it and the KEY_WINDOW - 1 before it, plus 12 in a minor key; NO_DEGREE for a rest."""
-  window = xp.concatenate([tokens[..., None], look_up(plan[..., None] - np.arange(1, KEY_WINDOW))],
-                          axis=-1)
-  sounding = (window > REST) & (window < NUM_CLASSES)
-  pitch_classes = xp.where(sounding, (window - 1) % 12, -1)
-  counts = xp.sum(pitch_classes[..., None] == np.arange(12), axis=-2, dtype=np.float32)
-  key = keys.best_keys(counts, xp)
-  degree = (pitch_classes[..., 0] - key) % 12 + 12 * (key >= 12)
-  return xp.where(sounding[..., 0], degree, NO_DEGREE)
-
-
 def _the_plan(plan, look_up, tokens, xp):
   del look_up, tokens, xp  # The value is the plan itself (a bar position, a bar number).
   return plan
@@ -263,11 +237,6 @@ INPUTS = (
           'the LSTM.',
           plan=steps_before, read=_held_steps_of,
           kernels=(Kernel('held_steps_kernel', 0, MAX_HELD_STEPS + 1),), looks_back=True),
-    Input('key_degree', 'Also feed the model each step\'s note as a degree of the key (major or '
-          'minor, Krumhansl-Schmuckler) of the 128 steps up to it: where the tonic is, read '
-          'instead of inferred by the LSTM.',
-          plan=step_indices, read=_key_degree_of,
-          kernels=(Kernel('key_degree_kernel', 0, NO_DEGREE + 1),), looks_back=True),
     Input('tune_phase', 'Also feed the model how many steps each step is past the last step at '
           'the bar position its tune starts at: its bar as counted from the tune\'s pickup, '
           'where phrases, and most tunes, end. Needs --bar_position.',

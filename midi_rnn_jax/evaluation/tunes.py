@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_rnn_jax.data import encoding, keys
+from midi_rnn_jax.data import encoding
 from midi_rnn_jax.evaluation import stats
 
 # Parts of this many bars that come back (4: a phrase; 8: a strain of a reel or a jig).
@@ -34,11 +34,34 @@ def part_repetition(bars: Sequence[tuple], part_bars: int) -> float | None:
   return repeats / counted if counted > 0 else None
 
 
+# Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+# Key scores that agree to this many decimals are a tie, which the first key (C major first)
+# wins however the scores were summed.
+TIE_DECIMALS = 9
+
+
+# Every key's profile (C major to B major, then C minor to B minor), centred: a correlation
+# with them is a dot product over norms.
+KEY_PROFILES = np.stack([np.roll(profile, root) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+                         for root in range(12)])
+_CENTRED_PROFILES = KEY_PROFILES - KEY_PROFILES.mean(1, keepdims=True)
+
+
 def tonics(counts: np.ndarray) -> np.ndarray:
   """(..., 12) pitch-class counts (or shares) -> the pitch class of each one's key
-  (keys.best_keys); -1 where nothing is counted."""
-  best = keys.best_keys(counts)
-  return np.where(best >= 0, best % 12, -1)
+  (Krumhansl-Schmuckler: the major or minor key profile that correlates best with them; scale
+  membership alone cannot tell a major key from its relative minor); -1 where nothing is
+  counted."""
+  centred = counts - counts.mean(-1, keepdims=True)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    scores = (centred @ _CENTRED_PROFILES.T) / (
+        np.linalg.norm(centred, axis=-1, keepdims=True) * np.linalg.norm(_CENTRED_PROFILES, axis=1))
+  best = np.argmax(np.nan_to_num(np.round(scores, TIE_DECIMALS), nan=-np.inf), -1) % 12
+  return np.where(np.any(counts, -1), best, -1)
 
 
 def tonic(tokens: np.ndarray) -> int | None:
