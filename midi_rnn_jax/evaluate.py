@@ -80,8 +80,8 @@ def main(argv):
       console.log(f'warning: {training_files_scored} of the {len(records)} files scored are '
                   f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
-  inputs = model_inputs.of_config(config)
-  steps = [model_inputs.track_inputs(t, m.positions, inputs) for t, m in zip(tracks, meters)]
+  inputs, tune_ends = model_inputs.of_config(config), config.get('tune_ends', False)
+  steps = [model_inputs.track_steps(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
   lstm_contexts, targets = slicing.every_window(steps, window_size)
   contexts = lstm_contexts.tokens
   if not len(targets):
@@ -106,7 +106,7 @@ def main(argv):
                                                              targets)
   mode = modes.of(config)
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
-  tune_ends, ends, copies = config.get('tune_ends', False), None, None
+  ends, copies = None, None
   if mode.carries_state:
     whole = scoring.whole_track_scores(
         graphdef, params, [model_inputs.model_track(t, m, inputs, tune_ends)

@@ -14,7 +14,8 @@ from midi_rnn_jax import console, experiment, report
 from midi_rnn_jax.data import parse_cache
 from midi_rnn_jax.evaluation import tunes
 
-FIGURES = ('ends_home', 'bar_repetition', 'part_repetition_4', 'part_repetition_8')
+FIGURES = ('ends_home', 'completes_first_bar', 'bar_repetition', 'part_repetition_4',
+           'part_repetition_8')
 DRAWS = 1000
 
 

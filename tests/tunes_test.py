@@ -9,6 +9,7 @@ import pytest
 from flax import nnx
 
 from conftest import ok, run_module, write_midi
+from midi_rnn_jax import report
 from midi_rnn_jax.data import encoding, melody_file, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import TUNE_END
 from midi_rnn_jax.evaluation import scoring, stats, tunes
@@ -182,3 +183,25 @@ def test_home_after_each_step_is_ends_home_of_every_prefix():
     expected = [tunes.ends_home(tokens[:j + 1], encoding.Meter(*(a[:j + 1] for a in meter)))
                 for j in range(len(tokens))]
     np.testing.assert_array_equal(tunes.home_after_each_step(tokens, meter), expected)
+
+
+def test_a_tune_whose_last_bar_completes_its_pickup_does_so_as_sample_writes_it(tmp_path):
+  # A 4-step pickup in 4/4, a whole bar, and a last bar of 12 steps; then one step more.
+  for steps, completes in ((4 + 16 + 12, True), (4 + 16 + 13, False)):
+    tokens = np.tile(np.array([61, 61, 63, 65], np.uint8), 9)[:steps]
+    positions = ((12 + np.arange(steps)) % 16).astype(np.uint8)
+    meter = encoding.Meter(positions, np.full(steps, 16, np.uint8), np.full(steps, 4, np.uint8))
+    assert tunes.start_position(meter) == 12
+    assert tunes.completes_first_bar(meter) == completes
+    # Written as sample writes it (the pickup a bar of its own) and read back: the same.
+    folder = tmp_path / str(steps)
+    folder.mkdir()
+    melody_file.tokens_to_midi(tokens, steps_per_quarter=4, tune_ended=True, first_position=12,
+                               bar_length=16).dump(str(folder / '01.mid'))
+    written = report.generated_melodies(str(folder), 4)['01.mid']
+    assert written.meter.positions[0] == 0 and tunes.start_position(written.meter) == 12
+    assert tunes.tune_features(written.tokens, written.meter)['completes_first_bar'] == completes
+  # Without a pickup, the last bar completes the first where it is whole.
+  whole = encoding.Meter((np.arange(32) % 16).astype(np.uint8), np.full(32, 16, np.uint8),
+                         np.full(32, 4, np.uint8))
+  assert tunes.start_position(whole) == 0 and tunes.completes_first_bar(whole)

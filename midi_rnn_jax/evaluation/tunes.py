@@ -85,6 +85,25 @@ def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
           and 2 * int(meter.positions[first]) < int(meter.bar_lengths[first]))
 
 
+def start_position(meter: encoding.Meter) -> int:
+  """The bar position a tune starts at: its first step's; or, where its first bar is shorter
+  than the next (a pickup written as a bar of its own, as ``sample`` writes one), where that
+  bar would start in a whole one."""
+  positions = np.asarray(meter.positions)
+  bar_lines = np.flatnonzero(positions == 0)
+  if positions[0] != 0 or len(bar_lines) < 2:
+    return int(positions[0])
+  pickup, whole = int(bar_lines[1]), int(meter.bar_lengths[bar_lines[1]])
+  return whole - pickup if pickup < whole else 0
+
+
+def completes_first_bar(meter: encoding.Meter) -> bool:
+  """Whether the tune's last bar completes its first: it ends where a bar counted from its
+  start position is whole (after a pickup, short of a bar line by the pickup)."""
+  after_last = (int(meter.positions[-1]) + 1) % int(meter.bar_lengths[-1])
+  return after_last == start_position(meter) % int(meter.bar_lengths[-1])
+
+
 def home_after_each_step(tokens: np.ndarray, meter: encoding.Meter) -> np.ndarray:
   """For each step, whether the tune would end home (``ends_home``) if it ended after that
   step: ``ends_home`` of every prefix at once, each judged in the key of its own steps."""
@@ -107,6 +126,7 @@ def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:
   bars = bars_of(tokens, meter.positions)
   return {'steps': int(len(tokens)), 'bars': len(bars),
           'ends_home': ends_home(tokens, meter),
+          'completes_first_bar': completes_first_bar(meter),
           'bar_repetition': stats.repeated_bars(bars),
           **{f'part_repetition_{k}': part_repetition(bars, k) for k in PART_BARS},
           'degenerate': stats.degeneration(tokens)}
@@ -125,6 +145,7 @@ def summary(features: Sequence[dict]) -> dict:
           'quartile_steps': [float(q) for q in np.percentile([f['steps'] for f in features],
                                                              [25, 75])],
           'ends_home': mean('ends_home'),
+          'completes_first_bar': mean('completes_first_bar'),
           'bar_repetition': mean('bar_repetition'),
           **{f'part_repetition_{k}': mean(f'part_repetition_{k}') for k in PART_BARS},
           'degenerate': float(np.mean([f['degenerate'] is not None for f in features]))}
@@ -135,6 +156,7 @@ SUMMARY_LABELS = {
     'tunes': 'tunes', 'median_steps': 'median length (steps)',
     'quartile_steps': 'length quartiles (steps)',
     'ends_home': 'share ending on the tonic, early in a bar',
+    'completes_first_bar': 'share whose last bar completes their first',
     'bar_repetition': 'bars that repeat an earlier bar',
     **{f'part_repetition_{k}': f'{k}-bar parts that repeat an earlier one' for k in PART_BARS},
     'degenerate': 'degenerate tunes'}
