@@ -81,8 +81,11 @@ def main(argv):
                   f'training files of {experiment_dir}: their figures are not held out')
   tracks, meters = cached_tracks.all_tracks_and_meters(records, window_size)
   inputs, tune_ends = model_inputs.of_config(config), config.get('tune_ends', False)
-  steps = [model_inputs.track_steps(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
-  lstm_contexts, targets = slicing.every_window(steps, window_size)
+  # Each track as the model reads it (between its marks), once: whole for the whole-track
+  # scores, its own steps for the windows.
+  read = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
+  lstm_contexts, targets = slicing.every_window(
+      [model_inputs.own_steps(track, tune_ends) for track in read], window_size)
   contexts = lstm_contexts.tokens
   if not len(targets):
     raise UserError(f'nothing to score: {experiment_dir} has no validation files left; '
@@ -108,9 +111,7 @@ def main(argv):
   results = {'lstm': scoring.summary(lstm_probabilities, lstm_predictions, targets, previous)}
   ends, copies = None, None
   if mode.carries_state:
-    whole = scoring.whole_track_scores(
-        graphdef, params, [model_inputs.model_track(t, m, inputs, tune_ends)
-                           for t, m in zip(tracks, meters)], window_size, tune_ends)
+    whole = scoring.whole_track_scores(graphdef, params, read, window_size, tune_ends)
     results['lstm (whole track)'] = scoring.summary(whole.probabilities, whole.predictions,
                                                     targets, previous)
     if tune_ends:

@@ -79,9 +79,9 @@ case "$table" in
     [ -d "$exp" ] || { echo "run: bash scripts/reproduce.sh folk (or folk-long)" >&2; exit 2; }
     sample_tunes "$exp" ;;
   # results.md, "Whole-bar copies": melody_long.cfg (two devices, bar numbers; without the held
-  # steps and the tune phase, as measured) with the bar copies, scored, then its tunes as above. Flags for the
-  # table's other rows: FLAGS="..." (FLAGS=--nobar_number for its first row, FLAGS=" " for the
-  # bar numbers alone).
+  # steps and the tune phase, as measured) with the bar copies, scored, then its tunes as
+  # above. Flags for the table's other rows: FLAGS="..." (FLAGS=--nobar_number for its first
+  # row, FLAGS=" " for the bar numbers alone).
   copy-bars)
     folk_corpus
     train_and_evaluate --flagfile=configs/melody_long.cfg --noheld_steps --notune_phase ${FLAGS:---copy_bars}

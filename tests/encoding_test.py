@@ -328,8 +328,7 @@ def test_tune_phases_count_the_bar_from_the_tunes_pickup():
   assert track.tune_phase[:18].tolist() == list(range(16)) + [0, 1]
   assert track.tune_phase[-2] == 0 and track.bar_position[-2] == 11
   # The tune's own steps (evaluate's windows) keep the phases they have in the whole tune.
-  own = model_inputs.track_steps(np.full(steps, 61, np.uint8), meter,
-                                 ('bar_position', 'tune_phase'), tune_ends=True)
+  own = model_inputs.own_steps(track, tune_ends=True)
   assert own.tokens.tolist() == [61] * steps
   assert own.tune_phase.tolist() == track.tune_phase[1:-1].tolist()
   # Without a pickup it is the bar position; after a meter with no such position, it stops.

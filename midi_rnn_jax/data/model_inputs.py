@@ -276,12 +276,10 @@ def model_track(tokens: np.ndarray, meter, names: tuple[str, ...], tune_ends: bo
   return track_inputs(tokens, positions, names)
 
 
-def track_steps(tokens: np.ndarray, meter, names: tuple[str, ...], tune_ends: bool
-                ) -> StepInputs:
-  """``model_track`` without its TUNE_END marks: the track's own steps, each with the inputs
+def own_steps(track: StepInputs, tune_ends: bool) -> StepInputs:
+  """A ``model_track`` without its TUNE_END marks: the track's own steps, each with the inputs
   the model reads with it in the whole tune (a tune phase counts from the start mark)."""
-  steps = model_track(tokens, meter, names, tune_ends)
-  return map_arrays(lambda values: values[1:-1], steps) if tune_ends else steps
+  return map_arrays(lambda values: values[1:-1], track) if tune_ends else track
 
 
 def sampler_plans(names: tuple[str, ...], positions: np.ndarray) -> dict[str, np.ndarray]:
