@@ -315,6 +315,26 @@ def test_extra_lookbacks_see_the_bars_3_6_12_and_16_back():
   assert not extra[:, num_bars:].any()  # No step repeats one of those bars.
 
 
+def test_the_repeat_match_follows_the_longest_repeat_of_an_earlier_bar():
+  # Bars of 4 steps: A B A B C A, each of its own tokens.
+  a, b, c = [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]
+  tokens = np.array(a + b + a + b + c + a)
+  match = model_inputs.track_inputs(tokens, np.arange(24) % 4, ('bar_position', 'repeat_match')
+                                    ).repeat_match
+  token, length, distance = match.T
+  # Nothing repeats in the first two bars, nor in C.
+  assert set(token[:8]) == set(token[16:20]) == {model_inputs.NO_LOOKBACK}
+  assert not length[:8].any() and not distance[16:20].any()
+  # The second A B repeats the first, 2 bars back, one more step at each step; each step is
+  # told the token that follows its repeat, across the bar line and into the next bar.
+  assert length[8:16].tolist() == list(range(1, 9)) and set(distance[8:16]) == {2}
+  assert token[8:15].tolist() == (a + b)[1:] and token[15] == a[0]
+  # The last A repeats both earlier ones: the nearer (3 bars back) is taken; after its last
+  # step the track has ended (no token 3 bars before the next step).
+  assert distance[20:].tolist() == [3] * 4 and length[20:].tolist() == [1, 2, 3, 4]
+  assert token[20:23].tolist() == a[1:] and token[23] == model_inputs.NO_LOOKBACK
+
+
 def test_tune_phases_count_the_bar_from_the_tunes_pickup():
   # A tune with a 4-step pickup in 4/4 that ends completing the pickup's bar (12 steps in its
   # last bar), read between its marks.

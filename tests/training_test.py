@@ -69,17 +69,20 @@ def test_the_copy_path_raises_the_logit_of_each_looked_back_token():
   assert nnx.to_pure_dict(params)['copy_kernel'].shape == (8, len(model_inputs.LOOKBACK_BARS))
 
 
-def test_the_copy_path_copies_the_extra_lookbacks_too():
+def test_the_copy_path_copies_the_extra_lookbacks_and_the_repeat_match_too():
   model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
-                               lookback=True, extra_lookback=True, copy_lookback=True)
-  model.copy_bias[...] = jnp.arange(1.0, 9.0)
+                               lookback=True, extra_lookback=True, repeat_match=True,
+                               copy_lookback=True)
+  model.copy_bias[...] = jnp.arange(1.0, 10.0)
   hidden = jax.random.normal(jax.random.key(0), (1, 8))
   none = model_inputs.NO_LOOKBACK
-  # 1, 2, 4 and 8 bars back: 60, nothing, nothing, nothing; 3, 6, 12, 16: 62, 60, nothing, 7.
+  # 1, 2, 4 and 8 bars back: 60, nothing, nothing, nothing; 3, 6, 12, 16: 62, 60, nothing, 7;
+  # the repeat in progress (5 steps of the bar 3 back) goes on with 62.
   read = StepInputs(None, lookback=jnp.array([[60, none, none, none, 1, 0, 0, 0]]),
-                    extra_lookback=jnp.array([[62, 60, none, 7, 0, 1, 1, 0]]))
+                    extra_lookback=jnp.array([[62, 60, none, 7, 0, 1, 1, 0]]),
+                    repeat_match=jnp.array([[62, 5, 3]]))
   expected = np.zeros((1, encoding.NUM_CLASSES))
-  expected[0, 60], expected[0, 62], expected[0, 7] = 1.0 + 6.0, 5.0, 8.0
+  expected[0, 60], expected[0, 62], expected[0, 7] = 1.0 + 6.0, 5.0 + 9.0, 8.0
   np.testing.assert_allclose(model.output(hidden, read) - model.head(hidden), expected, atol=1e-6)
 
 

@@ -33,6 +33,7 @@ class StepInputs(NamedTuple):
   extra_lookback: Any = None  # uint8: as lookback, for EXTRA_LOOKBACK_BARS
   held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
+  repeat_match: Any = None  # uint8 (..., 3): the longest repeat's next token, length, distance
 
 
 def map_arrays(fn: Callable, *trees):
@@ -177,6 +178,47 @@ def _lookback_of(plan, look_up, tokens, xp):
   return lookback_features(look_up(plan), tokens, xp)
 
 
+# ``repeat_match`` looks for repeats of the bars 1 to MATCH_BARS back, over the last MATCH_STEPS
+# steps: every distance at which the tunes repeat bars, with none of the four lookbacks' gaps.
+MATCH_BARS = 16
+MATCH_STEPS = 16
+
+
+def match_index(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, 1 + 2 * MATCH_BARS): each step's own index,
+  the steps at its place 1, ..., MATCH_BARS bars back, and those before the step after it
+  (-1 where there is none)."""
+  back = bars_back(positions, MATCH_BARS)
+  after_last = np.full(back.shape[:-2] + (1, MATCH_BARS), -1)
+  own = np.broadcast_to(np.arange(back.shape[-2])[:, None], back.shape[:-1] + (1,))
+  return np.concatenate([own, back, np.concatenate([back[..., 1:, :], after_last], -2)], -1)
+
+
+def _repeat_match_of(plan, look_up, tokens, xp):
+  """The repeat in progress: for each distance k of 1..MATCH_BARS, how many of the last
+  MATCH_STEPS steps (back from this one, in a row) equal the steps as far before the step k bars
+  back; of the longest (the nearest of equals), the token it has after this step, the length,
+  and k. NO_LOOKBACK, 0, 0 where no distance repeats this step."""
+  del tokens  # Read through look_up with the steps before them.
+  offsets = xp.arange(MATCH_STEPS)
+
+  def last_steps(index):  # (..., n) -> the tokens at index, index - 1, ...: (..., n, MATCH_STEPS)
+    moved = index[..., None] - offsets
+    moved = xp.where((index[..., None] >= 0) & (moved >= 0), moved, -1)
+    flat = look_up(moved.reshape(moved.shape[:-2] + (-1,)))
+    return flat.reshape(moved.shape), moved >= 0
+
+  own, _ = last_steps(plan[..., :1])
+  back, exists = last_steps(plan[..., 1:MATCH_BARS + 1])
+  run = xp.sum(xp.cumprod((back == own) & exists, axis=-1), axis=-1)
+  nearest_longest = xp.argmax(run, axis=-1)
+  length = xp.max(run, axis=-1)
+  after = xp.take_along_axis(look_up(plan[..., MATCH_BARS + 1:]), nearest_longest[..., None],
+                             -1)[..., 0]
+  token = xp.where((length > 0) & (after >= 0), after, NO_LOOKBACK)
+  return xp.stack([token, length, xp.where(length > 0, nearest_longest + 1, 0)], -1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Kernel:
   """A block of the model's first-layer input kernel: the parameter ``param`` holds one
@@ -242,6 +284,15 @@ INPUTS = (
           'where phrases, and most tunes, end. Needs --bar_position.',
           plan=tune_phases, read=_the_plan,
           kernels=(Kernel('tune_phase_kernel', 0, MAX_BAR_STEPS),), needs='bar_position'),
+    Input('repeat_match', 'Also feed the model the repeat in progress: of the bars 1 to 16 '
+          'back, the one whose steps the last 16 steps repeat longest, with the token it has '
+          'next (copied too with --copy_lookback), the length of the repeat and its distance. '
+          'Needs --bar_position.',
+          plan=match_index, read=_repeat_match_of,
+          kernels=(Kernel('match_token_kernel', 1, NO_LOOKBACK + 1),
+                   Kernel('match_length_kernel', 1, MATCH_STEPS + 1),
+                   Kernel('match_distance_kernel', 1, MATCH_BARS + 1)),
+          pitched=1, needs='bar_position', looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'

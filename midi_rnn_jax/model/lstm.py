@@ -204,8 +204,9 @@ class MelodyLSTM(nnx.Module):
     # With copy_lookback (and lookback), a direct path from each lookback token to the output:
     # the last hidden state weighs "play what was played k bars ago", added to that token's
     # logit. Zeros at first.
-    # With extra_lookback, its tokens are copied too.
-    num_bars = len(LOOKBACK_BARS) + len(EXTRA_LOOKBACK_BARS) * bool(options.get('extra_lookback'))
+    # With extra_lookback, its tokens are copied too, and with repeat_match its token.
+    num_bars = (len(LOOKBACK_BARS) + len(EXTRA_LOOKBACK_BARS) * bool(options.get('extra_lookback'))
+                + bool(options.get('repeat_match')))
     copy = options.get('copy_lookback', False)
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
@@ -270,11 +271,13 @@ class MelodyLSTM(nnx.Module):
 
   def copied_tokens(self, read: StepInputs) -> jax.Array:
     """The tokens the copy path can copy: (..., lookbacks) of ``read``'s lookback tokens, then
-    its extra_lookback tokens with that input."""
-    tokens = read.lookback[..., :len(LOOKBACK_BARS)]
-    if 'extra_lookback' not in self.inputs:
-      return tokens
-    return jnp.concatenate([tokens, read.extra_lookback[..., :len(EXTRA_LOOKBACK_BARS)]], -1)
+    its extra_lookback tokens and its repeat_match token with those inputs."""
+    tokens = [read.lookback[..., :len(LOOKBACK_BARS)]]
+    if 'extra_lookback' in self.inputs:
+      tokens.append(read.extra_lookback[..., :len(EXTRA_LOOKBACK_BARS)])
+    if 'repeat_match' in self.inputs:
+      tokens.append(read.repeat_match[..., :1])
+    return jnp.concatenate(tokens, -1)
 
   def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
