@@ -79,12 +79,12 @@ case "$table" in
     [ -d "$exp" ] || { echo "run: bash scripts/reproduce.sh folk (or folk-long)" >&2; exit 2; }
     sample_tunes "$exp" ;;
   # results.md, "Whole-bar copies": melody_long.cfg (two devices, bar numbers; without the held
-  # steps and the tune phase, as measured) with the bar copies, scored, then its tunes as
-  # above. Flags for the table's other rows: FLAGS="..." (FLAGS=--nobar_number for its first
-  # row, FLAGS=" " for the bar numbers alone).
+  # steps, the tune phase and the repeat match, as measured) with the bar copies, scored, then
+  # its tunes as above. Flags for the table's other rows: FLAGS="..." (FLAGS=--nobar_number for
+  # its first row, FLAGS=" " for the bar numbers alone).
   copy-bars)
     folk_corpus
-    train_and_evaluate --flagfile=configs/melody_long.cfg --noheld_steps --notune_phase ${FLAGS:---copy_bars}
+    train_and_evaluate --flagfile=configs/melody_long.cfg --noheld_steps --notune_phase --norepeat_match ${FLAGS:---copy_bars}
     sample_tunes "$out/exp" ;;
   # results.md, "The folk corpus, as written and as played".
   corpus-tunes) folk_corpus; written_corpus
@@ -94,7 +94,7 @@ case "$table" in
   lakh) train_and_evaluate --flagfile=configs/melody.cfg --data_dir=data/lakh-midi-rnn \
           --dropout=0.3 --transpose=5 --num_epochs=40 --batch_size=32 --lr_schedule=plateau \
           --sequence_length=128 --learning_rate=0.002 --cpu_devices=1 --notune_ends \
-          --nobar_number --noheld_steps --notune_phase --polyphony=skip --tracks=all ;;
+          --nobar_number --noheld_steps --notune_phase --norepeat_match --polyphony=skip --tracks=all ;;
   # results.md: the original's window model (the defaults).
   folk-window) folk_corpus; train_and_evaluate --flagfile=configs/default.cfg ;;
   lakh-window) train_and_evaluate --flagfile=configs/default.cfg --data_dir=data/lakh-midi-rnn ;;

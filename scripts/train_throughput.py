@@ -5,7 +5,8 @@ compile; tokens are predicted steps (padding not counted).
   python scripts/train_throughput.py 32x128xplc 8x128xplc 16x64x
   python scripts/train_throughput.py --cpu_devices=2 2x512xplc   # data parallel over 2 devices
   # BATCHxLENGTHxINPUTS; INPUTS: p bar position, l lookbacks, c copy path, t tune ends,
-  # n bar numbers, h held steps, x extra lookbacks, f tune phase (melody.cfg: 8x256xplctnhf)
+  # n bar numbers, h held steps, x extra lookbacks, f tune phase, r repeat match
+  # (melody.cfg: 8x256xplctnhfr)
 """
 
 import sys
@@ -34,7 +35,8 @@ if __name__ == '__main__':
                   bar_position='p' in inputs, lookback='l' in inputs,
                   copy_lookback='c' in inputs, tune_ends='t' in inputs,
                   bar_number='n' in inputs, held_steps='h' in inputs,
-                  extra_lookback='x' in inputs, tune_phase='f' in inputs)
+                  extra_lookback='x' in inputs, tune_phase='f' in inputs,
+                  repeat_match='r' in inputs)
     tx = training.make_optimizer('adam', 0.002, 5.0)
     graphdef, state = training.init_state(training.model_of_config(config, 0), tx)
     mesh = parallel.data_mesh(0, int(batch))
