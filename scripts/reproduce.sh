@@ -63,7 +63,7 @@ case "$table" in
     (cd "$out/code" && time python -m midi_rnn_jax.train --flagfile=configs/melody.cfg \
        --experiment_dir="$exp" && python -m midi_rnn_jax.evaluate --experiment_dir="$exp")
     git worktree remove --force "$out/code" ;;
-  # results.md: the folk model (EXP=reproduced/folk-long/exp: the shipped one) on its
+  # results.md: the folk model (the shipped one; EXP=reproduced/folk-long/exp: the long one) on its
   # validation tunes as written (repeats not played).
   folk-written)
     exp=${EXP:-reproduced/folk/exp}
@@ -72,7 +72,7 @@ case "$table" in
     python scripts/held_out_files.py "$exp" data/midi-written "$out/validation"
     python -m midi_rnn_jax.evaluate --experiment_dir="$exp" --data_dir="$out/validation" ;;
   # results.md, "Do its tunes look like the tunes?": 100 tunes per seed of the folk model
-  # (EXP=reproduced/folk-long/exp for the shipped one) at temperature 1, each ended by the
+  # (the shipped one; EXP=reproduced/folk-long/exp for the long one) at temperature 1, each ended by the
   # model, against the validation tunes.
   tunes)
     exp=${EXP:-reproduced/folk/exp}

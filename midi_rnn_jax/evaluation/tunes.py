@@ -71,17 +71,26 @@ def tonic(tokens: np.ndarray) -> int | None:
   return None if key < 0 else key
 
 
-def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
-  """Whether the tune ends as tunes do: its last note on the tonic of its key, starting in
-  the first half of its bar (on the final bar's downbeat, or a long last note of a bar)."""
+def last_note(tokens: np.ndarray) -> tuple[int, int] | None:
+  """The tune's last note: the step it starts at and its token. None: no sounding step."""
   tokens = np.asarray(tokens)
   sounding = np.flatnonzero(tokens != encoding.REST)
   if not len(sounding):
-    return False
+    return None
   last = first = sounding[-1]
   while first > 0 and tokens[first - 1] == tokens[last]:
     first -= 1
-  return ((int(tokens[last]) - 1) % 12 == tonic(tokens)
+  return int(first), int(tokens[last])
+
+
+def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
+  """Whether the tune ends as tunes do: its last note on the tonic of its key, starting in
+  the first half of its bar (on the final bar's downbeat, or a long last note of a bar)."""
+  note = last_note(tokens)
+  if note is None:
+    return False
+  first, token = note
+  return ((token - 1) % 12 == tonic(tokens)
           and 2 * int(meter.positions[first]) < int(meter.bar_lengths[first]))
 
 
