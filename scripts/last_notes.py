@@ -13,7 +13,6 @@ import os
 import sys
 
 import miditoolkit
-import numpy as np
 
 from midi_rnn_jax.data import encoding
 from midi_rnn_jax.evaluation import tunes
