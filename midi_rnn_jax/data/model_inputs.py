@@ -201,7 +201,7 @@ def _repeat_match_of(plan, look_up, tokens, xp):
   MATCH_STEPS steps (back from this one, in a row) equal the steps as far before the step k bars
   back; of the longest (the nearest of equals), the token it has after this step, the length,
   and k. NO_LOOKBACK, 0, 0 where no distance repeats this step."""
-  del tokens  # Read through look_up with the steps before them.
+  del tokens  # The step's own token is looked up with the steps before it.
   offsets = xp.arange(MATCH_STEPS)
 
   def last_steps(index):  # (..., n) -> the tokens at index, index - 1, ...: (..., n, MATCH_STEPS)
@@ -286,10 +286,10 @@ INPUTS = (
           'where phrases, and most tunes, end. Needs --bar_position.',
           plan=tune_phases, read=_the_plan,
           kernels=(Kernel('tune_phase_kernel', 0, MAX_BAR_STEPS),), needs='bar_position'),
-    Input('repeat_match', 'Also feed the model the repeat in progress: of the bars 1 to 16 '
-          'back, the one whose steps the last 16 steps repeat longest, with the token it has '
-          'next (copied too with --copy_lookback), the length of the repeat and its distance. '
-          'Needs --bar_position.',
+    Input('repeat_match', f'Also feed the model the repeat in progress: of the bars 1 to '
+          f'{MATCH_BARS} back, the one whose steps the last {MATCH_STEPS} steps repeat longest, '
+          'with the token it has next (copied too with --copy_lookback), the length of the '
+          'repeat and its distance. Needs --bar_position.',
           plan=match_index, read=_repeat_match_of,
           kernels=(Kernel('match_token_kernel', 1, NO_LOOKBACK + 1),
                    Kernel('match_length_kernel', 1, MATCH_STEPS + 1),
