@@ -19,8 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from midi_rnn_jax.data import keys
-from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES, REST
+from midi_rnn_jax.data.encoding import MAX_BAR_STEPS, NUM_CLASSES
 
 
 class StepInputs(NamedTuple):
@@ -35,7 +34,6 @@ class StepInputs(NamedTuple):
   held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
   repeat_match: Any = None  # uint8 (..., 3): the longest repeat's next token, length, distance
-  home_degree: Any = None  # uint8: the step's degree in the key of the track's first steps
 
 
 def map_arrays(fn: Callable, *trees):
@@ -223,26 +221,6 @@ def _repeat_match_of(plan, look_up, tokens, xp):
   return xp.stack([token, length, xp.where(length > 0, nearest_longest + 1, 0)], -1)
 
 
-HOME_STEPS = 64
-NO_DEGREE = 24
-
-
-def step_indices(positions: np.ndarray) -> np.ndarray:
-  return np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
-
-
-def _home_degree_of(plan, look_up, tokens, xp):
-  first = np.arange(HOME_STEPS)
-  window = look_up(xp.where(first <= plan[..., None], first, -1))
-  sounding = (window > REST) & (window < NUM_CLASSES)
-  pitch_classes = xp.where(sounding, (window - 1) % 12, -1)
-  counts = xp.sum(pitch_classes[..., None] == np.arange(12), axis=-2, dtype=np.float32)
-  key = keys.best_keys(counts, xp)
-  own = (tokens > REST) & (tokens < NUM_CLASSES) & (key >= 0)
-  degree = ((tokens - 1) % 12 - key) % 12 + 12 * (key >= 12)
-  return xp.where(own, degree, NO_DEGREE)
-
-
 @dataclasses.dataclass(frozen=True)
 class Kernel:
   """A block of the model's first-layer input kernel: the parameter ``param`` holds one
@@ -317,9 +295,6 @@ INPUTS = (
                    Kernel('match_length_kernel', 1, MATCH_STEPS + 1),
                    Kernel('match_distance_kernel', 1, MATCH_BARS + 1)),
           pitched=1, needs='bar_position', looks_back=True),
-    Input('home_degree', 'home degree (experiment)',
-          plan=step_indices, read=_home_degree_of,
-          kernels=(Kernel('home_degree_kernel', 0, NO_DEGREE + 1),), looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
