@@ -28,7 +28,8 @@ if __name__ == '__main__':
         continue
       first, token = note
       degree = ((token - 1) % 12 - tunes.tonic(track.tokens)) % 12
-      starts_early = 2 * int(track.positions[first]) < int(track.bar_lengths[first])
+      meter = encoding.Meter(track.positions, track.bar_lengths, track.beat_units)
+      starts_early = bool(tunes.starts_early(meter, first))
       count += 1
       tonic, early, home = tonic + (degree == 0), early + starts_early, home + (
           degree == 0 and starts_early)

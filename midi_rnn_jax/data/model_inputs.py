@@ -112,8 +112,14 @@ def lookback_index(positions: np.ndarray, distances: tuple[int, ...] = LOOKBACK_
   the steps ``distances`` bars before the step after it (the one it predicts; -1 after the
   last), then the steps ``distances`` bars before itself; -1 where there is none."""
   back = bars_back(positions, max(distances))[..., [bars - 1 for bars in distances]]
-  after_last = np.full(back.shape[:-2] + (1, len(distances)), -1)
-  return np.concatenate([np.concatenate([back[..., 1:, :], after_last], axis=-2), back], axis=-1)
+  return np.concatenate([of_next_step(back), back], axis=-1)
+
+
+def of_next_step(index: np.ndarray) -> np.ndarray:
+  """(..., steps, n) indices found for each step -> those of the step after it (-1 after the
+  last): what an input step reads about the step it predicts."""
+  after_last = np.full(index.shape[:-2] + (1, index.shape[-1]), -1)
+  return np.concatenate([index[..., 1:, :], after_last], axis=-2)
 
 
 def lookback_features(looked_up, tokens, xp=np):
@@ -191,9 +197,8 @@ def match_index(positions: np.ndarray) -> np.ndarray:
   the steps at its place 1, ..., MATCH_BARS bars back, and those before the step after it
   (-1 where there is none)."""
   back = bars_back(positions, MATCH_BARS)
-  after_last = np.full(back.shape[:-2] + (1, MATCH_BARS), -1)
   own = np.broadcast_to(np.arange(back.shape[-2])[:, None], back.shape[:-1] + (1,))
-  return np.concatenate([own, back, np.concatenate([back[..., 1:, :], after_last], -2)], -1)
+  return np.concatenate([own, back, of_next_step(back)], -1)
 
 
 def _repeat_match_of(plan, look_up, tokens, xp):

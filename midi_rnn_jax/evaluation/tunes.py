@@ -83,6 +83,12 @@ def last_note(tokens: np.ndarray) -> tuple[int, int] | None:
   return int(first), int(tokens[last])
 
 
+def starts_early(meter: encoding.Meter, steps):
+  """Whether a note starting at ``steps`` (a step's index, or an array of them) starts in the
+  first half of its bar: on a downbeat, or as a long note of a bar."""
+  return 2 * np.asarray(meter.positions, np.int64)[steps] < meter.bar_lengths[steps]
+
+
 def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
   """Whether the tune ends as tunes do: its last note on the tonic of its key, starting in
   the first half of its bar (on the final bar's downbeat, or a long last note of a bar)."""
@@ -90,8 +96,7 @@ def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
   if note is None:
     return False
   first, token = note
-  return ((token - 1) % 12 == tonic(tokens)
-          and 2 * int(meter.positions[first]) < int(meter.bar_lengths[first]))
+  return (token - 1) % 12 == tonic(tokens) and bool(starts_early(meter, first))
 
 
 def start_position(meter: encoding.Meter) -> int:
@@ -125,8 +130,7 @@ def home_after_each_step(tokens: np.ndarray, meter: encoding.Meter) -> np.ndarra
   last = np.maximum.accumulate(np.where(sounding, steps, -1))
   changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
   first = np.maximum.accumulate(np.where(changes, steps, 0))[np.maximum(last, 0)]
-  early = 2 * meter.positions[first].astype(np.int64) < meter.bar_lengths[first]
-  return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == keys) & early
+  return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == keys) & starts_early(meter, first)
 
 
 def tune_features(tokens: np.ndarray, meter: encoding.Meter) -> dict:

@@ -168,6 +168,13 @@ def dropout(x: jax.Array, rate: float, rng: jax.Array | None) -> jax.Array:
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
+# The inputs whose leading columns are tokens the copy path (copy_lookback) can copy, and how
+# many: one weight each in the copy kernel, in this order. lookback is always among them (the
+# copy path needs it).
+COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBACK_BARS)),
+          ('repeat_match', 1))
+
+
 # The model's options, each a boolean flag of train and a key of an experiment's config: the
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
@@ -204,9 +211,8 @@ class MelodyLSTM(nnx.Module):
     # With copy_lookback (and lookback), a direct path from each lookback token to the output:
     # the last hidden state weighs "play what was played k bars ago", added to that token's
     # logit. Zeros at first.
-    # With extra_lookback, its tokens are copied too, and with repeat_match its token.
-    num_bars = (len(LOOKBACK_BARS) + len(EXTRA_LOOKBACK_BARS) * bool(options.get('extra_lookback'))
-                + bool(options.get('repeat_match')))
+    # With extra_lookback, its tokens are copied too, and with repeat_match its token (COPIED).
+    num_bars = sum(width for name, width in COPIED if options.get(name))
     copy = options.get('copy_lookback', False)
     self.copy_kernel = nnx.Param(jnp.zeros((rnn_size, num_bars))) if copy else None
     self.copy_bias = nnx.Param(jnp.zeros((num_bars,))) if copy else None
@@ -271,13 +277,9 @@ class MelodyLSTM(nnx.Module):
 
   def copied_tokens(self, read: StepInputs) -> jax.Array:
     """The tokens the copy path can copy: (..., lookbacks) of ``read``'s lookback tokens, then
-    its extra_lookback tokens and its repeat_match token with those inputs."""
-    tokens = [read.lookback[..., :len(LOOKBACK_BARS)]]
-    if 'extra_lookback' in self.inputs:
-      tokens.append(read.extra_lookback[..., :len(EXTRA_LOOKBACK_BARS)])
-    if 'repeat_match' in self.inputs:
-      tokens.append(read.repeat_match[..., :1])
-    return jnp.concatenate(tokens, -1)
+    its extra_lookback tokens and its repeat_match token with those inputs (COPIED)."""
+    return jnp.concatenate([getattr(read, name)[..., :width] for name, width in COPIED
+                            if name in self.inputs], -1)
 
   def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
