@@ -1,31 +1,47 @@
-"""Where a model with tune ends puts the end, reading the validation tunes (teacher forced):
-the share of its end probability at steps where ending would end home, and of its first end
-(the one a sampler would stop at, had it sampled these notes), against where the tunes end.
+"""Where a model with tune ends puts the end, reading tunes teacher forced: the share of its
+end probability at steps where ending would end home, and of its first end (the one a sampler
+would stop at, had it sampled these notes), against where the tunes end.
 
-  python scripts/end_placement.py EXPERIMENT
+  python scripts/end_placement.py EXPERIMENT [EXPERIMENT ...]       # the validation tunes
+  python scripts/end_placement.py EXPERIMENT --tunes FOLDER [...]   # e.g. its own sampled tunes
 
 Set beside the share of its own sampled tunes that end home (report's Tunes section), it
-tells a model that misplaces its ends from one whose own notes lead it elsewhere.
+tells a model that misplaces its ends from one whose own notes lead it elsewhere. The mean end
+probability at a step where ending would end home, and at any other step (second halves of
+the tunes, their last step left out), tells whether its own tunes give it fewer places to end home or a weaker wish to.
 """
 
+import glob
+import os
 import sys
 
 import numpy as np
 
 from midi_rnn_jax import experiment
-from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, parse_cache
 from midi_rnn_jax.evaluation import scoring, tunes
 
+HEADER = ('| experiment | tunes read | tunes | end probability per tune | its share where ending '
+          'is home | share a sampler would end by their last step | of those ends, home | the '
+          'tunes\' own ends, home | mean end probability, second halves but the last step: home step '
+          '/ other step |')
 
-def main(experiment_dir: str) -> None:
-  config, graphdef, params = experiment.load_model(experiment_dir, 'best')
-  tracks, meters = experiment.validation_tunes(experiment_dir, config, config['cache_dir'], print)
+
+def tunes_in(folder: str, config: dict) -> tuple[list, list]:
+  """(tracks, meters) of the MIDI files under ``folder``, read as ``config`` read its data."""
+  paths = sorted(glob.glob(os.path.join(folder, '**', '*.mid'), recursive=True))
+  records = parse_cache.read_records(paths, config['cache_dir'], 1, print,
+                                     encoding.ReadingRules.of_config(config))
+  return cached_tracks.all_tracks_and_meters(records, config['window_size'])
+
+
+def row(experiment_dir: str, config, graphdef, params, name: str, tracks, meters) -> str:
   names = model_inputs.of_config(config)
   scores = scoring.whole_track_scores(
       graphdef, params, [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)],
       window_size=1, tune_ends=True)
   mass = home_mass = first = home_first = 0.0
-  offset, own_ends_home = 0, []
+  offset, own_ends_home, late_home, late_other = 0, [], [], []
   for index, (tokens, meter) in enumerate(zip(tracks, meters)):
     # The end after each step of the tune: scored before its last step, then after it.
     before = scores.end_before[offset:offset + len(tokens) - 1]
@@ -36,15 +52,30 @@ def main(experiment_dir: str) -> None:
     first_end = p_end * np.concatenate([[1.0], np.cumprod(1.0 - p_end)[:-1]])
     mass, home_mass = mass + p_end.sum(), home_mass + p_end @ home
     first, home_first = first + first_end.sum(), home_first + first_end @ home
-  print(f'| {experiment_dir} | {len(tracks)} | {mass / len(tracks):.3f} | '
-        f'{home_mass / mass:.3f} | {first / len(tracks):.3f} | {home_first / first:.3f} | '
-        f'{np.mean(own_ends_home):.3f} |')
+    # Where it could have ended, its own end left out: the second half, but the last step.
+    late = slice(len(tokens) // 2, len(tokens) - 1)
+    late_home.append(p_end[late][home[late]])
+    late_other.append(p_end[late][~home[late]])
+  return (f'| {experiment_dir} | {name} | {len(tracks)} | {mass / len(tracks):.3f} | '
+          f'{home_mass / mass:.3f} | {first / len(tracks):.3f} | {home_first / first:.3f} | '
+          f'{np.mean(own_ends_home):.3f} | {np.concatenate(late_home).mean():.4f} / '
+          f'{np.concatenate(late_other).mean():.4f} |')
+
+
+def main(experiment_dir: str, folders: list[str]) -> None:
+  config, graphdef, params = experiment.load_model(experiment_dir, 'best')
+  if not folders:
+    tracks, meters = experiment.validation_tunes(experiment_dir, config, config['cache_dir'], print)
+    print(row(experiment_dir, config, graphdef, params, 'validation', tracks, meters))
+  for folder in folders:
+    print(row(experiment_dir, config, graphdef, params, folder, *tunes_in(folder, config)))
 
 
 if __name__ == '__main__':
-  print('| experiment | tunes | end probability per tune | its share where ending is home | '
-        'share a sampler would end by their last step | of those ends, home | the tunes\' own '
-        'ends, home |')
-  print('|---' * 7 + '|')
-  for path in sys.argv[1:]:
-    main(path)
+  print(HEADER)
+  print('|---' * 9 + '|')
+  if '--tunes' in sys.argv:
+    main(sys.argv[1], sys.argv[sys.argv.index('--tunes') + 1:])
+  else:
+    for path in sys.argv[1:]:
+      main(path, [])
