@@ -34,7 +34,6 @@ class StepInputs(NamedTuple):
   held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
   repeat_match: Any = None  # uint8 (..., 3): the longest repeat's next token, length, distance
-  bars_left: Any = None  # uint8: bar lines from the step to the tune's last (bars_left)
 
 
 def map_arrays(fn: Callable, *trees):
@@ -144,15 +143,6 @@ def bar_numbers(positions: np.ndarray) -> np.ndarray:
   before its first bar line (a pickup, or a tune's start mark), then 1, 2, ... up to
   MAX_BAR_NUMBER."""
   return np.minimum(np.cumsum(np.asarray(positions) == 0, axis=-1), MAX_BAR_NUMBER)
-
-
-def bars_left(positions: np.ndarray, total=None) -> np.ndarray:
-  """(..., steps) bar positions -> how many bar lines each step is before the tune's last: the
-  track's own (in training), or ``total`` (...,) bar lines from its start (the length a
-  sampler aims at); 0 from there on, up to MAX_BAR_NUMBER."""
-  numbers = np.cumsum(np.asarray(positions) == 0, axis=-1)
-  total = numbers[..., -1:] if total is None else np.asarray(total)[..., None]
-  return np.clip(total - numbers, 0, MAX_BAR_NUMBER)
 
 
 def tune_phases(positions: np.ndarray) -> np.ndarray:
@@ -310,12 +300,6 @@ INPUTS = (
                    Kernel('match_length_kernel', 1, MATCH_STEPS + 1),
                    Kernel('match_distance_kernel', 1, MATCH_BARS + 1)),
           pitched=1, needs='bar_position', looks_back=True),
-    Input('bars_left', 'Experiment: also feed the model how many bar lines each step is before '
-          'its tune\'s last (up to 63): in training the tune\'s own length; in sampling a '
-          'length drawn from the file TUNE_BARS_FILE names (scripts/tune_bars.py), seeded by '
-          'TUNE_BARS_SEED. Needs --bar_position.',
-          plan=bars_left, read=_the_plan,
-          kernels=(Kernel('bars_left_kernel', 0, MAX_BAR_NUMBER + 1),), needs='bar_position'),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
@@ -359,13 +343,7 @@ def own_steps(track: StepInputs, tune_ends: bool) -> StepInputs:
 def sampler_plans(names: tuple[str, ...], positions: np.ndarray) -> dict[str, np.ndarray]:
   """The plans of the inputs ``names`` for the steps a sampler reads (bar ``positions``
   (batch, steps)), found in numpy before the jitted sampler runs."""
-  tune_bars = None
-  if 'bars_left' in names:  # Experiment: each tune's length drawn from a file of lengths.
-    import os
-    rng = np.random.default_rng(int(os.environ.get('TUNE_BARS_SEED', '0')))
-    tune_bars = rng.choice(np.load(os.environ['TUNE_BARS_FILE']), positions.shape[0])
-  return {i.name: bars_left(positions, tune_bars) if i.name == 'bars_left' else i.plan(positions)
-          for i in INPUTS if i.name in names}
+  return {i.name: i.plan(positions) for i in INPUTS if i.name in names}
 
 
 def step_inputs(names: tuple[str, ...], plans: dict, history, token, step: int, xp
