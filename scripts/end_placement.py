@@ -8,23 +8,29 @@ would stop at, had it sampled these notes), against where the tunes end.
 Set beside the share of its own sampled tunes that end home (report's Tunes section), it
 tells a model that misplaces its ends from one whose own notes lead it elsewhere. The mean end
 probability at a step where ending would end home, and at any other step (second halves of
-the tunes, their last step left out), tells whether its own tunes give it fewer places to end home or a weaker wish to.
+the tunes, their last step left out), tells whether its own tunes give it fewer places to end
+home or a weaker wish to. The last column: at the step where each tune's last note starts, the
+model's probability that the new note is the tonic (of the notes other than the one before):
+whether it aims at the tonic before it ends.
 """
 
 import glob
 import os
 import sys
 
+import jax
 import numpy as np
+from flax import nnx
 
 from midi_rnn_jax import experiment
 from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, parse_cache
+from midi_rnn_jax.data.model_inputs import map_arrays
 from midi_rnn_jax.evaluation import scoring, tunes
 
 HEADER = ('| experiment | tunes read | tunes | end probability per tune | its share where ending '
           'is home | share a sampler would end by their last step | of those ends, home | the '
           'tunes\' own ends, home | mean end probability, second halves but the last step: home step '
-          '/ other step |')
+          '/ other step | the tonic\'s share of a new note where the last note starts |')
 
 
 def tunes_in(folder: str, config: dict) -> tuple[list, list]:
@@ -35,11 +41,30 @@ def tunes_in(folder: str, config: dict) -> tuple[list, list]:
   return cached_tracks.all_tracks_and_meters(records, config['window_size'])
 
 
+def tonic_at_last_note(graphdef, params, model_tracks, tracks) -> float:
+  """The mean, over tunes, of the model's probability that the note starting where the tune's
+  last note starts is the tonic of the tune's key, among the notes other than the one before."""
+  model = nnx.merge(graphdef, params)
+  distribution = jax.jit(lambda inputs: jax.nn.softmax(model.every_step_outputs(inputs)[0]))
+  pitch_classes = (np.arange(model_inputs.TUNE_END + 1) - 1) % 12
+  shares = []
+  for track, tokens in zip(model_tracks, tracks):
+    first, _ = tunes.last_note(tokens)
+    padded = 1 << int(np.ceil(np.log2(len(track.tokens))))  # Few shapes to compile.
+    inputs = map_arrays(lambda a: np.pad(a, [(0, padded - len(a))] + [(0, 0)] * (a.ndim - 1))[None],
+                        track)
+    # Input step ``first`` (after the start mark) predicts the tune's step ``first``.
+    p = np.array(distribution(inputs)[0, first], np.float64)
+    p[[encoding.REST, int(track.tokens[first]), model_inputs.TUNE_END]] = 0.0
+    shares.append(p[pitch_classes == tunes.tonic(tokens)].sum() / p.sum())
+  return float(np.mean(shares))
+
+
 def row(experiment_dir: str, config, graphdef, params, name: str, tracks, meters) -> str:
   names = model_inputs.of_config(config)
-  scores = scoring.whole_track_scores(
-      graphdef, params, [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)],
-      window_size=1, tune_ends=True)
+  model_tracks = [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)]
+  scores = scoring.whole_track_scores(graphdef, params, model_tracks, window_size=1,
+                                      tune_ends=True)
   mass = home_mass = first = home_first = 0.0
   offset, own_ends_home, late_home, late_other = 0, [], [], []
   for index, (tokens, meter) in enumerate(zip(tracks, meters)):
@@ -59,7 +84,8 @@ def row(experiment_dir: str, config, graphdef, params, name: str, tracks, meters
   return (f'| {experiment_dir} | {name} | {len(tracks)} | {mass / len(tracks):.3f} | '
           f'{home_mass / mass:.3f} | {first / len(tracks):.3f} | {home_first / first:.3f} | '
           f'{np.mean(own_ends_home):.3f} | {np.concatenate(late_home).mean():.4f} / '
-          f'{np.concatenate(late_other).mean():.4f} |')
+          f'{np.concatenate(late_other).mean():.4f} | '
+          f'{tonic_at_last_note(graphdef, params, model_tracks, tracks):.3f} |')
 
 
 def main(experiment_dir: str, folders: list[str]) -> None:
@@ -73,7 +99,7 @@ def main(experiment_dir: str, folders: list[str]) -> None:
 
 if __name__ == '__main__':
   print(HEADER)
-  print('|---' * 9 + '|')
+  print('|---' * 10 + '|')
   if '--tunes' in sys.argv:
     main(sys.argv[1], sys.argv[sys.argv.index('--tunes') + 1:])
   else:
