@@ -52,10 +52,6 @@ def scale_mask(key: str, scale: str, tune_ends: bool = False) -> np.ndarray:
 def filter_logits(logits: jax.Array, *, top_k: int, top_p: float) -> jax.Array:
   """Sets to -inf every logit outside the top k (0: no limit) and outside the smallest
   set whose probability reaches top_p (1.0: no limit); the most likely token always stays."""
-  import os
-  if float(os.environ.get('END_MIN_P', '0')) > 0 and logits.shape[-1] == 130:
-    low = logits[..., 129] < jnp.max(logits, -1) + jnp.log(float(os.environ['END_MIN_P']))
-    logits = logits.at[..., 129].set(jnp.where(low, -jnp.inf, logits[..., 129]))
   if top_k > 0:
     kth_largest = jax.lax.top_k(logits, top_k)[0][..., -1:]
     logits = jnp.where(logits < kth_largest, -jnp.inf, logits)
