@@ -14,16 +14,14 @@ model's probability that the new note is the tonic (of the notes other than the 
 whether it aims at the tonic before it ends.
 """
 
-import glob
-import os
 import sys
 
 import jax
 import numpy as np
 from flax import nnx
 
-from midi_rnn_jax import experiment
-from midi_rnn_jax.data import cached_tracks, encoding, model_inputs, parse_cache
+from midi_rnn_jax import experiment, report
+from midi_rnn_jax.data import encoding, model_inputs
 from midi_rnn_jax.data.model_inputs import map_arrays
 from midi_rnn_jax.evaluation import scoring, tunes
 
@@ -34,11 +32,10 @@ HEADER = ('| experiment | tunes read | tunes | end probability per tune | its sh
 
 
 def tunes_in(folder: str, config: dict) -> tuple[list, list]:
-  """(tracks, meters) of the MIDI files under ``folder``, read as ``config`` read its data."""
-  paths = sorted(glob.glob(os.path.join(folder, '**', '*.mid'), recursive=True))
-  records = parse_cache.read_records(paths, config['cache_dir'], 1, print,
-                                     encoding.ReadingRules.of_config(config))
-  return cached_tracks.all_tracks_and_meters(records, config['window_size'])
+  """(tracks, meters) of the tunes ``sample`` wrote to ``folder``, read as ``report`` reads
+  them for its Tunes figures."""
+  melodies = report.generated_melodies(folder, config['steps_per_quarter']).values()
+  return [m.tokens for m in melodies], [m.meter for m in melodies]
 
 
 def tonic_at_last_note(graphdef, params, model_tracks, tracks) -> float:
