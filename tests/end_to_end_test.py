@@ -325,7 +325,7 @@ def test_a_melody_of_rests_only_is_said_and_not_written(trained, tmp_path):
   assert not (tmp_path / 'out').exists() or os.listdir(tmp_path / 'out') == []
 
 
-def test_bad_output_paths_and_a_truncated_checkpoint_are_one_line_before_slow_work(
+def test_bad_output_paths_and_unreadable_checkpoints_are_one_line_before_slow_work(
     trained, workdir, tmp_path):
   experiment_dir, _ = trained
   (tmp_path / 'a_file').write_text('')
@@ -345,6 +345,13 @@ def test_bad_output_paths_and_a_truncated_checkpoint_are_one_line_before_slow_wo
   largest.write_bytes(largest.read_bytes()[:largest.stat().st_size // 2])
   one_line_error(run('sample', f'--experiment_dir={damaged}', cwd=tmp_path),
                  'is damaged: its file', 'has changed since it was written')
+  # A config.json that no longer describes its checkpoints (changed, or of another version).
+  changed = tmp_path / 'changed'
+  shutil.copytree(experiment_dir, changed)
+  config = json.loads((changed / 'config.json').read_text())
+  (changed / 'config.json').write_text(json.dumps({**config, 'rnn_size': 2 * config['rnn_size']}))
+  one_line_error(run('sample', f'--experiment_dir={changed}', cwd=tmp_path),
+                 'does not hold the model', str(changed / 'config.json'), 'another version')
 
 
 def test_songs_with_a_bass_line_and_chords_train_on_their_melody(tmp_path):
