@@ -112,6 +112,9 @@ def load_model() -> LoadedModel:
   if model_path is not None:
     config, pure_params, *primes = model_file.read_model_file(model_path)
     graphdef, params = training.model_from_config(config)
+    if (mismatch := training.shape_mismatch(params, training.param_shapes(pure_params))):
+      raise UserError(f'--model {model_path!r} does not hold the model its own config '
+                      f'describes: {mismatch} (a file of another version of midi_rnn_jax?)')
     nnx.replace_by_pure_dict(params, pure_params)
     return LoadedModel(config, graphdef, params, tuple(primes), None, f'model {model_path}')
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)

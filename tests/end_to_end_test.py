@@ -352,6 +352,14 @@ def test_bad_output_paths_and_unreadable_checkpoints_are_one_line_before_slow_wo
   (changed / 'config.json').write_text(json.dumps({**config, 'rnn_size': 2 * config['rnn_size']}))
   one_line_error(run('sample', f'--experiment_dir={changed}', cwd=tmp_path),
                  'does not hold the model', str(changed / 'config.json'), 'another version')
+  # A model file whose parameters are not its config's model's.
+  _, params = training.model_from_config(config)
+  model_file.write_model_file(str(tmp_path / 'changed.msgpack'),
+                              {**config, 'rnn_size': 2 * config['rnn_size']},
+                              nnx.to_pure_dict(params), np.zeros((0, config['window_size']),
+                                                                 np.uint8), [])
+  one_line_error(run('sample', '--model=changed.msgpack', cwd=tmp_path),
+                 "--model 'changed.msgpack' does not hold the model", 'its parameter')
 
 
 def test_songs_with_a_bass_line_and_chords_train_on_their_melody(tmp_path):

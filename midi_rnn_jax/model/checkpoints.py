@@ -134,14 +134,6 @@ def _check_digests(step_folder: str) -> None:
       raise UserError(f'the checkpoint {step_folder} is damaged: its file {name} {state}')
 
 
-def _shapes(tree) -> dict[str, tuple[int, ...]]:
-  """Each parameter's name (its path, as ``layers.0.input_kernel``) -> its shape."""
-  def name(path) -> str:
-    keys = [str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k)))) for k in path]
-    return '.'.join(keys[:-1] if keys[-1] == 'value' else keys)
-  return {name(path): tuple(leaf.shape) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
-
-
 def _check_shapes(step_folder: str, abstract_params, experiment_dir: str) -> None:
   """A UserError naming the first parameter the checkpoint stores in another shape than the
   model its experiment's config describes (or lacks): a checkpoint of another version of
@@ -149,16 +141,14 @@ def _check_shapes(step_folder: str, abstract_params, experiment_dir: str) -> Non
   orbax restores anything (whose own error would name neither, in pages)."""
   handler = ocp.StandardCheckpointHandler()
   try:
-    stored = _shapes(handler.metadata(pathlib.Path(step_folder, 'params')))
+    stored = training.param_shapes(handler.metadata(pathlib.Path(step_folder, 'params')))
   finally:
     handler.close()
-  for name, shape in _shapes(abstract_params).items():
-    if stored.get(name) != shape:
-      found = f'is {stored[name]}' if name in stored else 'is missing'
-      raise UserError(f'the checkpoint {step_folder} does not hold the model '
-                      f'{os.path.join(experiment_dir, "config.json")} describes: its parameter '
-                      f'{name} {found}, the config\'s model has {shape} (a checkpoint of another '
-                      'version of midi_rnn_jax, or a config.json changed since)')
+  if (mismatch := training.shape_mismatch(abstract_params, stored)):
+    raise UserError(f'the checkpoint {step_folder} does not hold the model '
+                    f'{os.path.join(experiment_dir, "config.json")} describes: {mismatch} (a '
+                    'checkpoint of another version of midi_rnn_jax, or a config.json changed '
+                    'since)')
 
 
 def _restore(experiment_dir: str, which: str, **items):

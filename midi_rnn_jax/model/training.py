@@ -84,6 +84,25 @@ def model_from_config(config: dict) -> tuple[nnx.GraphDef, nnx.State]:
   return nnx.split(model_of_config(config, seed=0), nnx.Param)
 
 
+def param_shapes(tree) -> dict[str, tuple[int, ...]]:
+  """Each parameter's name (its path, as ``layers.0.input_kernel``) -> its shape, of an
+  nnx.State, a pure dict or orbax's metadata of either."""
+  def name(path) -> str:
+    keys = [str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k)))) for k in path]
+    return '.'.join(keys[:-1] if keys[-1] == 'value' else keys)
+  return {name(path): tuple(leaf.shape) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def shape_mismatch(params, stored_shapes: dict) -> str | None:
+  """Where stored parameters (``param_shapes``) cannot fill ``params``, the model a config
+  describes: its first such parameter, said; None where they fit."""
+  for name, shape in param_shapes(params).items():
+    if stored_shapes.get(name) != shape:
+      found = f'is {stored_shapes[name]}' if name in stored_shapes else 'is missing'
+      return f'its parameter {name} {found}, the config\'s model has {shape}'
+  return None
+
+
 class Metrics(NamedTuple):
   """Sums over weighted windows; divide by ``count`` for means. With copy_bars, also the bar
   decisions' NLL summed over their ``copy_count`` (else 0)."""
