@@ -30,19 +30,24 @@ train_and_evaluate() {
   python -m midi_rnn_jax.evaluate --experiment_dir="$out/exp"
 }
 
-# sample_tunes EXP : 100 tunes per seed at temperature 1, each ended by the model, reported
-# against EXP's validation tunes; the three seeds' table, then the seeds pooled beside the
-# validation tunes' spread over random sets of as many tunes.
+# sample_tunes EXP : 100 tunes per seed at temperature 1 (seeds 0 1 2, or SEEDS="0 1 ... 9"),
+# each ended by the model, reported against EXP's validation tunes; the seeds' table, then the
+# seeds pooled beside the validation tunes' spread over random sets of as many tunes, by length
+# band, and how often they come home to the key they open in.
 sample_tunes() {
-  for seed in 0 1 2; do
+  local seeds=${SEEDS:-0 1 2} folders=()
+  for seed in $seeds; do
+    folders+=("$out/seed$seed")
     python -m midi_rnn_jax.sample --experiment_dir="$1" --num_files=100 --seed=$seed \
         --save_dir="$out/seed$seed"
     python -m midi_rnn_jax.report --experiment_dir="$1" --generated_dir="$out/seed$seed" \
         --reference=validation
     cp "$1/report/report.json" "$out/seed$seed/report.json"
   done
-  python scripts/tune_table.py "$out"/seed{0,1,2}/report.json
-  python scripts/tune_spread.py "$1" "$out"/seed{0,1,2}
+  python scripts/tune_table.py "${folders[@]/%//report.json}"
+  python scripts/tune_spread.py "$1" "${folders[@]}"
+  python scripts/tune_groups.py --by length "$1" "${folders[@]}"
+  python scripts/key_drift.py "$1" "${folders[@]}"
 }
 
 case "$table" in

@@ -1,50 +1,76 @@
-"""Tune figures grouped by bar length: the validation tunes of an experiment against generated
-tunes, per group of tunes whose most common bar lasts the same number of steps.
+"""Tune figures by group: the validation tunes of an experiment against generated tunes, per
+group of tunes whose most common bar lasts the same number of steps (``--by meter``), or whose
+length falls in the same band of steps (``--by length``: whether a figure differs within each
+band, or only because the tunes' lengths do).
 
-  python scripts/tunes_by_meter.py EXPERIMENT GENERATED_DIR [GENERATED_DIR ...]
+  python scripts/tune_groups.py [--by meter|length] EXPERIMENT GENERATED_DIR [GENERATED_DIR ...]
 """
 
+import argparse
+import bisect
 import collections
-import sys
 
 import numpy as np
 
 from midi_rnn_jax import experiment, report
 from midi_rnn_jax.evaluation import tunes
 
+# The length bands' lower edges (steps): from 2 to 32 bars of 4/4.
+LENGTH_BANDS = (0, 128, 192, 256, 384, 512)
 
-def by_bar_length(pairs) -> dict:
-  """bar length (steps) -> the tune features of the (tokens, meter) pairs whose bars mostly
-  last that long."""
+# Per grouping: the group of a tune's (tokens, meter), how a group is named, and its figures.
+GROUPINGS = {
+    'meter': (lambda tokens, meter: int(np.bincount(np.asarray(meter.bar_lengths)).argmax()),
+              lambda steps: f'{steps} steps', ('bar_repetition', 'ends_home')),
+    'length': (lambda tokens, meter: bisect.bisect_right(LENGTH_BANDS, len(tokens)) - 1,
+               lambda band: (f'{LENGTH_BANDS[band]}-{LENGTH_BANDS[band + 1] - 1}'
+                             if band + 1 < len(LENGTH_BANDS) else f'{LENGTH_BANDS[band]}+'),
+               ('bar_repetition', 'part_repetition_4', 'part_repetition_8', 'ends_home')),
+}
+
+
+def grouped(pairs, group) -> dict:
+  """group -> the tune features of the (tokens, meter) pairs in it."""
   groups = collections.defaultdict(list)
   for tokens, meter in pairs:
-    groups[int(np.bincount(np.asarray(meter.bar_lengths)).argmax())].append(
-        tunes.tune_features(tokens, meter))
+    groups[group(tokens, meter)].append(tunes.tune_features(tokens, meter))
   return groups
 
 
-def figures(features: list[dict], total: int) -> str:
-  repeated = [f['bar_repetition'] for f in features if f['bar_repetition'] is not None]
-  return (f'{len(features) / total:.2f} | {np.mean(repeated):.3f} | '
-          f'{np.mean([f["ends_home"] for f in features]):.3f}')
+def figures(features: list[dict], total: int, keys) -> str:
+  """The group's share of all tunes, then each figure's mean over the tunes where it is
+  defined (with how many those are where fewer than all)."""
+  cells = [f'{len(features) / total:.2f}']
+  for key in keys:
+    values = [f[key] for f in features if f[key] is not None]
+    count = f' ({len(values)})' if len(values) < len(features) else ''
+    cells.append(f'{np.mean(values):.3f}{count}' if values else '-')
+  return ' | '.join(cells)
 
 
-def main(experiment_dir: str, generated_dirs: list[str]) -> None:
+def main(by: str, experiment_dir: str, generated_dirs: list[str]) -> None:
+  group, name, keys = GROUPINGS[by]
   config = experiment.load_config(experiment_dir)
   validation = list(zip(*experiment.validation_tunes(experiment_dir, config,
                                                      config['cache_dir'], print)))
   generated = [(melody.tokens, melody.meter) for folder in generated_dirs
                for melody in report.generated_melodies(folder,
                                                        config['steps_per_quarter']).values()]
-  reference, ours = by_bar_length(validation), by_bar_length(generated)
-  print('| bar of (steps) | validation: share of tunes | bars repeated | ends home | '
-        'generated: share of tunes | bars repeated | ends home |')
-  print('|---' * 7 + '|')
-  for steps in sorted(set(reference) | set(ours)):
-    if min(len(reference[steps]), len(ours[steps])) >= 10:
-      print(f'| {steps} | {figures(reference[steps], len(validation))} | '
-            f'{figures(ours[steps], len(generated))} |')
+  reference, ours = grouped(validation, group), grouped(generated, group)
+  labels = ['share of tunes'] + [tunes.SUMMARY_LABELS[key] for key in keys]
+  print(f'| {by} | ' + ' | '.join(f'validation: {label}' for label in labels) + ' | '
+        + ' | '.join(f'generated: {label}' for label in labels) + ' |')
+  print('|---' * (1 + 2 * len(labels)) + '|')
+  for key in sorted(set(reference) | set(ours)):
+    if min(len(reference[key]), len(ours[key])) >= 10:
+      print(f'| {name(key)} | {figures(reference[key], len(validation), keys)} | '
+            f'{figures(ours[key], len(generated), keys)} |')
 
 
 if __name__ == '__main__':
-  main(sys.argv[1], sys.argv[2:])
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('--by', choices=sorted(GROUPINGS), default='meter')
+  parser.add_argument('experiment_dir')
+  parser.add_argument('generated_dirs', nargs='+')
+  args = parser.parse_args()
+  main(args.by, args.experiment_dir, args.generated_dirs)
