@@ -345,6 +345,13 @@ def test_bad_output_paths_and_unreadable_checkpoints_are_one_line_before_slow_wo
   largest.write_bytes(largest.read_bytes()[:largest.stat().st_size // 2])
   one_line_error(run('sample', f'--experiment_dir={damaged}', cwd=tmp_path),
                  'is damaged: its file', 'has changed since it was written')
+  # Without digests (as written before them), orbax's own metadata damaged.
+  for digests in (damaged / 'checkpoints').glob('*/digests.json'):
+    digests.unlink()
+  for metadata in (damaged / 'checkpoints').glob('*/params/_METADATA'):
+    metadata.write_text('not JSON')
+  one_line_error(run('sample', f'--experiment_dir={damaged}', cwd=tmp_path),
+                 'is damaged or incomplete', 'JSONDecodeError')
   # A config.json that no longer describes its checkpoints (changed, or of another version).
   changed = tmp_path / 'changed'
   shutil.copytree(experiment_dir, changed)

@@ -134,6 +134,13 @@ def _check_digests(step_folder: str) -> None:
       raise UserError(f'the checkpoint {step_folder} is damaged: its file {name} {state}')
 
 
+def _damaged(step_folder: str, error: Exception) -> UserError:
+  """The one-line error for a checkpoint that orbax or TensorStore could not read."""
+  reason = (str(error).strip() or 'no details').splitlines()[0].split('. See ')[0][:160]
+  return UserError(f'the checkpoint {step_folder} is damaged or incomplete '
+                   f'({type(error).__name__}: {reason})')
+
+
 def _check_shapes(step_folder: str, abstract_params, experiment_dir: str) -> None:
   """A UserError naming the first parameter the checkpoint stores in another shape than the
   model its experiment's config describes (or lacks): a checkpoint of another version of
@@ -141,7 +148,10 @@ def _check_shapes(step_folder: str, abstract_params, experiment_dir: str) -> Non
   orbax restores anything (whose own error would name neither, in pages)."""
   handler = ocp.StandardCheckpointHandler()
   try:
-    stored = training.param_shapes(handler.metadata(pathlib.Path(step_folder, 'params')))
+    params_folder = pathlib.Path(os.path.abspath(step_folder), 'params')  # orbax wants it absolute
+    stored = training.param_shapes(handler.metadata(params_folder))
+  except Exception as error:  # Its metadata unreadable (a checkpoint from before the digests).
+    raise _damaged(step_folder, error) from None
   finally:
     handler.close()
   if (mismatch := training.shape_mismatch(abstract_params, stored)):
@@ -165,9 +175,7 @@ def _restore(experiment_dir: str, which: str, **items):
   try:
     return checkpoints.restore(step, args=ocp.args.Composite(**items))
   except Exception as error:  # TensorStore, JSON and orbax's own errors on damaged files.
-    reason = (str(error).strip() or 'no details').splitlines()[0].split('. See ')[0][:160]
-    raise UserError(f'the checkpoint {os.path.join(path, str(step))} is damaged or incomplete '
-                    f'({type(error).__name__}: {reason})') from None
+    raise _damaged(os.path.join(path, str(step)), error) from None
   finally:
     checkpoints.close()
 
