@@ -188,12 +188,13 @@ def write_files(experiment_dir: str | None, config: dict, message: str | None,
 
 
 def load_config(experiment_dir: str) -> dict:
-  config = read_json(os.path.join(experiment_dir, CONFIG_FILE))
-  if config.get('encoding_version') != encoding.ENCODING_VERSION:
+  path = os.path.join(experiment_dir, CONFIG_FILE)
+  config = read_json(path)
+  if isinstance(config, dict) and config.get('encoding_version') != encoding.ENCODING_VERSION:
     raise UserError(f'{experiment_dir} was trained with encoding version '
                     f'{config.get("encoding_version")}; this midi_rnn_jax uses '
                     f'{encoding.ENCODING_VERSION}')
-  return config
+  return training.check_config(config, path)
 
 
 def _split_files(experiment_dir: str, part: str) -> list[str]:

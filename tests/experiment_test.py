@@ -1,14 +1,16 @@
-"""Experiment folders: numbering that two runs cannot share, and which experiment is latest."""
+"""Experiment folders: numbering that two runs cannot share, which experiment is latest, and
+configs (config.json, a model file's) that cannot rebuild their model."""
 
 import concurrent.futures
 import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from midi_rnn_jax import experiment
-from midi_rnn_jax.model import checkpoints, training
+from midi_rnn_jax.model import checkpoints, model_file, training
 from midi_rnn_jax.errors import UserError
 
 
@@ -48,3 +50,46 @@ def test_a_model_worse_than_a_uniform_guess_is_warned_about(monkeypatch, best, w
   assert (warning is not None) == warned
   if warned:
     assert warning.startswith('warning: experiments/07 scored') and 'uniform guess (4.86)' in warning
+
+
+GOOD_CONFIG = {'encoding_version': 1, 'mode': 'sequence', 'rnn_size': 16, 'num_layers': 1,
+               'window_size': 20, 'steps_per_quarter': 4, 'sequence_length': 64, 'dropout': 0.1,
+               'tune_ends': True}
+
+
+@pytest.mark.parametrize('key, value, said', [
+    ('rnn_size', 'big', "rnn_size must be a whole number of at least 1, not 'big'"),
+    ('num_layers', 0, 'num_layers must be a whole number of at least 1, not 0'),
+    ('window_size', 2.5, 'window_size must be a whole number of at least 1, not 2.5'),
+    ('steps_per_quarter', True, 'steps_per_quarter must be a whole number of at least 1, not True'),
+    ('sequence_length', None, 'sequence_length must be a whole number of at least 1, not None'),
+    ('dropout', 1.0, 'dropout must be a number from 0 to below 1, not 1.0'),
+    ('tune_ends', 'yes', "tune_ends must be true or false, not 'yes'"),
+    ('mode', 'seq', "mode must be one of window, sequence, not 'seq'"),
+])
+def test_a_config_that_cannot_rebuild_its_model_is_one_error_naming_file_and_key(
+    tmp_path, key, value, said):
+  path = tmp_path / 'config.json'
+  path.write_text(json.dumps(GOOD_CONFIG))
+  assert experiment.load_config(str(tmp_path)) == GOOD_CONFIG
+  path.write_text(json.dumps({**GOOD_CONFIG, key: value}))
+  with pytest.raises(UserError, match='^' + str(path) + ': ' + said.replace('(', r'\(')):
+    experiment.load_config(str(tmp_path))
+
+
+def test_a_config_missing_a_size_or_not_an_object_is_one_error(tmp_path):
+  path = tmp_path / 'config.json'
+  path.write_text(json.dumps({k: v for k, v in GOOD_CONFIG.items() if k != 'rnn_size'}))
+  with pytest.raises(UserError, match='rnn_size must be a whole number of at least 1, not missing'):
+    experiment.load_config(str(tmp_path))
+  path.write_text('[1, 2]')
+  with pytest.raises(UserError, match='is not a config'):
+    experiment.load_config(str(tmp_path))
+
+
+def test_a_model_file_whose_config_cannot_rebuild_its_model_is_one_error(tmp_path):
+  path = str(tmp_path / 'm.msgpack')
+  model_file.write_model_file(path, {**GOOD_CONFIG, 'num_layers': -1}, {},
+                              np.zeros((0, 20), np.uint8), [])
+  with pytest.raises(UserError, match=r"^--model '.*m\.msgpack': num_layers must be a whole"):
+    model_file.read_model_file(path)

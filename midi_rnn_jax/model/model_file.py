@@ -11,7 +11,7 @@ from flax import serialization
 from midi_rnn_jax import files
 from midi_rnn_jax.data import encoding
 from midi_rnn_jax.errors import UserError
-from midi_rnn_jax.model import checkpoints
+from midi_rnn_jax.model import checkpoints, training
 
 MODEL_FORMAT = 'midi_rnn_jax.model'
 
@@ -50,6 +50,7 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Me
                     f'this midi_rnn_jax uses {encoding.ENCODING_VERSION}')
   checkpoints.check_finite(payload['params'], f'--model {path!r}')
   config, primes = json.loads(payload['config']), payload['primes']
+  training.check_config(config, f'--model {path!r}')
   if 'prime_positions' in payload:
     bar_lengths = payload['prime_bar_lengths']
     beat_units = payload.get('prime_beat_units', np.full_like(bar_lengths, 4))

@@ -79,5 +79,8 @@ MODES = {
 }
 
 
+assert tuple(MODES) == training.MODE_NAMES, 'a config names its mode as MODES does'
+
+
 def of(config: dict) -> Mode:
   return MODES[config.get('mode', 'window')]

@@ -14,6 +14,7 @@ import optax
 from flax import nnx
 
 from midi_rnn_jax.data import bar_copies, encoding
+from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.model import lstm
 from midi_rnn_jax.data.input_pipeline import Batch
 
@@ -63,6 +64,43 @@ def with_learning_rate(state: TrainState, value: float) -> TrainState:
   clip_state, inject_state = state.opt_state
   hyperparams = {**inject_state.hyperparams, 'learning_rate': jnp.asarray(value, jnp.float32)}
   return state._replace(opt_state=(clip_state, inject_state._replace(hyperparams=hyperparams)))
+
+
+# The sizes a config must hold to rebuild its model and read its data, each a whole number of
+# at least 1: a config.json or model file edited by hand, cut short or of another version is
+# then one clear error, not a traceback from inside the model.
+CONFIG_SIZES = ('rnn_size', 'num_layers', 'window_size', 'steps_per_quarter')
+# The model modes' names (model/modes.MODES, which asserts it), as a config may name them.
+MODE_NAMES = ('window', 'sequence')
+
+
+def check_config(config, source: str) -> dict:
+  """``config``, or a UserError naming ``source`` and the first value that cannot rebuild its
+  model: an unknown mode, a size that is not a whole number of at least 1, a dropout outside
+  [0, 1), an option that is not true or false, or (in the sequence mode) a sequence length
+  that is not a size."""
+  if not isinstance(config, dict):
+    raise UserError(f'{source} is not a config (a JSON object)')
+
+  def size(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+  if config.get('mode', 'window') not in MODE_NAMES:
+    raise UserError(f'{source}: mode must be one of {", ".join(MODE_NAMES)}, not '
+                    f'{config["mode"]!r}')
+  sizes = CONFIG_SIZES + (('sequence_length',) if config.get('mode') == 'sequence' else ())
+  for key in sizes:
+    if not size(config.get(key)):
+      found = repr(config[key]) if key in config else 'missing'
+      raise UserError(f'{source}: {key} must be a whole number of at least 1, not {found}')
+  dropout = config.get('dropout')
+  if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+    found = repr(dropout) if 'dropout' in config else 'missing'
+    raise UserError(f'{source}: dropout must be a number from 0 to below 1, not {found}')
+  for option in lstm.OPTIONS:
+    if not isinstance(config.get(option, False), bool):
+      raise UserError(f'{source}: {option} must be true or false, not {config[option]!r}')
+  return config
 
 
 def build_model(rnn_size: int, num_layers: int, dropout: float, seed: int, **options: bool
