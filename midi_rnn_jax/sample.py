@@ -203,6 +203,8 @@ def main(argv):
   if FLAGS.primer_notes is not None and not FLAGS.primer_notes.strip():
     raise UserError('--primer_notes is empty: give notes such as "D4,E4,F#4:2", or leave the '
                     'flag out')
+  if FLAGS.prime_file is not None and not os.path.isfile(FLAGS.prime_file):
+    raise UserError(f'--prime_file {FLAGS.prime_file!r} is not a file')
   model = load_model()
   tune_ends = model.config.get('tune_ends', False)
   allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, tune_ends)

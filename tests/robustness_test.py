@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO, lakh_files, ok, run_module as run, scale_melody, write_midi
 from midi_rnn_jax import experiment
-from midi_rnn_jax.data import parse_cache
+from midi_rnn_jax.data import dataset, encoding, parse_cache
 from midi_rnn_jax.errors import UserError
 
 SMOKE = f'--flagfile={REPO / "configs" / "smoke.cfg"}'
@@ -57,6 +57,10 @@ CASES = [  # (command, its flags, exit code, a fragment of its error line)
     ('sample', ['--experiment_dir=exp', '--primer_notes='], 2, 'error: --primer_notes is empty'),
     ('sample', ['--experiment_dir=exp', '--file_length=1000000'], 2,
      'error: --file_length 1000000 is over 100,000 steps'),
+    ('sample', ['--experiment_dir=exp', '--prime_file=missing.mid'], 2,
+     "error: --prime_file 'missing.mid' is not a file"),
+    ('sample', ['--experiment_dir=exp', '--prime_file=fifo'], 2,
+     "error: --prime_file 'fifo' is not a file"),
     ('export', ['--experiment_dir=exp', '--out=fifo'], 2,
      "error: --out 'fifo' exists and is not a regular file"),
     ('export', ['--experiment_dir=exp', '--out=socket'], 2,
@@ -114,6 +118,26 @@ def test_a_huge_file_is_skipped_by_its_size_not_by_the_time_its_parse_takes(tmp_
     f.truncate(parse_cache.MAX_FILE_BYTES + 1)
   with pytest.raises(UserError, match='over the 8 MiB a MIDI file is read up to'):
     parse_cache.encode_file(str(huge))
+
+
+def test_a_fifo_or_broken_link_named_mid_in_the_data_is_skipped_not_read(tmp_path):
+  """A FIFO would block its reader for ever (training hung); a broken link cannot be read."""
+  write_midi(tmp_path / 'tune.mid', [(scale_melody(40, 120), False)])
+  os.mkfifo(tmp_path / 'pipe.mid')
+  os.symlink(tmp_path / 'nowhere', tmp_path / 'broken.midi')
+  warnings = []
+  assert dataset.find_midi_files(str(tmp_path), warnings.append) == [str(tmp_path / 'tune.mid')]
+  assert warnings == [f"warning: 2 entries named .mid/.midi in --data_dir '{tmp_path}' are not "
+                      'regular files (FIFOs, sockets, devices or broken links): skipped']
+
+
+def test_a_file_gone_before_it_is_read_is_skipped_not_a_crash(tmp_path):
+  """A file listed, then removed before a worker reads it: the error training records for
+  a skipped file, not an OSError out of a worker."""
+  with pytest.raises(UserError, match='unreadable MIDI file .*gone.mid: FileNotFoundError'):
+    parse_cache.encode_file(str(tmp_path / 'gone.mid'))
+  assert 'FileNotFoundError' in parse_cache.parse_to_cache(
+      str(tmp_path / 'gone.mid'), str(tmp_path / 'cache.npz'), encoding.ReadingRules())
 
 
 def test_json_outputs_write_null_for_what_is_not_finite(tmp_path):

@@ -24,7 +24,7 @@ def find_midi_files(data_dir: str, warn: Callable[[str], None] = lambda _: None)
   both sides of the split)."""
   if not os.path.isdir(data_dir):
     raise UserError(f'--data_dir {data_dir!r} is not a folder')
-  paths, seen_folders, seen_files, skipped = [], set(), set(), 0
+  paths, seen_folders, seen_files, skipped, irregular = [], set(), set(), 0, 0
 
   def first_time(path: str, seen: set[str]) -> bool:
     nonlocal skipped
@@ -38,12 +38,17 @@ def find_midi_files(data_dir: str, warn: Callable[[str], None] = lambda _: None)
   for root, folders, names in os.walk(data_dir, followlinks=True):
     seen_folders.add(os.path.realpath(root))
     folders[:] = [f for f in sorted(folders) if first_time(os.path.join(root, f), seen_folders)]
-    paths += [os.path.join(root, n) for n in sorted(names)
-              if n.lower().endswith(MIDI_SUFFIXES)
-              and first_time(os.path.join(root, n), seen_files)]
+    named = [os.path.join(root, n) for n in sorted(names) if n.lower().endswith(MIDI_SUFFIXES)]
+    # A FIFO, socket or device named .mid would block or fail its reader: not a file to read.
+    regular = [path for path in named if os.path.isfile(path)]
+    irregular += len(named) - len(regular)
+    paths += [path for path in regular if first_time(path, seen_files)]
   if skipped:
     warn(f'warning: {skipped} links in --data_dir {data_dir!r} lead to folders or files read '
          'already: skipped, each file is read once')
+  if irregular:
+    warn(f'warning: {irregular} entries named .mid/.midi in --data_dir {data_dir!r} are not '
+         'regular files (FIFOs, sockets, devices or broken links): skipped')
   return sorted(paths)
 
 

@@ -86,7 +86,10 @@ def encode_file(path: str, rules: encoding.ReadingRules = encoding.ReadingRules(
                 ) -> tuple[list[encoding.TrackEncoding], dict]:
   """Reads and encodes one MIDI file; a UserError naming the file when it is unreadable or
   over MAX_FILE_BYTES."""
-  size = os.path.getsize(path)
+  try:
+    size = os.path.getsize(path)
+  except OSError as error:  # Gone since it was listed, or never there.
+    raise readers.unreadable(path, error) from None
   if size > MAX_FILE_BYTES:
     raise UserError(f'unreadable MIDI file {path}: {size / 2**20:.1f} MiB, over the '
                     f'{MAX_FILE_BYTES >> 20} MiB a MIDI file is read up to')
