@@ -262,6 +262,9 @@ def build(collections: list[str], out_dir: str, n_jobs: int, max_source_files: i
           played: bool = True) -> str:
   """Converts the collections' ABC files not converted yet; returns a summary line."""
   started = time.perf_counter()
+  cli.check_output_folder(out_dir, '--out_dir')  # Before any slow work, as is each collection's.
+  for name in collections:
+    cli.check_output_folder(os.path.join(out_dir, name, DONE_DIR), '--out_dir')
   sources = source_files(collections, max_source_files)
   for name in collections:
     os.makedirs(os.path.join(out_dir, name, DONE_DIR), exist_ok=True)

@@ -93,6 +93,18 @@ def test_unknown_collection_is_a_clear_error(tmp_path):
                                    'essen, oneills, ryans')
 
 
+
+def test_an_out_dir_that_cannot_be_made_is_one_line_before_any_conversion(tmp_path):
+  (tmp_path / 'a_file').write_text('')
+  (tmp_path / 'out').mkdir()
+  (tmp_path / 'out' / 'essen').write_text('')  # A file where a collection's folder goes.
+  for out_dir, said in (
+      ('a_file', "--out_dir 'a_file' is a file, not a folder"),
+      ('out', "--out_dir 'out/essen/.done' cannot be made: 'out/essen' is a file")):
+    result = run_module('corpus', f'--out_dir={out_dir}', '--collections=essen', cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f'error: {said}', result.stderr
+
+
 REPEATS_ABC = """X:1
 T:Repeats
 M:4/4
