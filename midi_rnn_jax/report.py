@@ -62,6 +62,8 @@ def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, Generat
   """name -> the Generated melody of each file's first usable track, as sample wrote it."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
+    if not os.path.isfile(path):  # A FIFO named .mid would block the reader for ever.
+      continue
     midi = readers.read_with_miditoolkit(path)
     tracks, _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
     if tracks:

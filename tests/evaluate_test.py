@@ -1,6 +1,7 @@
 """python -m midi_rnn_jax.evaluate on a model that learned one melody."""
 
 import json
+import os
 import shutil
 
 import jax
@@ -103,6 +104,7 @@ def test_report_reuses_what_sample_rendered_and_counts_steps_as_sample_wrote_the
   ok(run_module('sample', '--experiment_dir=exp', '--num_files=2', '--file_length=48',
                 '--seed=3', '--render', '--save_dir=rendered', f'--cache_dir={trained / "cache"}',
                 cwd=trained))
+  os.mkfifo(trained / 'rendered' / '03.mid')  # Not a file: skipped, never read (it would block).
   stderr = ok(run_module('report', '--experiment_dir=exp', '--generated_dir=rendered',
                          f'--cache_dir={trained / "cache"}', cwd=trained))
   assert '2 reused from rendered, 0 rendered' in stderr
