@@ -33,7 +33,7 @@ from flax import nnx
 from midi_rnn_jax import cli, console, experiment, files, sample_messages
 from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache
 from midi_rnn_jax.generate import instruments, priming, render, samplers
-from midi_rnn_jax.model import model_file, modes, training
+from midi_rnn_jax.model import model_file, modes
 from midi_rnn_jax.errors import UserError
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(__file__), 'pretrained', 'folk_lstm.msgpack')
@@ -110,12 +110,7 @@ def load_model() -> LoadedModel:
   else:
     experiment_dir = FLAGS.experiment_dir
   if model_path is not None:
-    config, pure_params, *primes = model_file.read_model_file(model_path)
-    graphdef, params = training.model_from_config(config)
-    if (mismatch := training.shape_mismatch(params, training.param_shapes(pure_params))):
-      raise UserError(f'--model {model_path!r} does not hold the model its own config '
-                      f'describes: {mismatch} (a file of another version of midi_rnn_jax?)')
-    nnx.replace_by_pure_dict(params, pure_params)
+    config, graphdef, params, *primes = model_file.load_model_file(model_path)
     return LoadedModel(config, graphdef, params, tuple(primes), None, f'model {model_path}')
   config, graphdef, params = experiment.load_model(experiment_dir, FLAGS.checkpoint)
   if (warning := experiment.worse_than_a_guess(experiment_dir)):

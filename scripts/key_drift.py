@@ -32,9 +32,9 @@ def drift(tokens: np.ndarray, meter: encoding.Meter) -> tuple[bool, bool, bool, 
 
 
 def row(name: str, pairs) -> str:
-  shares = np.mean([drift(t, m) for t, m in pairs if len(t) >= 2 * SPAN], axis=0)
-  count = sum(len(t) >= 2 * SPAN for t, _ in pairs)
-  return f'| {name} | {count} | ' + ' | '.join(f'{s:.3f}' for s in shares) + ' |'
+  drifts = [drift(t, m) for t, m in pairs if len(t) >= 2 * SPAN]
+  return (f'| {name} | {len(drifts)} | ' + ' | '.join(f'{s:.3f}' for s in np.mean(drifts, axis=0))
+          + ' |')
 
 
 def main(experiment_dir: str, generated_dirs: list[str]) -> None:
@@ -47,8 +47,9 @@ def main(experiment_dir: str, generated_dirs: list[str]) -> None:
   pooled = []
   for folder in generated_dirs:
     melodies = report.generated_melodies(folder, config['steps_per_quarter']).values()
-    pooled += [(m.tokens, m.meter) for m in melodies]
-    print(row(folder, pooled[-len(melodies):]))
+    pairs = [(m.tokens, m.meter) for m in melodies]
+    print(row(folder, pairs))
+    pooled += pairs
   if len(generated_dirs) > 1:
     print(row(f'the {len(generated_dirs)} folders pooled', pooled))
 

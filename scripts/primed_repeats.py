@@ -13,13 +13,12 @@ import sys
 
 import jax
 import numpy as np
-from flax import nnx
 
 from midi_rnn_jax import experiment, report
 from midi_rnn_jax.data import model_inputs
 from midi_rnn_jax.evaluation import tunes
 from midi_rnn_jax.generate import priming, samplers
-from midi_rnn_jax.model import model_file, training
+from midi_rnn_jax.model import model_file
 
 PRIMED_BARS, MEASURED_BARS = 8, 16
 
@@ -44,9 +43,7 @@ def in_bars(tokens: np.ndarray, bar_length: int) -> list[tuple]:
 def main(experiment_dir: str, model_path: str, generated_dirs: list[str]) -> None:
   config = experiment.load_config(experiment_dir)
   tracks, meters = experiment.validation_tunes(experiment_dir, config, config['cache_dir'], print)
-  model_config, pure_params, *_ = model_file.read_model_file(model_path)
-  graphdef, params = training.model_from_config(model_config)
-  nnx.replace_by_pure_dict(params, pure_params)
+  _, graphdef, params, *_ = model_file.load_model_file(model_path)
   own = [melody for folder in generated_dirs
          for melody in report.generated_melodies(folder, config['steps_per_quarter']).values()]
   print('| bar of (steps) | tunes | the tunes: bars 9-16 repeated | equal to the bar 1, 2, 4 or '

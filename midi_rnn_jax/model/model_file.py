@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from flax import serialization
+from flax import nnx, serialization
 
 from midi_rnn_jax import files
 from midi_rnn_jax.data import encoding
@@ -60,3 +60,17 @@ def read_model_file(path: str) -> tuple[dict, dict, np.ndarray, list[encoding.Me
     meters = [encoding.Meter.on_downbeat(primes.shape[1], 4 * config['steps_per_quarter'])
               for _ in primes]
   return config, payload['params'], primes, meters
+
+
+def load_model_file(path: str) -> tuple[dict, nnx.GraphDef, nnx.State, np.ndarray,
+                                        list[encoding.Meter]]:
+  """(config, graphdef, parameters, prime windows, their meters) of a model file: its model
+  built from its config and filled with its parameters, or a UserError naming the first
+  parameter that does not fit (a file of another version)."""
+  config, pure_params, primes, meters = read_model_file(path)
+  graphdef, params = training.model_from_config(config)
+  if (mismatch := training.shape_mismatch(params, training.param_shapes(pure_params))):
+    raise UserError(f'--model {path!r} does not hold the model its own config describes: '
+                    f'{mismatch} (a file of another version of midi_rnn_jax?)')
+  nnx.replace_by_pure_dict(params, pure_params)
+  return config, graphdef, params, primes, meters
