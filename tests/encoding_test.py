@@ -7,6 +7,7 @@ import pytest
 from conftest import build_midi, write_midi
 from midi_rnn_jax.data import (encoding, melody_file, melody_lines, model_inputs, parse_cache,
                                slicing)
+from midi_rnn_jax.evaluation import tunes
 
 # A phrase in steps: (pitch, first step, steps held); the gap at steps 2-3 is a rest.
 PHRASE = [(60, 0, 2), (62, 4, 1), (64, 5, 3), (65, 8, 1), (60, 9, 2)]
@@ -355,3 +356,26 @@ def test_tune_phases_count_the_bar_from_the_tunes_pickup():
   assert (model_inputs.tune_phases(np.arange(40) % 8) == np.arange(40) % 8).all()
   long = model_inputs.tune_phases(np.concatenate([[7], np.arange(80) % 4]))
   assert long[-1] == encoding.MAX_BAR_STEPS - 1
+
+
+def test_the_cadence_tells_the_last_notes_degree_and_whether_the_tune_could_end_home():
+  # In C major, 4/4 after a bar of rest: C E G C | D F B D | C (a whole bar), then a rest.
+  notes = [60, 64, 67, 72, 62, 65, 71, 62]
+  tokens = np.concatenate([np.zeros(16), np.repeat(np.array(notes) + 1, 4), np.full(16, 61),
+                           np.zeros(4)]).astype(np.int64)
+  positions = np.arange(len(tokens)) % 16
+  cadence = model_inputs.track_inputs(tokens, positions, ('bar_position', 'cadence')).cadence
+  assert set(cadence[:16]) == {model_inputs.NO_CADENCE}  # No note yet.
+  # The whole bar of C, and the rest after it: the tonic (degree 0), started on a downbeat.
+  assert set(cadence[48:]) == {2 * 0 + 1}
+  # The B (degree 11) started on the third beat: in the second half of its bar.
+  assert set(cadence[40:44]) == {2 * 11}
+  # It is the whole-tune measure's question, asked after every step.
+  meter = encoding.Meter(positions.astype(np.uint8), np.full(len(tokens), 16, np.uint8),
+                         np.full(len(tokens), 4, np.uint8))
+  home = tunes.home_after_each_step(tokens, meter)
+  assert ((cadence == 1) == home).all() and home.any() and not home.all()
+  # A degree in the key: the same in another key.
+  moved = np.where(tokens > 0, tokens + 3, 0)
+  assert (model_inputs.track_inputs(moved, positions, ('bar_position', 'cadence')).cadence
+          == cadence).all()

@@ -34,6 +34,7 @@ class StepInputs(NamedTuple):
   held_steps: Any = None  # uint8: the steps before this one with its token, up to MAX_HELD_STEPS
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
   repeat_match: Any = None  # uint8 (..., 3): the longest repeat's next token, length, distance
+  cadence: Any = None  # uint8: the last note's degree in the key so far, and if it started early
 
 
 def map_arrays(fn: Callable, *trees):
@@ -226,6 +227,93 @@ def _repeat_match_of(plan, look_up, tokens, xp):
   return xp.stack([token, length, xp.where(length > 0, nearest_longest + 1, 0)], -1)
 
 
+# ``cadence`` finds the key of the last CADENCE_STEPS steps: a whole tune, for all but the
+# longest (the sampler's default --file_length is 1,000).
+CADENCE_STEPS = 1024
+# Its value where no note has sounded yet (else 2 * degree + 1 where the note started early).
+NO_CADENCE = 24
+
+
+# Krumhansl & Kessler's key profiles (major, minor) from C, centred and times 1200, which makes
+# them whole numbers: a key's score is then an exact integer dot product with the pitch-class
+# counts, over the profile's norm, so numpy and a jitted sampler find the same key.
+_KEY_PROFILES = np.array([
+    [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88],
+    [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]])
+_CENTRED = np.rint(1200 * (_KEY_PROFILES - _KEY_PROFILES.mean(1, keepdims=True))).astype(np.int32)
+_KEYS = np.stack([np.roll(profile, root) for profile in _CENTRED for root in range(12)])
+_KEY_NORMS = np.repeat(np.linalg.norm(_CENTRED, axis=1), 12).astype(np.float32)
+
+
+def key_tonic(counts, xp=np):
+  """(..., 12) int pitch-class counts -> the pitch class of their key (Krumhansl-Schmuckler,
+  as evaluation.tunes.tonics; the first of equal keys, C major first)."""
+  scores = (counts.astype(xp.int32) @ xp.asarray(_KEYS.T)).astype(xp.float32)
+  return xp.argmax(scores / xp.asarray(_KEY_NORMS), axis=-1) % 12
+
+
+def bar_lengths(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> each step's bar length: its bar's last position + 1; in a
+  bar cut short by the track's end, at least the bar before's."""
+  positions = np.asarray(positions, np.int64)
+  lengths = np.empty_like(positions)
+  for row, out in zip(positions.reshape(-1, positions.shape[-1]),
+                      lengths.reshape(-1, positions.shape[-1])):
+    bars = [bar for bar in np.split(row, np.flatnonzero(row == 0)) if len(bar)]
+    own = [int(bar.max()) + 1 for bar in bars]
+    if len(own) > 1:
+      own[-1] = max(own[-1], own[-2])
+    out[:] = np.repeat(own, [len(bar) for bar in bars])
+  return lengths
+
+
+def cadence_plan(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> (..., steps, 3): each step's index, bar position and bar
+  length."""
+  positions = np.asarray(positions, np.int64)
+  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
+  return np.stack([index, positions, bar_lengths(positions)], -1)
+
+
+def _cadence_of(plan, look_up, tokens, xp):
+  """Where the tune would end if it ended after each step: 2 * the degree of its last note
+  in the key (``key_tonic``) of the last CADENCE_STEPS steps, + 1 if that note started in the
+  first half of its bar (counted back from the step in bars of its length); NO_CADENCE before
+  the first note. Whole tracks in numpy read running counts; a sampler, the window."""
+  step, position, length = plan[..., 0], plan[..., 1], plan[..., 2]
+  if xp is np:
+    last_note, start, counts = _track_notes(np.asarray(tokens, np.int64), step)
+    token = tokens[np.maximum(last_note, 0)]
+    back, sounded = step - start, last_note >= 0
+  else:
+    window = look_up(step[..., None] - xp.arange(CADENCE_STEPS))  # -1 before the track
+    sounding = window > 0
+    counts = xp.sum((((window - 1) % 12)[..., None] == xp.arange(12)) & sounding[..., None], -2)
+    newest = xp.argmax(sounding, -1)  # Steps back to the last sounding step.
+    token = xp.take_along_axis(window, newest[..., None], -1)[..., 0]
+    held = xp.where(xp.arange(CADENCE_STEPS) >= newest[..., None], window == token[..., None],
+                    True)
+    back, sounded = xp.sum(xp.cumprod(held, -1), -1) - 1, xp.any(sounding, -1)
+  early = 2 * ((position - back) % length) < length
+  degree = ((token - 1) % 12 - key_tonic(counts, xp)) % 12
+  return xp.where(sounded, 2 * degree + early, NO_CADENCE)
+
+
+def _track_notes(tokens: np.ndarray, step: np.ndarray):
+  """Of a whole track, for each step: the index of the last sounding step (-1: none, or none
+  in the last CADENCE_STEPS steps), where its note starts (within those steps), and the
+  pitch-class counts of those steps."""
+  sounding = tokens > 0
+  running = np.concatenate([np.zeros((1, 12), np.int64), np.cumsum(
+      (((tokens - 1) % 12)[:, None] == np.arange(12)) & sounding[:, None], 0)])
+  counts = running[step + 1] - running[np.maximum(step + 1 - CADENCE_STEPS, 0)]
+  last = np.maximum.accumulate(np.where(sounding, step, -1))
+  last = np.where(step - last < CADENCE_STEPS, last, -1)
+  changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
+  start = np.maximum.accumulate(np.where(changes, step, 0))[np.maximum(last, 0)]
+  return last, np.maximum(start, step - CADENCE_STEPS + 1), counts
+
+
 @dataclasses.dataclass(frozen=True)
 class Kernel:
   """A block of the model's first-layer input kernel: the parameter ``param`` holds one
@@ -300,6 +388,12 @@ INPUTS = (
                    Kernel('match_length_kernel', 1, MATCH_STEPS + 1),
                    Kernel('match_distance_kernel', 1, MATCH_BARS + 1)),
           pitched=1, needs='bar_position', looks_back=True),
+    Input('cadence', 'Also feed the model, with each step, the degree of the last note in the '
+          'key of the notes so far (Krumhansl-Schmuckler, up to 1,024 steps back) and whether '
+          'that note started in the first half of its bar: whether the tune would end home if '
+          'it ended there. Needs --bar_position.',
+          plan=cadence_plan, read=_cadence_of, kernels=(Kernel('cadence_kernel', 0, NO_CADENCE + 1),),
+          needs='bar_position', looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
