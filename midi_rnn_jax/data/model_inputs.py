@@ -234,13 +234,15 @@ CADENCE_STEPS = 1024
 NO_CADENCE = 24
 
 
-# Krumhansl & Kessler's key profiles (major, minor) from C, centred and times 1200, which makes
-# them whole numbers: a key's score is then an exact integer dot product with the pitch-class
-# counts, over the profile's norm, so numpy and a jitted sampler find the same key.
-_KEY_PROFILES = np.array([
-    [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88],
-    [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]])
-_CENTRED = np.rint(1200 * (_KEY_PROFILES - _KEY_PROFILES.mean(1, keepdims=True))).astype(np.int32)
+# Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits
+# (evaluation.tunes finds a tune's key with them too).
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# The profiles centred and times 1200, which makes them whole numbers: a key's score is then an
+# exact integer dot product with the pitch-class counts, over the profile's norm, so numpy and
+# a jitted sampler find the same key.
+_CENTRED = np.rint(1200 * np.stack([profile - profile.mean() for profile in
+                                    (MAJOR_PROFILE, MINOR_PROFILE)])).astype(np.int32)
 _KEYS = np.stack([np.roll(profile, root) for profile in _CENTRED for root in range(12)])
 _KEY_NORMS = np.repeat(np.linalg.norm(_CENTRED, axis=1), 12).astype(np.float32)
 

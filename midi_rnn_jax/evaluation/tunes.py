@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from midi_rnn_jax.data import encoding
+from midi_rnn_jax.data.model_inputs import MAJOR_PROFILE, MINOR_PROFILE
 from midi_rnn_jax.evaluation import stats
 
 # Parts of this many bars that come back (4: a phrase; 8: a strain of a reel or a jig).
@@ -32,11 +33,6 @@ def part_repetition(bars: Sequence[tuple], part_bars: int) -> float | None:
     repeats += parts[i] in earlier
   counted = len(parts) - part_bars
   return repeats / counted if counted > 0 else None
-
-
-# Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 # Key scores that agree to this many decimals are a tie, which the first key (C major first)
