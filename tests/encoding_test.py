@@ -375,6 +375,11 @@ def test_the_cadence_tells_the_last_notes_degree_and_whether_the_tune_could_end_
                          np.full(len(tokens), 4, np.uint8))
   home = tunes.home_after_each_step(tokens, meter)
   assert ((cadence == 1) == home).all() and home.any() and not home.all()
+  # Read as a whole tune, between its marks: the start mark is no note.
+  tune = model_inputs.model_track(tokens.astype(np.uint8), meter, ('bar_position', 'cadence'),
+                                  tune_ends=True)
+  assert (model_inputs.own_steps(tune, tune_ends=True).cadence == cadence).all()
+  assert tune.cadence[0] == model_inputs.NO_CADENCE
   # A degree in the key: the same in another key.
   moved = np.where(tokens > 0, tokens + 3, 0)
   assert (model_inputs.track_inputs(moved, positions, ('bar_position', 'cadence')).cadence

@@ -289,7 +289,7 @@ def _cadence_of(plan, look_up, tokens, xp):
     back, sounded = step - start, last_note >= 0
   else:
     window = look_up(step[..., None] - xp.arange(CADENCE_STEPS))  # -1 before the track
-    sounding = window > 0
+    sounding = (window > 0) & (window < NUM_CLASSES)  # Not a rest, nor a tune's start mark.
     counts = xp.sum((((window - 1) % 12)[..., None] == xp.arange(12)) & sounding[..., None], -2)
     newest = xp.argmax(sounding, -1)  # Steps back to the last sounding step.
     token = xp.take_along_axis(window, newest[..., None], -1)[..., 0]
@@ -305,7 +305,7 @@ def _track_notes(tokens: np.ndarray, step: np.ndarray):
   """Of a whole track, for each step: the index of the last sounding step (-1: none, or none
   in the last CADENCE_STEPS steps), where its note starts (within those steps), and the
   pitch-class counts of those steps."""
-  sounding = tokens > 0
+  sounding = (tokens > 0) & (tokens < NUM_CLASSES)  # Not a rest, nor a tune's start mark.
   running = np.concatenate([np.zeros((1, 12), np.int64), np.cumsum(
       (((tokens - 1) % 12)[:, None] == np.arange(12)) & sounding[:, None], 0)])
   counts = running[step + 1] - running[np.maximum(step + 1 - CADENCE_STEPS, 0)]
