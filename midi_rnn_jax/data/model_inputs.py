@@ -249,7 +249,8 @@ _KEY_NORMS = np.repeat(np.linalg.norm(_CENTRED, axis=1), 12).astype(np.float32)
 
 def key_tonic(counts, xp=np):
   """(..., 12) int pitch-class counts -> the pitch class of their key (Krumhansl-Schmuckler,
-  as evaluation.tunes.tonics; the first of equal keys, C major first)."""
+  as evaluation.tunes.tonics, from integer scores: where two keys nearly tie the two may
+  differ; the first of equal keys, C major first)."""
   scores = (counts.astype(xp.int32) @ xp.asarray(_KEYS.T)).astype(xp.float32)
   return xp.argmax(scores / xp.asarray(_KEY_NORMS), axis=-1) % 12
 
@@ -394,8 +395,9 @@ INPUTS = (
           'key of the notes so far (Krumhansl-Schmuckler, up to 1,024 steps back) and whether '
           'that note started in the first half of its bar: whether the tune would end home if '
           'it ended there. Needs --bar_position.',
-          plan=cadence_plan, read=_cadence_of, kernels=(Kernel('cadence_kernel', 0, NO_CADENCE + 1),),
-          needs='bar_position', looks_back=True),
+          plan=cadence_plan, read=_cadence_of,
+          kernels=(Kernel('cadence_kernel', 0, NO_CADENCE + 1),), needs='bar_position',
+          looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)
 assert NAMES == StepInputs._fields[1:], 'each input is a StepInputs field, in order'
