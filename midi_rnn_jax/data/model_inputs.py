@@ -302,6 +302,16 @@ def _cadence_of(plan, look_up, tokens, xp):
   return xp.where(sounded, 2 * degree + early, NO_CADENCE)
 
 
+def last_notes(tokens: np.ndarray, sounding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Of a whole track's ``tokens`` (1-D), for each step: the index of the last ``sounding``
+  step up to it (-1: none yet), and the step where that step's note (its run of equal tokens)
+  starts."""
+  steps = np.arange(len(tokens))
+  last = np.maximum.accumulate(np.where(sounding, steps, -1))
+  changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
+  return last, np.maximum.accumulate(np.where(changes, steps, 0))[np.maximum(last, 0)]
+
+
 def _track_notes(tokens: np.ndarray, step: np.ndarray):
   """Of a whole track, for each step: the index of the last sounding step (-1: none, or none
   in the last CADENCE_STEPS steps), where its note starts (within those steps), and the
@@ -310,10 +320,8 @@ def _track_notes(tokens: np.ndarray, step: np.ndarray):
   running = np.concatenate([np.zeros((1, 12), np.int64), np.cumsum(
       (((tokens - 1) % 12)[:, None] == np.arange(12)) & sounding[:, None], 0)])
   counts = running[step + 1] - running[np.maximum(step + 1 - CADENCE_STEPS, 0)]
-  last = np.maximum.accumulate(np.where(sounding, step, -1))
+  last, start = last_notes(tokens, sounding)
   last = np.where(step - last < CADENCE_STEPS, last, -1)
-  changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
-  start = np.maximum.accumulate(np.where(changes, step, 0))[np.maximum(last, 0)]
   return last, np.maximum(start, step - CADENCE_STEPS + 1), counts
 
 

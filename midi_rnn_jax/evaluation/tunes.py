@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_rnn_jax.data import encoding
-from midi_rnn_jax.data.model_inputs import MAJOR_PROFILE, MINOR_PROFILE
+from midi_rnn_jax.data import encoding, model_inputs
 from midi_rnn_jax.evaluation import stats
 
 # Parts of this many bars that come back (4: a phrase; 8: a strain of a reel or a jig).
@@ -42,7 +41,8 @@ TIE_DECIMALS = 9
 
 # Every key's profile (C major to B major, then C minor to B minor), centred: a correlation
 # with them is a dot product over norms.
-KEY_PROFILES = np.stack([np.roll(profile, root) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+KEY_PROFILES = np.stack([np.roll(profile, root) for profile in (model_inputs.MAJOR_PROFILE,
+                                                                   model_inputs.MINOR_PROFILE)
                          for root in range(12)])
 _CENTRED_PROFILES = KEY_PROFILES - KEY_PROFILES.mean(1, keepdims=True)
 
@@ -118,14 +118,11 @@ def home_after_each_step(tokens: np.ndarray, meter: encoding.Meter) -> np.ndarra
   """For each step, whether the tune would end home (``ends_home``) if it ended after that
   step: ``ends_home`` of every prefix at once, each judged in the key of its own steps."""
   tokens = np.asarray(tokens)
-  steps = np.arange(len(tokens))
   sounding = tokens != encoding.REST
   pitch_classes = (tokens.astype(np.int64) - 1) % 12
   # The key of every prefix: tonics of its running pitch-class counts.
   keys = tonics(np.cumsum(np.eye(12)[pitch_classes] * sounding[:, None], axis=0))
-  last = np.maximum.accumulate(np.where(sounding, steps, -1))
-  changes = np.concatenate([[True], tokens[1:] != tokens[:-1]])
-  first = np.maximum.accumulate(np.where(changes, steps, 0))[np.maximum(last, 0)]
+  last, first = model_inputs.last_notes(tokens, sounding)
   return (last >= 0) & (pitch_classes[np.maximum(last, 0)] == keys) & starts_early(meter, first)
 
 
