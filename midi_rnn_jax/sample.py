@@ -66,6 +66,12 @@ flags.DEFINE_integer('top_k', 0, 'Sample only among the k most likely tokens (0:
                      lower_bound=0, upper_bound=encoding.NUM_CLASSES)
 flags.DEFINE_float('top_p', 1.0, 'Sample only among the most likely tokens whose probabilities '
                    'add up to p (nucleus sampling; 1.0: all).', lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float('home_ending', 1.0, 'For a model trained with --tune_ends and --bar_position: '
+                   'a tune\'s end is this many times as likely where the tune would end home (its '
+                   'last note on the tonic of its key, started early in its bar) and this many '
+                   'times less likely elsewhere; 1: where the model ends it. 1.4 ends the '
+                   'shipped model\'s tunes home as often as the folk tunes (docs/results.md).',
+                   lower_bound=1.0)
 flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
 flags.DEFINE_flag(flags.EnumFlag(
     'scale', 'chromatic', 'Allow only the pitches of this scale on --key (chromatic: every '
@@ -202,6 +208,9 @@ def main(argv):
     raise UserError(f'--prime_file {FLAGS.prime_file!r} is not a file')
   model = load_model()
   tune_ends = model.config.get('tune_ends', False)
+  if FLAGS.home_ending != 1 and not (tune_ends and model.config.get('bar_position', False)):
+    raise UserError(f'--home_ending needs a model trained with --tune_ends and --bar_position; '
+                    f'{model.description} was not')
   allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, tune_ends)
              if FLAGS.scale != 'chromatic' else None)
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
@@ -215,8 +224,11 @@ def main(argv):
   primers = choose_primers(model, np.random.default_rng(seed))
   primes, bar_positions = priming.stack_primes(
       [priming.prime_for(mode, p, window_size) for p in primers], FLAGS.file_length)
+  # Only the sequence sampler takes it (a window model has no tune ends).
+  home_ending = {'home_ending': FLAGS.home_ending} if tune_ends else {}
   sample = samplers.SAMPLERS[mode.name](model.graphdef, FLAGS.file_length, FLAGS.temperature,
-                                        top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed)
+                                        top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed,
+                                        **home_ending)
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies, shares = list(np.asarray(sampled.tokens)), list(np.asarray(sampled.scale_share))
   lengths = [priming.tune_length(m) if tune_ends else None for m in melodies]

@@ -7,6 +7,7 @@ from flax import nnx
 
 from midi_rnn_jax.data import encoding, model_inputs
 from midi_rnn_jax.data.model_inputs import StepInputs
+from midi_rnn_jax.evaluation import tunes
 from midi_rnn_jax.generate import priming, samplers
 from midi_rnn_jax.model import training
 from midi_rnn_jax.errors import UserError
@@ -286,3 +287,33 @@ def test_the_sequence_sampler_feeds_every_input_as_the_pipeline_computes_it():
   held = model_inputs.track_inputs(np.concatenate([tokens[0], expected[0]]), positions[0],
                                    ('held_steps',)).held_steps
   assert held.max() >= 2  # Some note was held, so the count was put to the test.
+
+
+@pytest.mark.parametrize('copy_bars', [False, True])
+def test_home_ending_ends_tunes_where_the_tune_measure_finds_them_home(copy_bars):
+  # An untrained model with tune ends (no cadence input of its own): its tunes end anywhere.
+  options = dict(tune_ends=True, bar_position=True, lookback=copy_bars, copy_lookback=copy_bars,
+                 copy_bars=copy_bars)
+  model = training.build_model(rnn_size=16, num_layers=1, dropout=0.0, seed=6, **options)
+  graphdef, params = nnx.split(model, nnx.Param)
+  start = priming.as_tune_opening(priming.Primer(np.array([61], np.uint8),
+                                                 np.array([0], np.uint8), 16), 0)
+  primes, positions = priming.stack_primes([start] * 64, 160)
+
+  def ends_home(home_ending):
+    sampled = samplers.make_sequence_sampler(graphdef, 160, temperature=1.0,
+                                             home_ending=home_ending)(
+        params, primes, jax.random.key(0), positions)
+    homes = []
+    for tokens, steps in zip(np.asarray(sampled.tokens), positions[:, 1:]):
+      length = priming.tune_length(tokens)
+      if length:  # A tune of at least one step that the model ended.
+        meter = encoding.Meter(steps[:length].astype(np.uint8), np.full(length, 16, np.uint8),
+                               np.full(length, 4, np.uint8))
+        homes.append(tunes.ends_home(tokens[:length], meter))
+    return homes
+
+  as_the_model = ends_home(1.0)
+  assert len(as_the_model) >= 20 and np.mean(as_the_model) < 0.5
+  tilted = ends_home(1e4)  # The end all but certain at a home step, all but never elsewhere.
+  assert len(tilted) >= 20 and all(tilted)

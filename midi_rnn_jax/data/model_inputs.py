@@ -232,6 +232,9 @@ def _repeat_match_of(plan, look_up, tokens, xp):
 CADENCE_STEPS = 1024
 # Its value where no note has sounded yet (else 2 * degree + 1 where the note started early).
 NO_CADENCE = 24
+# Its value where the tune would end home: on its tonic, started early in its bar
+# (evaluation.tunes.ends_home).
+HOME_CADENCE = 1
 
 
 # Krumhansl & Kessler's key profiles (major, minor), from C: how well each pitch class fits

@@ -79,30 +79,34 @@ def _advance(layers, state, inputs: jax.Array, reset=lambda x: x) -> tuple:
 def _input_reader(model, primes: jax.Array, num_steps: int, plans: dict):
   """``(history, read)``: ``read(history, token, step) -> (history, first layer's input,
   StepInputs)`` for the token read at ``step`` (of the primer, then of the melody), with the
-  model's inputs (``plans``: model_inputs.sampler_plans) computed as for training, from
-  ``history``, every token read so far (None when no input looks back)."""
+  inputs ``plans`` names (model_inputs.sampler_plans: the model's, and any the sampler reads
+  too) computed as for training, from ``history``, every token read so far (None when no input
+  looks back)."""
   batch, length = primes.shape
+  names = tuple(plans)
 
   def read(history, token, step):
     if history is not None:
       history = history.at[:, step].set(token)
-    inputs = model_inputs.step_inputs(model.inputs, plans, history, token, step, jnp)
+    inputs = model_inputs.step_inputs(names, plans, history, token, step, jnp)
     return history, model.project_inputs(inputs), inputs
 
   history = (jnp.zeros((batch, length + num_steps), jnp.int32).at[:, :length].set(primes)
-             if model_inputs.looks_back(model.inputs) else None)
+             if model_inputs.looks_back(names) else None)
   return history, read
 
 
-def _with_plans(sample: Callable, graphdef: nnx.GraphDef, num_steps: int) -> Callable:
+def _with_plans(sample: Callable, graphdef: nnx.GraphDef, num_steps: int,
+                also_read: tuple[str, ...] = ()) -> Callable:
   """The jitted ``sample(params, primes, key, plans)`` called as ``(params, primes, key,
-  bar_positions=None)``: the plans of the model's inputs (model_inputs.sampler_plans) are found
-  here, in numpy, from the bar positions of every step read (all 0 when not given)."""
+  bar_positions=None)``: the plans of the model's inputs and of ``also_read``
+  (model_inputs.sampler_plans) are found here, in numpy, from the bar positions of every step
+  read (all 0 when not given)."""
 
   def with_plans(params, primes, key, bar_positions=None):
     if bar_positions is None:
       bar_positions = np.zeros((primes.shape[0], primes.shape[1] + num_steps), np.uint8)
-    inputs = nnx.merge(graphdef, params).inputs
+    inputs = nnx.merge(graphdef, params).inputs + also_read
     return sample(params, primes, key, model_inputs.sampler_plans(inputs, bar_positions))
 
   return with_plans
@@ -207,14 +211,28 @@ class Heard(NamedTuple):
   ahead: jax.Array | None = None
 
 
+def end_at_home(logits: jax.Array, cadence: jax.Array, home_ending: float) -> jax.Array:
+  """(rows, ..., classes) logits of a tune-ends model, with the tune's end made ``home_ending``
+  times as likely (before the softmax renormalises) where ``cadence`` (rows,) says the tune would
+  end home, and ``home_ending`` times less likely elsewhere."""
+  tilt = jnp.where(cadence == model_inputs.HOME_CADENCE, 1.0, -1.0) * np.log(home_ending)
+  return logits.at[..., model_inputs.TUNE_END].add(
+      tilt.reshape(tilt.shape + (1,) * (logits.ndim - 2)))
+
+
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
-                          top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None
+                          top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None,
+                          home_ending: float = 1.0
                           ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
   """The sequence mode's sampler, with the same interface and controls as ``make_sampler``:
   the model reads the whole primer once, then takes one LSTM step per generated token,
   carrying its state, so each token is drawn from everything played before it. A copy_bars
-  model also decides at each bar line of the melody whether to copy a bar (bar_copier)."""
+  model also decides at each bar line of the melody whether to copy a bar (bar_copier).
+  ``home_ending`` (not 1: a model with tune ends) tilts where tunes end (``end_at_home``), from
+  the cadence input, read for it by a model without it."""
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
+  tilted = ((lambda logits, _: logits) if home_ending == 1 else
+            (lambda logits, inputs: end_at_home(logits, inputs.cadence, home_ending)))
 
   @jax.jit
   def sample(params, primes, key, plans):
@@ -234,11 +252,11 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       state = _advance(layers, state, projected)
       hidden = state[-1][1]
       if not copies:
-        return (state, history), Heard(model.output(hidden, inputs))
+        return (state, history), Heard(tilted(model.output(hidden, inputs), inputs))
       kinds = jnp.broadcast_to(jnp.arange(bar_copies.NUM_KINDS), (rows, bar_copies.NUM_KINDS))
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
-      return (state, history), Heard(per_kind, model.copy_logits(hidden, inputs),
+      return (state, history), Heard(tilted(per_kind, inputs), model.copy_logits(hidden, inputs),
                                      inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
@@ -272,7 +290,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
         unroll=SAMPLE_UNROLL)
     return Sampled(history[::draws, length:], shares[::draws])
 
-  return _with_plans(sample, graphdef, num_steps)
+  return _with_plans(sample, graphdef, num_steps, () if home_ending == 1 else ('cadence',))
 
 
 # Each mode's sampler (model.modes names the modes).
