@@ -69,9 +69,14 @@ flags.DEFINE_float('top_p', 1.0, 'Sample only among the most likely tokens whose
 flags.DEFINE_float('home_ending', 1.0, 'For a model trained with --tune_ends and --bar_position: '
                    'a tune\'s end is this many times as likely where the tune would end home (its '
                    'last note on the tonic of its key, started early in its bar) and this many '
-                   'times less likely elsewhere; 1: where the model ends it. 1.4 ends the '
-                   'shipped model\'s tunes home as often as the folk tunes (docs/results.md).',
+                   'times less likely elsewhere; 1: where the model ends it. 1.5 ends the '
+                   'shipped model\'s tunes home about as often as the folk tunes end '
+                   '(docs/results.md).',
                    lower_bound=1.0)
+flags.DEFINE_integer('min_length', 0, 'For a model trained with --tune_ends: no tune ends before '
+                     'this many new steps (0: wherever the model ends it). 48 keeps the shipped '
+                     'model from the few tunes of one or two bars it writes (docs/results.md).',
+                     lower_bound=0)
 flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
 flags.DEFINE_flag(flags.EnumFlag(
     'scale', 'chromatic', 'Allow only the pitches of this scale on --key (chromatic: every '
@@ -211,6 +216,9 @@ def main(argv):
   if FLAGS.home_ending != 1 and not (tune_ends and model.config.get('bar_position', False)):
     raise UserError(f'--home_ending needs a model trained with --tune_ends and --bar_position; '
                     f'{model.description} was not')
+  if FLAGS.min_length and not tune_ends:
+    raise UserError(f'--min_length needs a model trained with --tune_ends; {model.description} '
+                    'was not')
   allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, tune_ends)
              if FLAGS.scale != 'chromatic' else None)
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
@@ -225,10 +233,11 @@ def main(argv):
   primes, bar_positions = priming.stack_primes(
       [priming.prime_for(mode, p, window_size) for p in primers], FLAGS.file_length)
   # Only the sequence sampler takes it (a window model has no tune ends).
-  home_ending = {'home_ending': FLAGS.home_ending} if tune_ends else {}
+  end_rules = ({'end_rules': samplers.EndRules(FLAGS.home_ending, FLAGS.min_length)}
+               if tune_ends else {})
   sample = samplers.SAMPLERS[mode.name](model.graphdef, FLAGS.file_length, FLAGS.temperature,
                                         top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed,
-                                        **home_ending)
+                                        **end_rules)
   sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
   melodies, shares = list(np.asarray(sampled.tokens)), list(np.asarray(sampled.scale_share))
   lengths = [priming.tune_length(m) if tune_ends else None for m in melodies]

@@ -31,7 +31,8 @@ train_and_evaluate() {
 }
 
 # sample_tunes EXP : 100 tunes per seed at temperature 1 (seeds 0 1 2, or SEEDS="0 1 ... 9"),
-# each ended by the model, reported against EXP's validation tunes; the seeds' table, then the
+# each ended by the model (with sample's end rules: SAMPLE_FLAGS="--home_ending=1.5
+# --min_length=48"), reported against EXP's validation tunes; the seeds' table, then the
 # seeds pooled beside the validation tunes' spread over random sets of as many tunes, by length
 # band, and how often they come home to the key they open in.
 sample_tunes() {
@@ -39,7 +40,7 @@ sample_tunes() {
   for seed in $seeds; do
     folders+=("$out/seed$seed")
     python -m midi_rnn_jax.sample --experiment_dir="$1" --num_files=100 --seed=$seed \
-        --save_dir="$out/seed$seed"
+        --save_dir="$out/seed$seed" ${SAMPLE_FLAGS:-}
     python -m midi_rnn_jax.report --experiment_dir="$1" --generated_dir="$out/seed$seed" \
         --reference=validation
     cp "$1/report/report.json" "$out/seed$seed/report.json"
@@ -84,15 +85,15 @@ case "$table" in
     [ -d "$exp" ] || { echo "run: bash scripts/reproduce.sh folk (or folk-long)" >&2; exit 2; }
     sample_tunes "$exp" ;;
   # results.md, "Whole-bar copies": melody.cfg with 512-step rows of 2, 18 epochs from 0.002
-  # (melody_long.cfg of then; without the held steps, the tune phase and the repeat match, as
-  # measured) with the bar copies, scored, then
+  # (melody_long.cfg of then; without the held steps, the tune phase, the repeat match and the
+  # cadence, as measured) with the bar copies, scored, then
   # its tunes as above. Flags for the table's other rows: FLAGS="..." (FLAGS=--nobar_number for
   # its first row, FLAGS=" " for the bar numbers alone).
   copy-bars)
     folk_corpus
     train_and_evaluate --flagfile=configs/melody.cfg --sequence_length=512 --batch_size=2 \
       --num_epochs=18 --learning_rate=0.002 --noheld_steps --notune_phase --norepeat_match \
-      ${FLAGS:---copy_bars}
+      --nocadence --nocopy_bars ${FLAGS:---copy_bars}
     sample_tunes "$out/exp" ;;
   # results.md, "The folk corpus, as written and as played".
   corpus-tunes) folk_corpus; written_corpus
@@ -102,7 +103,8 @@ case "$table" in
   lakh) train_and_evaluate --flagfile=configs/melody.cfg --data_dir=data/lakh-midi-rnn \
           --dropout=0.3 --transpose=5 --num_epochs=40 --batch_size=32 --lr_schedule=plateau \
           --sequence_length=128 --learning_rate=0.002 --cpu_devices=1 --notune_ends \
-          --nobar_number --noheld_steps --notune_phase --norepeat_match --polyphony=skip --tracks=all ;;
+          --nobar_number --noheld_steps --notune_phase --norepeat_match --nocadence --nocopy_bars \
+          --polyphony=skip --tracks=all ;;
   # results.md: the original's window model (the defaults).
   folk-window) folk_corpus; train_and_evaluate --flagfile=configs/default.cfg ;;
   lakh-window) train_and_evaluate --flagfile=configs/default.cfg --data_dir=data/lakh-midi-rnn ;;

@@ -26,6 +26,7 @@ EXAMPLES = {
     'temperature 0.5': ['--temperature=0.5'],
     'top_p 0.9': ['--top_p=0.9'],
     'top_k 10': ['--top_k=10'],
+    'tune end rules': ['--home_ending=1.5', '--min_length=48'],
 }
 SUMMARY = ('scale_consistency', 'pitches_used', 'pitch_range', 'bar_repetition', 'rest_ratio')
 

@@ -290,7 +290,7 @@ def test_the_sequence_sampler_feeds_every_input_as_the_pipeline_computes_it():
 
 
 @pytest.mark.parametrize('copy_bars', [False, True])
-def test_home_ending_ends_tunes_where_the_tune_measure_finds_them_home(copy_bars):
+def test_end_rules_end_tunes_home_and_not_before_the_least_length(copy_bars):
   # An untrained model with tune ends (no cadence input of its own): its tunes end anywhere.
   options = dict(tune_ends=True, bar_position=True, lookback=copy_bars, copy_lookback=copy_bars,
                  copy_bars=copy_bars)
@@ -300,20 +300,22 @@ def test_home_ending_ends_tunes_where_the_tune_measure_finds_them_home(copy_bars
                                                  np.array([0], np.uint8), 16), 0)
   primes, positions = priming.stack_primes([start] * 64, 160)
 
-  def ends_home(home_ending):
-    sampled = samplers.make_sequence_sampler(graphdef, 160, temperature=1.0,
-                                             home_ending=home_ending)(
+  def ended(rules):
+    """(length, whether it ends home) of each tune of at least one step that the model ended."""
+    sampled = samplers.make_sequence_sampler(graphdef, 160, temperature=1.0, end_rules=rules)(
         params, primes, jax.random.key(0), positions)
-    homes = []
+    tunes_ended = []
     for tokens, steps in zip(np.asarray(sampled.tokens), positions[:, 1:]):
       length = priming.tune_length(tokens)
-      if length:  # A tune of at least one step that the model ended.
+      if length:
         meter = encoding.Meter(steps[:length].astype(np.uint8), np.full(length, 16, np.uint8),
                                np.full(length, 4, np.uint8))
-        homes.append(tunes.ends_home(tokens[:length], meter))
-    return homes
+        tunes_ended.append((length, tunes.ends_home(tokens[:length], meter)))
+    return np.array(tunes_ended)
 
-  as_the_model = ends_home(1.0)
-  assert len(as_the_model) >= 20 and np.mean(as_the_model) < 0.5
-  tilted = ends_home(1e4)  # The end all but certain at a home step, all but never elsewhere.
-  assert len(tilted) >= 20 and all(tilted)
+  as_the_model = ended(samplers.EndRules())
+  assert len(as_the_model) >= 20 and as_the_model[:, 1].mean() < 0.5
+  assert as_the_model[:, 0].min() < 30
+  # The end all but certain at a home step, all but never elsewhere; none before 30 steps.
+  ruled = ended(samplers.EndRules(home_ending=1e4, min_length=30))
+  assert len(ruled) >= 20 and ruled[:, 1].all() and ruled[:, 0].min() >= 30

@@ -211,28 +211,43 @@ class Heard(NamedTuple):
   ahead: jax.Array | None = None
 
 
-def end_at_home(logits: jax.Array, cadence: jax.Array, home_ending: float) -> jax.Array:
-  """(rows, ..., classes) logits of a tune-ends model, with the tune's end made ``home_ending``
-  times as likely (before the softmax renormalises) where ``cadence`` (rows,) says the tune would
-  end home, and ``home_ending`` times less likely elsewhere."""
-  tilt = jnp.where(cadence == model_inputs.HOME_CADENCE, 1.0, -1.0) * np.log(home_ending)
-  return logits.at[..., model_inputs.TUNE_END].add(
-      tilt.reshape(tilt.shape + (1,) * (logits.ndim - 2)))
+class EndRules(NamedTuple):
+  """Where the sampler of a model with tune ends lets a tune end; the defaults leave it where
+  the model ends it."""
+  # The end this many times as likely after a step where the tune would end home (the cadence
+  # input's HOME_CADENCE), and this many times less likely after any other step.
+  home_ending: float = 1.0
+  min_length: int = 0  # No end before this many new steps.
+
+  @property
+  def reads_cadence(self) -> bool:
+    return self.home_ending != 1
+
+  def apply(self, logits: jax.Array, cadence: jax.Array | None, new_steps: jax.Array
+            ) -> jax.Array:
+    """(rows, ..., classes) logits after reading ``new_steps`` (scalar) new steps, with
+    ``cadence`` (rows,) of the step read, the end's logit moved by these rules."""
+    end = logits[..., model_inputs.TUNE_END]
+    if self.reads_cadence:
+      tilt = jnp.where(cadence == model_inputs.HOME_CADENCE, 1.0, -1.0) * np.log(self.home_ending)
+      end = end + tilt.reshape(tilt.shape + (1,) * (end.ndim - 1))
+    if self.min_length:
+      end = jnp.where(new_steps < self.min_length, -jnp.inf, end)
+    return logits.at[..., model_inputs.TUNE_END].set(end)
 
 
 def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: float, *,
                           top_k: int = 0, top_p: float = 1.0, allowed: np.ndarray | None = None,
-                          home_ending: float = 1.0
+                          end_rules: EndRules = EndRules()
                           ) -> Callable[[nnx.State, jax.Array, jax.Array], Sampled]:
   """The sequence mode's sampler, with the same interface and controls as ``make_sampler``:
   the model reads the whole primer once, then takes one LSTM step per generated token,
   carrying its state, so each token is drawn from everything played before it. A copy_bars
   model also decides at each bar line of the melody whether to copy a bar (bar_copier).
-  ``home_ending`` (not 1: a model with tune ends) tilts where tunes end (``end_at_home``), from
-  the cadence input, read for it by a model without it."""
+  ``end_rules`` move a tune-ends model's end (with ``home_ending``, from the cadence input,
+  which the sampler reads for it when the model does not)."""
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
-  tilted = ((lambda logits, _: logits) if home_ending == 1 else
-            (lambda logits, inputs: end_at_home(logits, inputs.cadence, home_ending)))
+  moves_end = end_rules != EndRules()
 
   @jax.jit
   def sample(params, primes, key, plans):
@@ -245,6 +260,9 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     rows, length = primes.shape
     history, read = _input_reader(model, primes, num_steps, plans)
 
+    def ruled(logits, inputs, step):
+      return end_rules.apply(logits, inputs.cadence, step + 1 - length) if moves_end else logits
+
     def feed(carry, token, step):
       """One step of every layer; returns the new state and what it tells of the next token."""
       state, history = carry
@@ -252,11 +270,12 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       state = _advance(layers, state, projected)
       hidden = state[-1][1]
       if not copies:
-        return (state, history), Heard(tilted(model.output(hidden, inputs), inputs))
+        return (state, history), Heard(ruled(model.output(hidden, inputs), inputs, step))
       kinds = jnp.broadcast_to(jnp.arange(bar_copies.NUM_KINDS), (rows, bar_copies.NUM_KINDS))
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
-      return (state, history), Heard(tilted(per_kind, inputs), model.copy_logits(hidden, inputs),
+      return (state, history), Heard(ruled(per_kind, inputs, step),
+                                     model.copy_logits(hidden, inputs),
                                      inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
@@ -290,7 +309,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
         unroll=SAMPLE_UNROLL)
     return Sampled(history[::draws, length:], shares[::draws])
 
-  return _with_plans(sample, graphdef, num_steps, () if home_ending == 1 else ('cadence',))
+  return _with_plans(sample, graphdef, num_steps, ('cadence',) if end_rules.reads_cadence else ())
 
 
 # Each mode's sampler (model.modes names the modes).
