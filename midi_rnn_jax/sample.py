@@ -70,7 +70,7 @@ flags.DEFINE_float('home_ending', 1.0, 'For a model trained with --tune_ends and
                    'a tune\'s end is this many times as likely where the tune would end home (its '
                    'last note on the tonic of its key, started early in its bar) and this many '
                    'times less likely elsewhere; 1: where the model ends it. 1.5 ends the '
-                   'shipped model\'s tunes home about as often as the folk tunes end '
+                   'shipped model\'s tunes home about as often as the folk tunes end home '
                    '(docs/results.md).',
                    lower_bound=1.0)
 flags.DEFINE_integer('min_length', 0, 'For a model trained with --tune_ends: no tune ends before '
