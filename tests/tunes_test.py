@@ -143,6 +143,13 @@ def test_a_model_learns_to_end_tunes_and_to_copy_their_parts(tmp_path):
   assert np.mean(ended) >= 0.9
   assert 112 <= np.median(lengths) <= 144
   assert np.mean(same) >= 0.8
+  # The end rules reach the sampler: no tune of these 128-step tunes ends before 140 steps.
+  ok(run_module('sample', '--experiment_dir=exp', '--num_files=20', '--file_length=400',
+                '--seed=0', '--save_dir=ruled', '--min_length=140', '--home_ending=2',
+                f'--cache_dir={tmp_path / "cache"}', cwd=tmp_path))
+  ruled = [miditoolkit.MidiFile(str(tmp_path / 'ruled' / f'{index:02d}.mid'))
+           for index in range(1, 21)]
+  assert min(melody_file.end_marker_steps(midi) for midi in ruled) >= 140
   # evaluate scores the notes as before and the ends apart; report reads the files as tunes.
   ok(run_module('evaluate', '--experiment_dir=exp', f'--cache_dir={tmp_path / "cache"}',
                 cwd=tmp_path))
