@@ -226,7 +226,10 @@ class EndRules(NamedTuple):
   def apply(self, logits: jax.Array, cadence: jax.Array | None, new_steps: jax.Array
             ) -> jax.Array:
     """(rows, ..., classes) logits after reading ``new_steps`` (scalar) new steps, with
-    ``cadence`` (rows,) of the step read, the end's logit moved by these rules."""
+    ``cadence`` (rows,) of the step read, the end's logit moved by these rules (the defaults:
+    the logits as they are, with no operation added to the sampler)."""
+    if self == EndRules():
+      return logits
     end = logits[..., model_inputs.TUNE_END]
     if self.reads_cadence:
       tilt = jnp.where(cadence == model_inputs.HOME_CADENCE, 1.0, -1.0) * np.log(self.home_ending)
@@ -247,7 +250,6 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
   ``end_rules`` move a tune-ends model's end (with ``home_ending``, from the cadence input,
   which the sampler reads for it when the model does not)."""
   choose = token_chooser(temperature, top_k=top_k, top_p=top_p, allowed=allowed)
-  moves_end = end_rules != EndRules()
 
   @jax.jit
   def sample(params, primes, key, plans):
@@ -261,7 +263,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     history, read = _input_reader(model, primes, num_steps, plans)
 
     def ruled(logits, inputs, step):
-      return end_rules.apply(logits, inputs.cadence, step + 1 - length) if moves_end else logits
+      return end_rules.apply(logits, inputs.cadence, step + 1 - length)
 
     def feed(carry, token, step):
       """One step of every layer; returns the new state and what it tells of the next token."""
