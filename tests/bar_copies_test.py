@@ -25,34 +25,12 @@ def test_each_bar_line_says_which_earlier_bars_the_coming_bar_repeats():
   # The mark before the tune, then the last step of each bar, decide the bar after them.
   decisions = np.flatnonzero(targets)
   assert decisions.tolist() == [0, 4, 8, 12, 16, 20, 24]
-  fits = bar_copies.option_sets(targets[decisions], 5)
+  fits = bar_copies.option_sets(targets[decisions])
   names = ['new', 'copy 1', 'copy 2', 'copy 4', 'copy 8']
   # B comes back 2 and 4 bars on; the tune's end repeats nothing.
   assert [[n for n, f in zip(names, row) if f] for row in fits] == [
       ['new'], ['new'], ['copy 2'], ['copy 2'], ['new'], ['copy 2', 'copy 4'], ['new']]  # The tune's end repeats nothing.
   assert steps.tokens[-1] == TUNE_END
-
-
-def test_with_extra_lookbacks_a_bar_can_also_repeat_the_bar_3_6_12_or_16_back():
-  tokens = np.array((A + B + C) * 3, np.uint8)
-  steps = model_inputs.model_track(tokens, _meter(len(tokens)),
-                                   ('bar_position', 'lookback', 'extra_lookback'), True)
-  distances = bar_copies.copy_distances(('lookback', 'extra_lookback'))
-  assert distances == model_inputs.LOOKBACK_BARS + model_inputs.EXTRA_LOOKBACK_BARS
-  targets = bar_copies.copy_targets(steps.tokens, steps.bar_position, distances)
-  fits = bar_copies.option_sets(targets[targets > 0], 1 + len(distances))
-  copies_of = [[d for d, f in zip(distances, row[1:]) if f] for row in fits]
-  # Bars 4-9 repeat the bar 3 back, bars 7-9 the bar 6 back too; the end repeats nothing.
-  assert copies_of == [[]] * 3 + [[3]] * 3 + [[3, 6]] * 3 + [[]]
-  # The model's own copy tokens are those distances' lookbacks, in that order.
-  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
-                               lookback=True, extra_lookback=True, copy_lookback=True,
-                               copy_bars=True)
-  assert model.copy_distances == distances
-  ahead = dict(zip(distances, np.asarray(model.bar_tokens(steps)).T))
-  for bars in (3, 6):  # From the first bar that has one, each step's token that far back.
-    assert (ahead[bars][4 * bars:-2] == steps.tokens[4 * bars + 1:-1]).all()
-  assert (ahead[12] == model_inputs.NO_LOOKBACK).all()  # A tune of 9 bars.
 
 
 def test_the_decision_loss_is_the_nll_of_the_options_the_bar_fits():

@@ -13,43 +13,37 @@ import jax.numpy as jnp
 import numpy as np
 
 from midi_rnn_jax.data import model_inputs
-from midi_rnn_jax.data.model_inputs import EXTRA_LOOKBACK_BARS, LOOKBACK_BARS, TUNE_END
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, TUNE_END
 
-# The decision's options: 0, a new bar; 1 + i, a copy of the bar copy_distances(...)[i] back
-# (the lookback inputs hold its tokens: model_inputs.lookback_index).
+# The decision's options: 0, a new bar; 1 + i, a copy of the bar LOOKBACK_BARS[i] back (the
+# lookback inputs hold its tokens: model_inputs.lookback_features).
 NEW_BAR = 0
+NUM_OPTIONS = 1 + len(LOOKBACK_BARS)
 
 
-def copy_distances(inputs: tuple[str, ...]) -> tuple[int, ...]:
-  """How many bars back the bars are that a copy_bars model reading ``inputs`` can copy: those
-  of its lookbacks, in the order the copy path reads them (model.lstm.COPIED)."""
-  return LOOKBACK_BARS + (EXTRA_LOOKBACK_BARS if 'extra_lookback' in inputs else ())
-
-
-def copy_targets(tokens: np.ndarray, positions: np.ndarray,
-                 distances: tuple[int, ...] = LOOKBACK_BARS) -> np.ndarray:
-  """A track's tokens and bar positions (as the model reads them) -> (steps,) uint16 per input
+def copy_targets(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+  """A track's tokens and bar positions (as the model reads them) -> (steps,) uint8 per input
   step: 0 where the step after it does not start a bar; else 1 + a bit set for each i where the
-  bar that the next step starts repeats the bar ``distances[i]`` back (every step equal to the
-  step that many bars before it; a tune's end repeats nothing), so 1 means a new bar."""
+  bar that the next step starts repeats the bar LOOKBACK_BARS[i] back (every step equal to
+  the step that many bars before it; a tune's end repeats nothing), so 1 means a new bar."""
   tokens, positions = np.asarray(tokens, np.int64), np.asarray(positions)
-  back = model_inputs.bars_back(positions, max(distances))[:, [bars - 1 for bars in distances]]
+  back = model_inputs.bars_back(positions)[:, [bars - 1 for bars in LOOKBACK_BARS]]
   same = ((back >= 0) & (tokens[np.maximum(back, 0)] == tokens[:, None])
           & (tokens[:, None] != TUNE_END))
   bar_starts = np.flatnonzero(positions == 0)
   bar_starts = bar_starts[bar_starts > 0]
-  targets = np.zeros(len(tokens), np.uint16)
+  targets = np.zeros(len(tokens), np.uint8)
   if len(bar_starts):
     whole_bar = np.logical_and.reduceat(same, bar_starts, axis=0)  # To the next bar line.
-    targets[bar_starts - 1] = 1 + whole_bar @ (1 << np.arange(len(distances)))
+    targets[bar_starts - 1] = 1 + whole_bar @ (1 << np.arange(len(LOOKBACK_BARS)))
   return targets
 
 
-def option_sets(targets, num_options: int, xp=np):
-  """(...,) targets -> (..., num_options) bool: the options each decision's bar fits (new
+def option_sets(targets, xp=np):
+  """(...,) targets -> (..., NUM_OPTIONS) bool: the options each decision's bar fits (new
   alone, or the copies it repeats). ``xp``: numpy, or jax.numpy inside a jitted step."""
   bits = targets.astype(xp.int32)[..., None] - 1
-  copies = (bits >> xp.arange(num_options - 1)) & 1 == 1
+  copies = (bits >> xp.arange(len(LOOKBACK_BARS))) & 1 == 1
   return xp.concatenate([bits == 0, copies], axis=-1)
 
 

@@ -25,7 +25,7 @@ class Batch(NamedTuple):
   # uint8, sequence mode: 1 where a track starts inside a row that packs several (the model's
   # state restarts from zero there); None in the window mode.
   starts: np.ndarray | None = None
-  # uint16, sequence mode with --copy_bars: each input step's bar_copies.copy_targets.
+  # uint8, sequence mode with --copy_bars: each input step's bar_copies.copy_targets.
   bar_copies: np.ndarray | None = None
 
 
@@ -145,9 +145,7 @@ def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], 
     return cache[record.path]
   tracks, meters = cached_tracks.load_tracks_and_meters(record, window_size)
   steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
-  distances = bar_copies.copy_distances(inputs)
-  steps = [(s, bar_copies.copy_targets(s.tokens, s.bar_position, distances) if copy_bars
-            else None)
+  steps = [(s, bar_copies.copy_targets(s.tokens, s.bar_position) if copy_bars else None)
            for s in steps]
   if cache is not None:
     cache[record.path] = steps

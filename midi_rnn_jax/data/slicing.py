@@ -60,11 +60,10 @@ def packed_rows(steps: StepInputs, track_lengths, length: int, order: np.ndarray
   valid = np.pad(np.ones(len(index), bool), (shift, padding)).reshape(-1, length)
   index = np.pad(index, (shift, padding)).reshape(-1, length)
 
-  def padded(values, dtype=np.uint8):
+  def padded(values):
     mask = valid.reshape(valid.shape + (1,) * (values.ndim - 1))
-    return np.where(mask, values[index], 0).astype(dtype)
+    return np.where(mask, values[index], 0).astype(np.uint8)
 
   targets = np.where(valid, steps.tokens[index + valid], REST).astype(np.uint8)
   return (map_arrays(padded, steps), targets, valid.astype(np.float32),
-          np.pad(starts, (shift, padding)).reshape(-1, length),
-          map_arrays(lambda values: padded(values, values.dtype), per_step))
+          np.pad(starts, (shift, padding)).reshape(-1, length), map_arrays(padded, per_step))

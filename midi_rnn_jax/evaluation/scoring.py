@@ -15,6 +15,7 @@ from flax import nnx
 
 from midi_rnn_jax.data import bar_copies
 from midi_rnn_jax.data.encoding import NUM_CLASSES
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS
 from midi_rnn_jax.data.model_inputs import StepInputs, map_arrays
 
 EVAL_BATCH = 4096
@@ -98,8 +99,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   decisions = [[] for _ in tracks]
-  model = nnx.merge(graphdef, params)
-  copies = model.bar_copy_head is not None
+  copies = nnx.merge(graphdef, params).bar_copy_head is not None
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -115,8 +115,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
                    inputs, tracks[index])
         targets[row, :steps] = tracks[index].tokens[1:]
         if copies:  # Every bar scored as new by the steps: copy_mixture adds the copies.
-          copy_targets[index] = bar_copies.copy_targets(
-              tracks[index].tokens, tracks[index].bar_position, model.copy_distances)[:-1]
+          copy_targets[index] = bar_copies.copy_targets(tracks[index].tokens,
+                                                        tracks[index].bar_position)[:-1]
           kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
                                         bar_copies.UNKNOWN)
       log_p, best, p_end, p_copy = (None if a is None else np.asarray(a)
@@ -128,7 +128,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
           steps = len(copy_targets[index])
           probabilities[index] = copy_mixture(
               np.exp(log_p[row, :steps].astype(np.float64)), p_copy[row, :steps],
-              copy_targets[index], np.asarray(model.bar_tokens(tracks[index]))[:-1]
+              copy_targets[index], tracks[index].lookback[:-1, :len(LOOKBACK_BARS)]
               == tracks[index].tokens[1:, None])[scored]
         else:
           probabilities[index] = np.exp(log_p[row, scored].astype(np.float64))
@@ -148,8 +148,8 @@ def copy_mixture(p_new: np.ndarray, p_options: np.ndarray, copy_targets: np.ndar
                  copies_target: np.ndarray) -> np.ndarray:
   """A copy_bars model's probability of each target of a track, as its sampler draws it: at
   each bar line the bar is new (its steps then drawn with probabilities ``p_new``) or a copy of
-  the bar k of the model's copy_distances back, with the decision's probabilities ``p_options``
-  (steps, 1 + k); so a step's probability is the mixture over the decisions still possible
+  the bar LOOKBACK_BARS[k] back, with the decision's probabilities ``p_options`` (steps,
+  NUM_OPTIONS); so a step's probability is the mixture over the decisions still possible
   after the bar's steps so far (a copy while each of them equals it, ``copies_target`` (steps,
   k)), weighted by their probability given those steps. The product over a bar is the bar's
   probability, sum over options of P(option) P(bar | option). Before a track's first bar line,
@@ -176,7 +176,7 @@ def _bar_decisions(targets: np.ndarray, p_copy: np.ndarray) -> tuple[np.ndarray,
   copy targets; ``p_copy``: its option probabilities after them): WholeTrackScores' copy_fit,
   copy_chance, fits_a_copy."""
   decided = np.flatnonzero(targets)
-  fits = bar_copies.option_sets(targets[decided], p_copy.shape[-1])
+  fits = bar_copies.option_sets(targets[decided])
   p = p_copy[decided].astype(np.float64)
   return np.sum(p * fits, -1), 1 - p[:, bar_copies.NEW_BAR], ~fits[:, bar_copies.NEW_BAR]
 

@@ -203,9 +203,9 @@ SAMPLE_UNROLL = 4
 
 class Heard(NamedTuple):
   """What the sequence sampler knows of the next token after reading one: its logits, and for
-  a copy_bars model the bar decision's logits and the tokens of the bars it can copy (its
-  copy_distances back; else None); a copy_bars model's logits are (batch, NUM_KINDS,
-  classes), for each kind of bar the token may be in."""
+  a copy_bars model the bar decision's logits and the tokens LOOKBACK_BARS before it (else
+  None); a copy_bars model's logits are (batch, NUM_KINDS, classes), for each kind of bar the
+  token may be in."""
   logits: jax.Array
   copy_logits: jax.Array | None = None
   ahead: jax.Array | None = None
@@ -277,7 +277,8 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
       return (state, history), Heard(ruled(per_kind, inputs, step),
-                                     model.copy_logits(hidden, inputs), model.bar_tokens(inputs))
+                                     model.copy_logits(hidden, inputs),
+                                     inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
       carry, heard = carry
@@ -304,7 +305,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       return settle((carry, heard, bar, shares.at[:, step - length].set(share)), bar, step), None
 
     no_copy = (jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
-               jnp.zeros((rows, len(model.copy_distances)), bool))
+               jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool))
     ((_, history), *_, shares), _ = jax.lax.scan(
         generate_copying, (carry, heard, no_copy, jnp.zeros((rows, num_steps))), steps,
         unroll=SAMPLE_UNROLL)

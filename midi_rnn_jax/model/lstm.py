@@ -219,8 +219,7 @@ class MelodyLSTM(nnx.Module):
     # With copy_bars, the decision head, and a weight per kind of bar (bar_copies.bar_kinds)
     # on each lookback of the copy path (zeros at first): a new bar copies less.
     copy_bars = options.get('copy_bars', False)
-    self.copy_distances = bar_copies.copy_distances(self.inputs) if copy_bars else ()
-    self.bar_copy_head = (nnx.Linear(rnn_size, 1 + len(self.copy_distances), rngs=rngs)
+    self.bar_copy_head = (nnx.Linear(rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
                             if copy_bars else None)
@@ -282,16 +281,11 @@ class MelodyLSTM(nnx.Module):
     return jnp.concatenate([getattr(read, name)[..., :width] for name, width in COPIED
                             if name in self.inputs], -1)
 
-  def bar_tokens(self, read: StepInputs) -> jax.Array:
-    """(..., len(copy_distances)) the tokens the bars a copy_bars model can copy have at the
-    step each input step predicts (NO_LOOKBACK where the track has no such bar)."""
-    return self.copied_tokens(read)[..., :len(self.copy_distances)]
-
   def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
-    """The last layer's (..., H) outputs -> (..., 1 + len(copy_distances)) logits of the bar
-    that the next step starts: new, or a copy of the bar copy_distances[i] back (a copy with no
-    such bar, NO_LOOKBACK in ``bar_tokens``, is ruled out). A model with copy_bars only."""
-    missing = self.bar_tokens(read) == model_inputs.NO_LOOKBACK
+    """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
+    that the next step starts: new, or a copy of the bar LOOKBACK_BARS[i] back (a copy with no
+    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out). A model with copy_bars only."""
+    missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
     ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
     return jnp.where(ruled_out, -1e9, self.bar_copy_head(hidden))
 
@@ -313,7 +307,7 @@ class MelodyLSTM(nnx.Module):
                          starts: jax.Array | None = None, bar_kinds: jax.Array | None = None
                          ) -> tuple[jax.Array, jax.Array | None]:
     """``every_step``'s logits (with copy_bars, told the (batch, time) ``bar_kinds``), and with
-    copy_bars the (batch, time, 1 + len(copy_distances)) ``copy_logits`` after every step (else None)."""
+    copy_bars the (batch, time, NUM_OPTIONS) ``copy_logits`` after every step (else None)."""
     hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL, starts)
     hidden = dropout(hidden, self.dropout_rate, rng)
     read = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)

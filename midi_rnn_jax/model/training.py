@@ -173,7 +173,7 @@ def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None
   copy_loss = copy_count = jnp.zeros((), jnp.float32)
   if copy_logits is not None:
     decided = (batch.bar_copies > 0) * batch.weights
-    fits = bar_copies.option_sets(batch.bar_copies, copy_logits.shape[-1], jnp)
+    fits = bar_copies.option_sets(batch.bar_copies, jnp)
     nll = (jax.nn.logsumexp(copy_logits, -1)
            - jax.nn.logsumexp(jnp.where(fits, copy_logits, -1e9), -1))
     copy_loss, copy_count = jnp.sum(nll * decided), jnp.sum(decided)
