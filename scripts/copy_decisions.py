@@ -1,0 +1,72 @@
+"""A copy_bars model's bar decisions read teacher forced: over every bar line, its mean chance of
+a copy beside the share of bars that are copies; and at the last bar of a strain's second time
+through (a bar line after 7 bars each equal to the bar 8 back), its chance of copying the bar
+8 back beside the share that do. On the validation tunes and on generated tunes (its own),
+it tells a decision that is wrong on the tunes from one led elsewhere by its own notes.
+
+  python scripts/copy_decisions.py EXPERIMENT [GENERATED_DIRS ...]
+
+GENERATED_DIRS: a folder of sample's tunes, or a quoted glob of such folders pooled in one row.
+"""
+
+import glob
+import sys
+
+import jax
+import numpy as np
+from flax import nnx
+
+from midi_rnn_jax import console, experiment, report
+from midi_rnn_jax.data import bar_copies, model_inputs
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, map_arrays
+
+STRAIN_BARS = 8
+COPY_STRAIN = 1 + LOOKBACK_BARS.index(STRAIN_BARS)  # The decision's option "copy 8 back".
+
+
+def decisions(copy_probabilities, model_track) -> tuple[np.ndarray, np.ndarray]:
+  """(bar lines, options) probabilities and options fitted at each bar line of one tune (its
+  end left out)."""
+  targets = bar_copies.copy_targets(model_track.tokens, model_track.bar_position)
+  lines = np.flatnonzero(targets)[:-1]
+  padded = 1 << int(np.ceil(np.log2(len(model_track.tokens))))  # Few shapes to compile.
+  inputs = map_arrays(lambda a: np.pad(a, [(0, padded - len(a))] + [(0, 0)] * (a.ndim - 1))[None],
+                      model_track)
+  return np.asarray(copy_probabilities(inputs)[0])[lines], bar_copies.option_sets(targets[lines])
+
+
+def row(name: str, copy_probabilities, names, tracks, meters) -> str:
+  chances, copies, strain_chances, strain_copies = [], [], [], []
+  for tokens, meter in zip(tracks, meters):
+    p, fits = decisions(copy_probabilities, model_inputs.model_track(tokens, meter, names, True))
+    chances.append(1 - p[:, bar_copies.NEW_BAR])
+    copies.append(~fits[:, bar_copies.NEW_BAR])
+    copied = fits[:, COPY_STRAIN]
+    after = [i for i in range(STRAIN_BARS - 1, len(p)) if copied[i - STRAIN_BARS + 1:i].all()]
+    strain_chances.append(p[after, COPY_STRAIN])
+    strain_copies.append(copied[after])
+  chances, copies, strain_chances, strain_copies = map(
+      np.concatenate, (chances, copies, strain_chances, strain_copies))
+  return (f'| {name} | {len(tracks)} | {len(chances)} | {copies.mean():.3f} | '
+          f'{chances.mean():.3f} | {len(strain_copies)} | {strain_copies.mean():.2f} | '
+          f'{strain_chances.mean():.2f} |')
+
+
+if __name__ == '__main__':
+  experiment_dir, *generated_dirs = sys.argv[1:]
+  config, graphdef, params = experiment.load_model(experiment_dir, 'best')
+  model = nnx.merge(graphdef, params)
+  if model.bar_copy_head is None:
+    sys.exit(f'error: {experiment_dir} is no copy_bars model')
+  copy_probabilities = jax.jit(lambda inputs: jax.nn.softmax(model.every_step_outputs(inputs)[1]))
+  names = model_inputs.of_config(config)
+  print('| tunes | count | bar lines | copies | mean chance of a copy | strains\' last bars | '
+        'copied 8 back | mean chance of that copy |')
+  print('|---' * 8 + '|')
+  print(row('validation', copy_probabilities, names, *experiment.validation_tunes(
+      experiment_dir, config, config['cache_dir'], console.log)))
+  for pattern in generated_dirs:
+    melodies = [m for folder in sorted(glob.glob(pattern))
+                for m in report.generated_melodies(folder, config['steps_per_quarter']).values()]
+    print(row(pattern, copy_probabilities, names, [m.tokens for m in melodies],
+              [m.meter for m in melodies]))
