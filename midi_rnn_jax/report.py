@@ -58,6 +58,20 @@ class Generated(NamedTuple):
   tune_ended: bool
 
 
+def pickup_in_whole_bar(meter: encoding.Meter, pickup: int) -> encoding.Meter:
+  """``meter`` with its first ``pickup`` steps, a bar of their own as ``sample`` writes a
+  pickup, placed at the end of a whole bar of the meter after them: where the sampler had
+  them, and where the corpus's tunes have theirs, so that a pickup is no bar of the tune's.
+  A first bar no shorter than the next is no pickup: left as it is."""
+  if not 0 < pickup < len(meter.positions) or pickup >= meter.bar_lengths[pickup]:
+    return meter
+  whole, unit = meter.bar_lengths[pickup], meter.beat_units[pickup]
+  positions, bar_lengths, beat_units = (np.array(values) for values in meter)
+  positions[:pickup] = whole - pickup + np.arange(pickup)
+  bar_lengths[:pickup], beat_units[:pickup] = whole, unit
+  return encoding.Meter(positions, bar_lengths, beat_units)
+
+
 def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, Generated]:
   """name -> the Generated melody of each file's first usable track, as sample wrote it."""
   melodies = {}
@@ -80,7 +94,7 @@ def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, Generat
           0, len(padded), [(c.time, c.numerator, c.denominator) for c in changes],
           midi.ticks_per_beat, steps_per_quarter)
       melodies[os.path.basename(path)] = Generated(
-          padded, int(tracks[0].bar_lengths[-1]), pickup, meter,
+          padded, int(tracks[0].bar_lengths[-1]), pickup, pickup_in_whole_bar(meter, pickup),
           melody_file.ended_by_model(midi))
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')

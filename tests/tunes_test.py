@@ -200,14 +200,22 @@ def test_a_tune_whose_last_bar_completes_its_pickup_does_so_as_sample_writes_it(
     meter = encoding.Meter(positions, np.full(steps, 16, np.uint8), np.full(steps, 4, np.uint8))
     assert tunes.start_position(meter) == 12
     assert tunes.completes_first_bar(meter) == completes
-    # Written as sample writes it (the pickup a bar of its own) and read back: the same.
+    # Written as sample writes it (the pickup a bar of its own) and read back: the same meter,
+    # so the same bars (the pickup none of them) and figures.
     folder = tmp_path / str(steps)
     folder.mkdir()
     melody_file.tokens_to_midi(tokens, steps_per_quarter=4, tune_ended=True, first_position=12,
                                bar_length=16).dump(str(folder / '01.mid'))
     written = report.generated_melodies(str(folder), 4)['01.mid']
-    assert written.meter.positions[0] == 0 and tunes.start_position(written.meter) == 12
-    assert tunes.tune_features(written.tokens, written.meter)['completes_first_bar'] == completes
+    for read, wrote in zip(written.meter, meter):
+      np.testing.assert_array_equal(read, wrote)
+    assert tunes.tune_features(written.tokens, written.meter) == tunes.tune_features(tokens, meter)
+    # A pickup written as a bar of its own is told apart too, as a real file may hold one.
+    short_first = encoding.Meter(np.concatenate([np.arange(4), np.arange(steps - 4) % 16]
+                                                ).astype(np.uint8), meter.bar_lengths,
+                                 meter.beat_units)
+    assert tunes.start_position(short_first) == 12
+    assert tunes.completes_first_bar(short_first) == completes
   # Without a pickup, the last bar completes the first where it is whole.
   whole = encoding.Meter((np.arange(32) % 16).astype(np.uint8), np.full(32, 16, np.uint8),
                          np.full(32, 4, np.uint8))
