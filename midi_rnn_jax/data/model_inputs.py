@@ -190,7 +190,7 @@ def _lookback_of(plan, look_up, tokens, xp):
 # four bars of 4/4, so that a bar played a third time reads apart from a bar played twice.
 # 64 steps gave 0.5133 nats against 16's 0.5148 (docs/results.md, "What did each input buy?").
 MATCH_BARS = 16
-MATCH_STEPS = 256
+MATCH_STEPS = 64
 
 
 def match_index(positions: np.ndarray) -> np.ndarray:
