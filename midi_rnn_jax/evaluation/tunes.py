@@ -97,8 +97,8 @@ def ends_home(tokens: np.ndarray, meter: encoding.Meter) -> bool:
 
 def start_position(meter: encoding.Meter) -> int:
   """The bar position a tune starts at: its first step's; or, where its first bar is shorter
-  than the next (a pickup written as a bar of its own, as ``sample`` writes one), where that
-  bar would start in a whole one."""
+  than the next (a pickup written as a bar of its own, as ``sample``'s files and some others
+  hold one, read as it is), where that bar would start in a whole one."""
   positions = np.asarray(meter.positions)
   bar_lines = np.flatnonzero(positions == 0)
   if positions[0] != 0 or len(bar_lines) < 2:
