@@ -16,11 +16,12 @@ import jax
 import numpy as np
 from flax import nnx
 
-from midi_rnn_jax import console, experiment, report
+from end_placement import one_track_batch, tunes_in
+from midi_rnn_jax import console, experiment
 from midi_rnn_jax.data import bar_copies, model_inputs
-from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, map_arrays
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS
+from repeat_distances import STRAIN_BARS, strain_last_bars
 
-STRAIN_BARS = 8
 COPY_STRAIN = 1 + LOOKBACK_BARS.index(STRAIN_BARS)  # The decision's option "copy 8 back".
 
 
@@ -29,10 +30,8 @@ def decisions(copy_probabilities, model_track) -> tuple[np.ndarray, np.ndarray]:
   end left out)."""
   targets = bar_copies.copy_targets(model_track.tokens, model_track.bar_position)
   lines = np.flatnonzero(targets)[:-1]
-  padded = 1 << int(np.ceil(np.log2(len(model_track.tokens))))  # Few shapes to compile.
-  inputs = map_arrays(lambda a: np.pad(a, [(0, padded - len(a))] + [(0, 0)] * (a.ndim - 1))[None],
-                      model_track)
-  return np.asarray(copy_probabilities(inputs)[0])[lines], bar_copies.option_sets(targets[lines])
+  return (np.asarray(copy_probabilities(one_track_batch(model_track))[0])[lines],
+          bar_copies.option_sets(targets[lines]))
 
 
 def row(name: str, copy_probabilities, names, tracks, meters) -> str:
@@ -42,7 +41,7 @@ def row(name: str, copy_probabilities, names, tracks, meters) -> str:
     chances.append(1 - p[:, bar_copies.NEW_BAR])
     copies.append(~fits[:, bar_copies.NEW_BAR])
     copied = fits[:, COPY_STRAIN]
-    after = [i for i in range(STRAIN_BARS - 1, len(p)) if copied[i - STRAIN_BARS + 1:i].all()]
+    after = strain_last_bars(list(copied))
     strain_chances.append(p[after, COPY_STRAIN])
     strain_copies.append(copied[after])
   chances, copies, strain_chances, strain_copies = map(
@@ -66,7 +65,5 @@ if __name__ == '__main__':
   print(row('validation', copy_probabilities, names, *experiment.validation_tunes(
       experiment_dir, config, config['cache_dir'], console.log)))
   for pattern in generated_dirs:
-    melodies = [m for folder in sorted(glob.glob(pattern))
-                for m in report.generated_melodies(folder, config['steps_per_quarter']).values()]
-    print(row(pattern, copy_probabilities, names, [m.tokens for m in melodies],
-              [m.meter for m in melodies]))
+    read = [tunes_in(folder, config) for folder in sorted(glob.glob(pattern))]
+    print(row(pattern, copy_probabilities, names, *(sum(column, []) for column in zip(*read))))

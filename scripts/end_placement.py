@@ -38,6 +38,14 @@ def tunes_in(folder: str, config: dict) -> tuple[list, list]:
   return [m.tokens for m in melodies], [m.meter for m in melodies]
 
 
+def one_track_batch(track: model_inputs.StepInputs) -> model_inputs.StepInputs:
+  """One track's inputs as a batch of one, padded to a power of two steps: few shapes to
+  compile."""
+  padded = 1 << int(np.ceil(np.log2(len(track.tokens))))
+  return map_arrays(lambda a: np.pad(a, [(0, padded - len(a))] + [(0, 0)] * (a.ndim - 1))[None],
+                    track)
+
+
 def tonic_at_last_note(graphdef, params, model_tracks, tracks) -> float:
   """The mean, over tunes, of the model's probability that the note starting where the tune's
   last note starts is the tonic of the tune's key, among the notes other than the one before."""
@@ -47,11 +55,8 @@ def tonic_at_last_note(graphdef, params, model_tracks, tracks) -> float:
   shares = []
   for track, tokens in zip(model_tracks, tracks):
     first, _ = tunes.last_note(tokens)
-    padded = 1 << int(np.ceil(np.log2(len(track.tokens))))  # Few shapes to compile.
-    inputs = map_arrays(lambda a: np.pad(a, [(0, padded - len(a))] + [(0, 0)] * (a.ndim - 1))[None],
-                        track)
     # Input step ``first`` (after the start mark) predicts the tune's step ``first``.
-    p = np.array(distribution(inputs)[0, first], np.float64)
+    p = np.array(distribution(one_track_batch(track))[0, first], np.float64)
     p[[encoding.REST, int(track.tokens[first]), model_inputs.TUNE_END]] = 0.0
     shares.append(p[pitch_classes == tunes.tonic(tokens)].sum() / p.sum())
   return float(np.mean(shares))

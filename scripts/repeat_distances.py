@@ -44,11 +44,18 @@ def part_distances(bars: list[tuple], part_bars: int = STRAIN_BARS) -> list[int 
           for i in range(part_bars, len(parts))]
 
 
+def strain_last_bars(repeats_strain: list[bool]) -> list[int]:
+  """Of bars each said to equal the bar STRAIN_BARS back or not, the indices of those after
+  STRAIN_BARS - 1 bars in a row that do: the last bar of a strain's second time through."""
+  return [i for i in range(STRAIN_BARS - 1, len(repeats_strain))
+          if all(repeats_strain[i - STRAIN_BARS + 1:i])]
+
+
 def strain_endings(bars: list[tuple]) -> tuple[int, int]:
   """(bars that follow 7 bars each equal to the bar 8 back, those of them that are too); the
   last bar, which may be short, is left out."""
   same = [i >= STRAIN_BARS and bars[i] == bars[i - STRAIN_BARS] for i in range(len(bars) - 1)]
-  after = [i for i in range(STRAIN_BARS - 1, len(same)) if all(same[i - STRAIN_BARS + 1:i])]
+  after = strain_last_bars(same)
   return len(after), sum(same[i] for i in after)
 
 
