@@ -56,7 +56,8 @@ if __name__ == '__main__':
   config, graphdef, params = experiment.load_model(experiment_dir, 'best')
   model = nnx.merge(graphdef, params)
   if model.bar_copy_head is None:
-    sys.exit(f'error: {experiment_dir} is no copy_bars model')
+    print(f'error: {experiment_dir} is no copy_bars model', file=sys.stderr)
+    sys.exit(2)  # As the tool's own error lines.
   copy_probabilities = jax.jit(lambda inputs: jax.nn.softmax(model.every_step_outputs(inputs)[1]))
   names = model_inputs.of_config(config)
   print('| tunes | count | bar lines | copies | mean chance of a copy | strains\' last bars | '
