@@ -32,6 +32,7 @@ from flax import nnx
 
 from midi_rnn_jax import cli, console, experiment, files, sample_messages
 from midi_rnn_jax.data import cached_tracks, dataset, encoding, melody_file, parse_cache
+from midi_rnn_jax.evaluation import stats
 from midi_rnn_jax.generate import instruments, priming, render, samplers
 from midi_rnn_jax.model import model_file, modes
 from midi_rnn_jax.errors import UserError
@@ -77,6 +78,11 @@ flags.DEFINE_integer('min_length', 0, 'For a model trained with --tune_ends: no 
                      'this many new steps (0: wherever the model ends it). 48 keeps the shipped '
                      'model from the few tunes of one or two bars it writes (docs/results.md).',
                      lower_bound=0)
+flags.DEFINE_integer('redraws', 2, 'For a model trained with --tune_ends: how many times a tune '
+                     'that comes out degenerate (one held note, almost all rests, or a second '
+                     'half that loops a pattern of up to 16 steps: what report counts) is drawn '
+                     'again from its opening; one still degenerate is kept, with a warning. '
+                     '0: keep every first draw.', lower_bound=0)
 flags.DEFINE_string('key', 'C', 'Root of --scale: C, C#, Db, D, ... B.')
 flags.DEFINE_flag(flags.EnumFlag(
     'scale', 'chromatic', 'Allow only the pitches of this scale on --key (chromatic: every '
@@ -181,6 +187,11 @@ def choose_primers(model: LoadedModel, rng: np.random.Generator) -> list[priming
   return priming.choose_primes(*prime_tracks(model), FLAGS.num_files, window_size, rng)
 
 
+def tune_of(tokens: np.ndarray) -> np.ndarray:
+  """A sampled tune up to its end (all of it when the model did not end it)."""
+  return tokens[:priming.tune_length(tokens)]
+
+
 def next_file_number(save_dir: str) -> int:
   """Numbers continue after the files already there, so earlier output is kept."""
   numbers = [int(m.group(1)) for n in os.listdir(save_dir) if (m := re.fullmatch(r'(\d+)\.mid', n))]
@@ -219,6 +230,9 @@ def main(argv):
   if FLAGS.min_length and not tune_ends:
     raise UserError(f'--min_length needs a model trained with --tune_ends; {model.description} '
                     'was not')
+  if FLAGS['redraws'].present and FLAGS.redraws and not tune_ends:
+    raise UserError(f'--redraws needs a model trained with --tune_ends; {model.description} '
+                    'was not')
   allowed = (samplers.scale_mask(FLAGS.key, FLAGS.scale, tune_ends)
              if FLAGS.scale != 'chromatic' else None)
   save_dir = FLAGS.save_dir or (os.path.join(model.experiment_dir, 'generated')
@@ -238,8 +252,19 @@ def main(argv):
   sample = samplers.SAMPLERS[mode.name](model.graphdef, FLAGS.file_length, FLAGS.temperature,
                                         top_k=FLAGS.top_k, top_p=FLAGS.top_p, allowed=allowed,
                                         **end_rules)
-  sampled = sample(model.params, primes, jax.random.key(seed), bar_positions)
+  key = jax.random.key(seed)
+  sampled = sample(model.params, primes, key, bar_positions)
   melodies, shares = list(np.asarray(sampled.tokens)), list(np.asarray(sampled.scale_share))
+  redrawn = set()
+  for attempt in range(1, FLAGS.redraws + 1 if tune_ends else 1):
+    degenerate = [i for i, m in enumerate(melodies) if stats.degeneration(tune_of(m))]
+    if not degenerate:
+      break
+    # The whole batch again (its shape compiled already), kept for the degenerate rows only.
+    again = sample(model.params, primes, jax.random.fold_in(key, attempt), bar_positions)
+    for i in degenerate:
+      melodies[i], shares[i] = np.asarray(again.tokens[i]), np.asarray(again.scale_share[i])
+    redrawn.update(degenerate)
   lengths = [priming.tune_length(m) if tune_ends else None for m in melodies]
   if tune_ends:  # A tune ends where the model ends it.
     melodies = [m[:n] for m, n in zip(melodies, lengths)]
@@ -277,6 +302,9 @@ def main(argv):
         [n for n, _, _ in written], [steps for _, steps, _ in written], save_dir,
         defaulted=FLAGS.save_dir is None and model.experiment_dir is None, render=FLAGS.render,
         ended=sum(e for _, _, e in written) if tune_ends else None))
+  if redrawn:
+    console.log(f'{len(redrawn)} of {len(names)} tunes came out degenerate and were drawn again: '
+                + ', '.join(names[i] for i in sorted(redrawn)))
   silent = [name for name in names if name not in {n for n, _, _ in written}]
   if silent:
     console.log(f'warning: {len(silent)} of {len(names)} melodies are all rests, not written: '

@@ -59,6 +59,8 @@ CASES = [  # (command, its flags, exit code, a fragment of its error line)
      'error: --home_ending needs a model trained with --tune_ends and --bar_position'),
     ('sample', ['--experiment_dir=exp', '--min_length=32'], 2,
      'error: --min_length needs a model trained with --tune_ends'),
+    ('sample', ['--experiment_dir=exp', '--redraws=1'], 2,
+     'error: --redraws needs a model trained with --tune_ends'),
     ('sample', ['--experiment_dir=exp', '--file_length=1000000'], 2,
      'error: --file_length 1000000 is over 100,000 steps'),
     ('sample', ['--experiment_dir=exp', '--prime_file=missing.mid'], 2,

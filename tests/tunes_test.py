@@ -220,3 +220,41 @@ def test_a_tune_whose_last_bar_completes_its_pickup_does_so_as_sample_writes_it(
   whole = encoding.Meter((np.arange(32) % 16).astype(np.uint8), np.full(32, 16, np.uint8),
                          np.full(32, 4, np.uint8))
   assert tunes.start_position(whole) == 0 and tunes.completes_first_bar(whole)
+
+
+def test_sample_draws_a_degenerate_tune_again_and_keeps_the_others(tmp_path):
+  # Two tunes in three play C and E in turn for 4 bars (degenerate, as report counts: a loop);
+  # the others move among other notes.
+  rng = np.random.default_rng(0)
+  data = tmp_path / 'tunes'
+  data.mkdir()
+  for index in range(45):
+    lengths = [4] * 16 if index % 3 else rng.choice([2, 4], 21)
+    pitches = [60, 64] * 8 if index % 3 else rng.choice([62, 65, 67, 69], 21)
+    starts = np.cumsum([0, *lengths])[:-1]
+    notes = [(int(pitch), int(start) * TICKS_PER_STEP, int(start + length) * TICKS_PER_STEP)
+             for pitch, start, length in zip(pitches, starts, lengths)]
+    write_midi(data / f'{index:03d}.mid', [(notes, False)])
+  cache = f'--cache_dir={tmp_path / "cache"}'
+  ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends', '--rnn_size=32',
+                '--num_epochs=15', '--batch_size=8', '--sequence_length=64', '--window_size=8',
+                '--learning_rate=0.01', '--experiment_dir=exp', cache, cwd=tmp_path))
+
+  def sample(redraws):
+    stderr = ok(run_module('sample', '--experiment_dir=exp', '--num_files=30', '--seed=0',
+                           '--file_length=200', f'--save_dir=r{redraws}', f'--redraws={redraws}',
+                           cache, cwd=tmp_path))
+    folder = tmp_path / f'r{redraws}'
+    files = {path.name: path.read_bytes() for path in folder.glob('*.mid')}
+    degenerate = {name for name, melody in report.generated_melodies(str(folder), 4).items()
+                  if stats.degeneration(melody.tokens)}
+    return stderr, files, degenerate
+
+  kept_stderr, kept, first_degenerate = sample(0)
+  redrawn_stderr, redrawn, still_degenerate = sample(4)
+  assert 'drawn again' not in kept_stderr and first_degenerate
+  assert (f'{len(first_degenerate)} of 30 tunes came out degenerate and were drawn again: '
+          f'{", ".join(sorted(first_degenerate))}') in redrawn_stderr
+  assert len(still_degenerate) < len(first_degenerate) / 2
+  # The tunes that came out well the first time are the same files.
+  assert all(redrawn[name] == kept[name] for name in kept if name not in first_degenerate)
