@@ -103,6 +103,14 @@ flags.register_multi_flags_validator(
     ['copy_bars', 'copy_lookback', 'mode'], lambda values: not values['copy_bars'] or (
         values['copy_lookback'] and values['mode'] == 'sequence'),
     message='--copy_bars needs --copy_lookback and --mode=sequence: it copies what they look back to')
+flags.DEFINE_boolean('form_decisions', False, 'With --copy_bars: the bar decision reads the '
+                     'tune\'s form (which of its last 8 bars repeated the bar 1, 2, 4 or 8 back, '
+                     'and the bar number), not the LSTM\'s state (docs/results.md). Needs '
+                     '--bar_number.')
+flags.register_multi_flags_validator(
+    ['form_decisions', 'copy_bars', 'bar_number'], lambda values: not values['form_decisions'] or (
+        values['copy_bars'] and values['bar_number']),
+    message='--form_decisions needs --copy_bars and --bar_number: it decides their copies by bar')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

@@ -63,3 +63,52 @@ def bar_kinds(targets, starts=None):
   last = jax.lax.cummax(jnp.where(marks, steps, -1), axis=targets.ndim - 1)
   kinds = jnp.where(decided, jnp.where(targets == 1, NEW, COPY), UNKNOWN)
   return jnp.where(last >= 0, jnp.take_along_axis(kinds, jnp.maximum(last, 0), -1), UNKNOWN)
+
+
+# Form decisions (``--form_decisions``): the bar decision read from the tune's form alone, the
+# targets of its last RECENT_BARS bars (which of them repeated the bar 1, 2, 4 or 8 back) and
+# the bar's number, not from the LSTM's state: a decision that cannot be led by the notes of
+# the model's own first time through a strain.
+RECENT_BARS = 8
+MAX_FORM_BAR = 31
+NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
+                     + MAX_FORM_BAR + 1)
+
+
+def recent_targets(targets, starts=None):
+  """(batch, steps) copy targets -> ((batch, steps, RECENT_BARS) int32, the targets of the
+  decisions before each step, the latest first, 0 before its track's start; (batch, steps)
+  bool: whether they are all known, not cut off by a row that starts inside a track)."""
+  steps = jnp.arange(targets.shape[-1])
+  last = jax.lax.cummax(jnp.where(targets > 0, steps, -1), axis=1)
+  before = jnp.concatenate([jnp.full_like(last[:, :1], -1), last[:, :-1]], axis=1)
+  track_start = (jnp.zeros_like(targets, jnp.int32) if starts is None else
+                 jax.lax.cummax(jnp.where(starts > 0, steps, -1), axis=1))
+  index, columns, known = before, [], jnp.zeros(targets.shape, jnp.int32)
+  for _ in range(RECENT_BARS):
+    valid = (index >= 0) & (index >= track_start)
+    at = jnp.maximum(index, 0)
+    columns.append(jnp.where(valid, jnp.take_along_axis(targets.astype(jnp.int32), at, 1), 0))
+    known += valid
+    index = jnp.where(valid, jnp.take_along_axis(before, at, 1), -1)
+  return jnp.stack(columns, -1), (track_start >= 0) | (known == RECENT_BARS)
+
+
+def pushed(recent, target):
+  """The (..., RECENT_BARS) targets with ``target`` (...,) the latest."""
+  return jnp.concatenate([target[..., None], recent[..., :-1]], -1)
+
+
+def form_features(recent, bar_number):
+  """(..., RECENT_BARS) targets and (...,) bar numbers -> (..., NUM_FORM_FEATURES): for each
+  lookback, how many of the latest bars in a row repeated it (one-hot, 0 to RECENT_BARS);
+  which lookbacks the bar each option would copy repeated itself; the bar number (one-hot)."""
+  bits = jnp.arange(len(LOOKBACK_BARS))
+  repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
+  runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)
+  copied = repeats[..., [bars - 1 for bars in LOOKBACK_BARS], :]
+  lead = recent.shape[:-1]
+  return jnp.concatenate([
+      jax.nn.one_hot(runs, RECENT_BARS + 1).reshape(lead + (-1,)),
+      copied.reshape(lead + (-1,)).astype(jnp.float32),
+      jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1)], -1)

@@ -83,9 +83,10 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   in batches of similar length (padded to a power of two, so few shapes compile)."""
 
   @jax.jit
-  def score(inputs, targets, kinds):
-    logits, copy_logits = nnx.merge(graphdef, params).every_step_outputs(inputs,
-                                                                         bar_kinds=kinds)
+  def score(inputs, targets, kinds, copy_rows):
+    model = nnx.merge(graphdef, params)
+    recent = (bar_copies.recent_targets(copy_rows)[0] if model.form_decisions else None)
+    logits, copy_logits = model.every_step_outputs(inputs, bar_kinds=kinds, recent=recent)
     log_probs = note_log_probs(logits)
     notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
@@ -109,6 +110,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
       targets = np.zeros((per_batch, length), np.uint8)
       copy_targets = {}
       kinds = np.zeros((per_batch, length), np.int32)
+      copy_rows = np.zeros((per_batch, length), np.uint8)
       for row, index in enumerate(batch):
         steps = len(tracks[index].tokens) - 1
         map_arrays(lambda padded, values: padded.__setitem__((row, slice(0, steps)), values[:-1]),
@@ -117,10 +119,12 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         if copies:  # Every bar scored as new by the steps: copy_mixture adds the copies.
           copy_targets[index] = bar_copies.copy_targets(tracks[index].tokens,
                                                         tracks[index].bar_position)[:-1]
+          copy_rows[row, :steps] = copy_targets[index]
           kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
                                         bar_copies.UNKNOWN)
       log_p, best, p_end, p_copy = (None if a is None else np.asarray(a)
-                                    for a in score(inputs, targets, kinds if copies else None))
+                                    for a in score(inputs, targets, kinds if copies else None,
+                                          copy_rows if copies else None))
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)

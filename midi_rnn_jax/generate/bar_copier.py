@@ -25,13 +25,15 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
   becomes the first one that did not play a copy of a bar the decision could have named (the
   data calls such a bar a copy, not new), or the first if all did: a new bar is drawn from the
   new bars that are no copy. ``bar``: the copy under way (-1: none), the bar's kind
-  (bar_copies.bar_kinds), and per lookback whether the bar has equalled it so far."""
+  (bar_copies.bar_kinds), per lookback whether the bar has equalled it so far, and the
+  targets of the bars before it (bar_copies.recent_targets; ``form``: with the bar's own)."""
   rows = bar_positions.shape[0]
 
   def step_token(heard, bar, step, key):
-    copying, kind, matching = bar
+    copying, kind, matching, recent = bar
     option_key, token_key = jax.random.split(key)
     starts_bar = bar_positions[:, step] == 0
+    recent = jnp.where(starts_bar[:, None], form(bar), recent)
     per_melody = heard.copy_logits[::draws]
     option = jnp.repeat(jnp.argmax(per_melody, -1) if temperature == 0 else
                         jax.random.categorical(option_key, per_melody / temperature), draws)
@@ -45,10 +47,11 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
-            (jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None])))
+            (jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None]),
+             recent))
 
   def settle(carry, bar, step):
-    copying, _, matching = bar
+    copying, _, matching, _ = bar
     ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
     kept = ((copying >= 0) | ~jnp.any(matching, -1)).reshape(-1, draws)
     first = jnp.repeat(jnp.arange(0, rows, draws) + jnp.argmax(kept, 1), draws)
@@ -56,3 +59,18 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     return jax.tree.map(lambda values: values[source], carry)
 
   return step_token, settle
+
+
+def form(bar) -> jax.Array:
+  """(rows, RECENT_BARS) targets of the bar under way (as far as it has gone) and those
+  before it: what a form_decisions model reads after its last step."""
+  _, kind, matching, recent = bar
+  bits = jnp.sum(matching * (1 << jnp.arange(matching.shape[-1])), -1)
+  return bar_copies.pushed(recent, jnp.where(kind == bar_copies.UNKNOWN, 0, 1 + bits))
+
+
+def no_bar(rows: int) -> tuple:
+  """``bar`` before a melody's first bar line: no copy, no decision, no bar before."""
+  return (jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
+          jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool),
+          jnp.zeros((rows, bar_copies.RECENT_BARS), jnp.int32))

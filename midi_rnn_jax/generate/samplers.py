@@ -265,8 +265,9 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     def ruled(logits, inputs, step):
       return end_rules.apply(logits, inputs.cadence, step + 1 - length)
 
-    def feed(carry, token, step):
-      """One step of every layer; returns the new state and what it tells of the next token."""
+    def feed(carry, token, step, bar=bar_copier.no_bar(rows)):
+      """One step of every layer; returns the new state and what it tells of the next token
+      (with the ``bar`` under way: bar_copier.make)."""
       state, history = carry
       history, projected, inputs = read(history, token, step)
       state = _advance(layers, state, projected)
@@ -277,7 +278,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
       return (state, history), Heard(ruled(per_kind, inputs, step),
-                                     model.copy_logits(hidden, inputs),
+                                     model.copy_logits(hidden, inputs, bar_copier.form(bar)),
                                      inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
@@ -301,13 +302,11 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       carry, heard, bar, shares = everything
       step, step_key = inputs
       token, share, bar = step_token(heard, bar, step, step_key)
-      carry, heard = feed(carry, token.astype(jnp.int32), step)
+      carry, heard = feed(carry, token.astype(jnp.int32), step, bar)
       return settle((carry, heard, bar, shares.at[:, step - length].set(share)), bar, step), None
 
-    no_copy = (jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
-               jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool))
     ((_, history), *_, shares), _ = jax.lax.scan(
-        generate_copying, (carry, heard, no_copy, jnp.zeros((rows, num_steps))), steps,
+        generate_copying, (carry, heard, bar_copier.no_bar(rows), jnp.zeros((rows, num_steps))), steps,
         unroll=SAMPLE_UNROLL)
     return Sampled(history[::draws, length:], shares[::draws])
 

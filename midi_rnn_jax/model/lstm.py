@@ -178,7 +178,7 @@ COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBAC
 # The model's options, each a boolean flag of train and a key of an experiment's config: the
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
-OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars')
+OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions')
 
 
 class MelodyLSTM(nnx.Module):
@@ -219,7 +219,11 @@ class MelodyLSTM(nnx.Module):
     # With copy_bars, the decision head, and a weight per kind of bar (bar_copies.bar_kinds)
     # on each lookback of the copy path (zeros at first): a new bar copies less.
     copy_bars = options.get('copy_bars', False)
-    self.bar_copy_head = (nnx.Linear(rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
+    # With form_decisions, the head reads the tune's form (bar_copies.form_features), not the
+    # hidden state.
+    self.form_decisions = options.get('form_decisions', False)
+    self.bar_copy_head = (nnx.Linear(bar_copies.NUM_FORM_FEATURES if self.form_decisions
+                                     else rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
                             if copy_bars else None)
@@ -281,13 +285,17 @@ class MelodyLSTM(nnx.Module):
     return jnp.concatenate([getattr(read, name)[..., :width] for name, width in COPIED
                             if name in self.inputs], -1)
 
-  def copy_logits(self, hidden: jax.Array, read: StepInputs) -> jax.Array:
+  def copy_logits(self, hidden: jax.Array, read: StepInputs, recent: jax.Array | None = None
+                  ) -> jax.Array:
     """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
     that the next step starts: new, or a copy of the bar LOOKBACK_BARS[i] back (a copy with no
-    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out). A model with copy_bars only."""
+    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out). A model with copy_bars only;
+    with form_decisions, from the (..., RECENT_BARS) ``recent`` bars' targets instead."""
     missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
     ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
-    return jnp.where(ruled_out, -1e9, self.bar_copy_head(hidden))
+    reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32))
+             if self.form_decisions else hidden)
+    return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
   def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
     """(batch, window) inputs -> (batch, 129) logits of the step after the window.
@@ -304,7 +312,8 @@ class MelodyLSTM(nnx.Module):
     return self.every_step_outputs(inputs, dropout_rng, starts)[0]
 
   def every_step_outputs(self, inputs: StepInputs, dropout_rng: jax.Array | None = None,
-                         starts: jax.Array | None = None, bar_kinds: jax.Array | None = None
+                         starts: jax.Array | None = None, bar_kinds: jax.Array | None = None,
+                         recent: jax.Array | None = None
                          ) -> tuple[jax.Array, jax.Array | None]:
     """``every_step``'s logits (with copy_bars, told the (batch, time) ``bar_kinds``), and with
     copy_bars the (batch, time, NUM_OPTIONS) ``copy_logits`` after every step (else None)."""
@@ -315,4 +324,5 @@ class MelodyLSTM(nnx.Module):
     logits = jnp.swapaxes(self.output(hidden, read, kinds), 0, 1)
     if self.bar_copy_head is None:
       return logits, None
-    return logits, jnp.swapaxes(self.copy_logits(hidden, read), 0, 1)
+    recent = None if recent is None else jnp.swapaxes(recent, 0, 1)
+    return logits, jnp.swapaxes(self.copy_logits(hidden, read, recent), 0, 1)

@@ -164,15 +164,18 @@ class Metrics(NamedTuple):
     return {'loss': float(self.loss) / count, 'accuracy': float(self.correct) / count, **copies}
 
 
-def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None = None
-                  ) -> Metrics:
+def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None = None,
+                  copy_known: jax.Array | None = None) -> Metrics:
   """The batch's summed metrics; with ``copy_logits`` (a copy_bars model's), also the NLL of
-  its bar decisions: of the set of options each bar fits (bar_copies.option_sets)."""
+  its bar decisions: of the set of options each bar fits (bar_copies.option_sets), those where
+  ``copy_known`` (when given) is true."""
   losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.targets.astype(jnp.int32))
   correct = jnp.argmax(logits, -1) == batch.targets
   copy_loss = copy_count = jnp.zeros((), jnp.float32)
   if copy_logits is not None:
     decided = (batch.bar_copies > 0) * batch.weights
+    if copy_known is not None:
+      decided = decided * copy_known
     fits = bar_copies.option_sets(batch.bar_copies, jnp)
     nll = (jax.nn.logsumexp(copy_logits, -1)
            - jax.nn.logsumexp(jnp.where(fits, copy_logits, -1e9), -1))
@@ -191,24 +194,29 @@ class Steps:
   eval_step: Callable[[nnx.State, Batch], 'Metrics']
 
 
-# (model, batch, dropout key) -> (logits of Batch.targets, copy_bars' decision logits or None).
+# (model, batch, dropout key) -> (logits of Batch.targets, copy_bars' decision logits or None,
+# and a form_decisions model's decisions whose form is known, or None: batch_metrics).
 LogitsFn = Callable[[lstm.MelodyLSTM, Batch, jax.Array | None],
-                    tuple[jax.Array, jax.Array | None]]
+                    tuple[jax.Array, jax.Array | None, jax.Array | None]]
 
 
 def window_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
-                  ) -> tuple[jax.Array, None]:
+                  ) -> tuple[jax.Array, None, None]:
   """The logits of the step after each window of the batch (the window mode)."""
-  return model(batch.inputs, rng), None
+  return model(batch.inputs, rng), None, None
 
 
 def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | None
-                      ) -> tuple[jax.Array, jax.Array | None]:
+                      ) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
   """The logits of the step after every input step of the batch (the sequence mode), and a
-  copy_bars model's decision logits after every step (its steps told the kind of their bar)."""
-  kinds = (None if batch.bar_copies is None
-           else bar_copies.bar_kinds(batch.bar_copies, batch.starts))
-  return model.every_step_outputs(batch.inputs, rng, batch.starts, kinds)
+  copy_bars model's decision logits after every step (its steps told the kind of their bar);
+  a form_decisions model's read the form of the bars before, and count where it is known."""
+  if batch.bar_copies is None:
+    return *model.every_step_outputs(batch.inputs, rng, batch.starts), None
+  kinds = bar_copies.bar_kinds(batch.bar_copies, batch.starts)
+  recent, known = (bar_copies.recent_targets(batch.bar_copies, batch.starts)
+                   if model.form_decisions else (None, None))
+  return *model.every_step_outputs(batch.inputs, rng, batch.starts, kinds, recent), known
 
 
 # The mesh axis a data-parallel batch is split along.
@@ -233,8 +241,8 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     return jax.tree.map(lambda x: jax.lax.psum(x, DATA_AXIS), tree) if mesh else tree
 
   def loss_fn(params, batch: Batch, rng, batch_weight):
-    logits, copy_logits = logits_fn(nnx.merge(graphdef, params), batch, rng)
-    metrics = batch_metrics(logits, batch, copy_logits)
+    logits, copy_logits, copy_known = logits_fn(nnx.merge(graphdef, params), batch, rng)
+    metrics = batch_metrics(logits, batch, copy_logits, copy_known)
     # A bar decision weighs as much as one step's prediction.
     return (metrics.loss + metrics.copy_loss) / jnp.maximum(batch_weight, 1.0), metrics
 
@@ -255,8 +263,8 @@ def make_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
     return state, jax.tree.map(functools.partial(jnp.sum, axis=0), metrics)
 
   def evaluation(params, batch: Batch) -> Metrics:
-    logits, copy_logits = logits_fn(nnx.merge(graphdef, params), batch, None)
-    return total(batch_metrics(logits, batch, copy_logits))
+    logits, copy_logits, copy_known = logits_fn(nnx.merge(graphdef, params), batch, None)
+    return total(batch_metrics(logits, batch, copy_logits, copy_known))
 
   def data_parallel(fn, in_specs):
     """``fn`` with its batch split across the mesh and all else replicated."""
