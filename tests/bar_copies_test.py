@@ -111,3 +111,35 @@ def test_copy_bars_needs_the_copy_path(tmp_path):
                       cwd=tmp_path)
   assert result.returncode == 1  # absl's own refusal of a flag combination.
   assert '--copy_bars needs --copy_lookback and --mode=sequence' in result.stderr
+
+
+def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
+  # Its head copies the bar before unless the bar before was a copy of its own bar before:
+  # after the primer's bar A, pairs of equal bars (A A, X X, Y Y, ...).
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               bar_number=True, lookback=True, copy_lookback=True,
+                               copy_bars=True, form_decisions=True)
+  kernel = np.zeros((bar_copies.NUM_FORM_FEATURES, bar_copies.NUM_OPTIONS), np.float32)
+  kernel[0, 1] = 30.0  # No bar in a row repeated the bar before it: copy it.
+  kernel[1:bar_copies.RECENT_BARS + 1, bar_copies.NEW_BAR] = 30.0  # One did: a new bar.
+  model.bar_copy_head.kernel[...] = jnp.asarray(kernel)
+  graphdef, params = nnx.split(model, nnx.Param)
+  bars = sample_bars(graphdef, params, 2)
+  assert (bars[:, 0] == np.array(A)).all()
+  assert (bars[:, 2::2] == bars[:, 1:11:2]).all()
+  assert not (bars[:, 1:10:2] == bars[:, 0:9:2]).all(-1).any()
+  # Read teacher forced, with the form training reads from the copy targets, each bar line
+  # decides what the sampler played.
+  names = model.inputs
+  for melody in bars:
+    tokens = np.concatenate([np.array(A, np.uint8), melody.reshape(-1)])
+    track = model_inputs.model_track(tokens, _meter(len(tokens)), names, False)
+    targets = bar_copies.copy_targets(track.tokens, track.bar_position)
+    recent, known = bar_copies.recent_targets(jnp.asarray(targets[None]))
+    _, copy_logits = model.every_step_outputs(
+        model_inputs.map_arrays(lambda values: jnp.asarray(values[None]), track),
+        recent=recent)
+    lines = np.flatnonzero(targets)[:-1]  # The last bar's line decides nothing played.
+    options = np.argmax(np.asarray(copy_logits[0])[lines], -1)
+    fits = bar_copies.option_sets(targets[lines])
+    assert fits[np.arange(len(lines)), options].all() and bool(known.all())
