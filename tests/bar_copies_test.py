@@ -143,20 +143,3 @@ def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
     options = np.argmax(np.asarray(copy_logits[0])[lines], -1)
     fits = bar_copies.option_sets(targets[lines])
     assert fits[np.arange(len(lines)), options].all() and bool(known.all())
-
-
-def test_a_form_models_copied_bar_may_end_the_tune_a_state_models_does_not():
-  # Both always copy the bar before, and both would end the tune at any step; only the form
-  # model, whose decision cannot see an end coming, lets a copied bar end it.
-  ended = {}
-  for form in (False, True):
-    model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
-                                 bar_position=True, bar_number=True, lookback=True,
-                                 copy_lookback=True, copy_bars=True, tune_ends=True,
-                                 form_decisions=form)
-    model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
-    model.bar_copy_head.bias[...] = jnp.array([-30.0, 30.0, -30.0, -30.0, -30.0])
-    model.head.bias[...] = model.head.bias[...].at[TUNE_END].set(3.0)
-    graphdef, params = nnx.split(model, nnx.Param)
-    ended[form] = (np.asarray(sample_bars(graphdef, params, 3)) == TUNE_END).any(axis=(1, 2))
-  assert not ended[False].any() and ended[True].all()

@@ -101,7 +101,6 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   decisions = [[] for _ in tracks]
   copies = nnx.merge(graphdef, params).bar_copy_head is not None
-  form_decisions = nnx.merge(graphdef, params).form_decisions
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -119,8 +118,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         targets[row, :steps] = tracks[index].tokens[1:]
         if copies:  # Every bar scored as new by the steps: copy_mixture adds the copies.
           copy_targets[index] = bar_copies.copy_targets(tracks[index].tokens,
-                                                        tracks[index].bar_position,
-                                                        form_decisions)[:-1]
+                                                        tracks[index].bar_position)[:-1]
           copy_rows[row, :steps] = copy_targets[index]
           kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
                                         bar_copies.UNKNOWN)
