@@ -143,3 +143,41 @@ def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
     options = np.argmax(np.asarray(copy_logits[0])[lines], -1)
     fits = bar_copies.option_sets(targets[lines])
     assert fits[np.arange(len(lines)), options].all() and bool(known.all())
+
+
+def test_a_form_models_copied_bar_may_end_the_tune_a_state_models_does_not():
+  # Both always copy the bar before, and both would end the tune at any step; only the form
+  # model, whose decision cannot see an end coming, lets a copied bar end it.
+  ended = {}
+  for form in (False, True):
+    model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
+                                 bar_position=True, bar_number=True, lookback=True,
+                                 copy_lookback=True, copy_bars=True, tune_ends=True,
+                                 form_decisions=form)
+    model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
+    model.bar_copy_head.bias[...] = jnp.array([-30.0, 30.0, -30.0, -30.0, -30.0])
+    model.head.bias[...] = model.head.bias[...].at[TUNE_END].set(3.0)
+    graphdef, params = nnx.split(model, nnx.Param)
+    ended[form] = (np.asarray(sample_bars(graphdef, params, 3)) == TUNE_END).any(axis=(1, 2))
+  assert not ended[False].any() and ended[True].all()
+
+
+def test_a_form_model_learns_the_bar_a_tune_ends_in_as_new_though_the_bar_copies():
+  tokens = np.array(A + B + A + B[:2], np.uint8)  # Ends two steps into a copy of B.
+  steps = model_inputs.model_track(tokens, _meter(len(tokens)), ('bar_position',), True)
+  last_line = np.flatnonzero(bar_copies.copy_targets(steps.tokens, steps.bar_position))[-1]
+  fits = {end_copies: bar_copies.option_sets(bar_copies.copy_targets(
+      steps.tokens, steps.bar_position, end_copies)[last_line]).tolist()
+          for end_copies in (False, True)}
+  # Counting the end as any step, the last bar copies B (what the steps of a copied bar
+  # learn); the form's decision of that bar, which cannot see the end coming, learns it new.
+  assert fits == {False: [True, False, False, False, False],
+                  True: [False, False, True, False, False]}
+  copies = bar_copies.copy_targets(steps.tokens, steps.bar_position, True)[None, :-1]
+  batch = Batch(StepInputs(steps.tokens[None, :-1]), steps.tokens[None, 1:],
+                np.ones(copies.shape, np.float32), bar_copies=copies)
+  logits = jnp.broadcast_to(jnp.log(jnp.array([0.1, 0.1, 0.6, 0.1, 0.1])), copies.shape + (5,))
+  losses = {known: float(training.batch_metrics(
+      jnp.zeros(copies.shape + (130,)), batch, logits,
+      None if known is None else jnp.ones(copies.shape, bool)).copy_loss) for known in (None, 1)}
+  assert np.isclose(losses[1] - losses[None], np.log(0.6) - np.log(0.1), rtol=1e-5)

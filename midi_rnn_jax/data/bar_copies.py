@@ -21,15 +21,18 @@ NEW_BAR = 0
 NUM_OPTIONS = 1 + len(LOOKBACK_BARS)
 
 
-def copy_targets(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def copy_targets(tokens: np.ndarray, positions: np.ndarray, end_copies: bool = False
+                 ) -> np.ndarray:
   """A track's tokens and bar positions (as the model reads them) -> (steps,) uint8 per input
   step: 0 where the step after it does not start a bar; else 1 + a bit set for each i where the
   bar that the next step starts repeats the bar LOOKBACK_BARS[i] back (every step equal to
-  the step that many bars before it; a tune's end repeats nothing), so 1 means a new bar."""
+  the step that many bars before it; a tune's end repeats nothing, or with ``end_copies``
+  stands for any step: a tune may end in a bar it copies), so 1 means a new bar."""
   tokens, positions = np.asarray(tokens, np.int64), np.asarray(positions)
   back = model_inputs.bars_back(positions)[:, [bars - 1 for bars in LOOKBACK_BARS]]
-  same = ((back >= 0) & (tokens[np.maximum(back, 0)] == tokens[:, None])
-          & (tokens[:, None] != TUNE_END))
+  is_end = tokens[:, None] == TUNE_END
+  same = (back >= 0) & ((tokens[np.maximum(back, 0)] == tokens[:, None]) & ~is_end
+                        | is_end & end_copies)
   bar_starts = np.flatnonzero(positions == 0)
   bar_starts = bar_starts[bar_starts > 0]
   targets = np.zeros(len(tokens), np.uint8)
@@ -92,6 +95,18 @@ def recent_targets(targets, starts=None):
     known += valid
     index = jnp.where(valid, jnp.take_along_axis(before, at, 1), -1)
   return jnp.stack(columns, -1), (track_start >= 0) | (known == RECENT_BARS)
+
+
+def ends_tune(targets, copies):
+  """(batch, steps) token targets and copy targets -> (batch, steps) bool: whether the bar a
+  decision starts holds its tune's end. jax.numpy."""
+  steps = jnp.arange(targets.shape[-1])
+  never = targets.shape[-1]
+  next_end = jax.lax.cummin(jnp.where(targets == TUNE_END, steps, never), axis=1, reverse=True)
+  later = jnp.where(copies > 0, steps, never)
+  next_bar = jax.lax.cummin(jnp.concatenate([later[:, 1:], jnp.full_like(later[:, :1], never)],
+                                            1), axis=1, reverse=True)
+  return (copies > 0) & (next_end < next_bar)
 
 
 def pushed(recent, target):

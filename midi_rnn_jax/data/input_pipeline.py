@@ -140,12 +140,14 @@ TrackCache = dict
 
 
 def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], tune_ends: bool,
-                 copy_bars: bool, cache: TrackCache | None) -> list[tuple]:
+                 copy_bars: bool, cache: TrackCache | None, end_copies: bool = False
+                 ) -> list[tuple]:
   if cache is not None and record.path in cache:
     return cache[record.path]
   tracks, meters = cached_tracks.load_tracks_and_meters(record, window_size)
   steps = [model_inputs.model_track(t, m, inputs, tune_ends) for t, m in zip(tracks, meters)]
-  steps = [(s, bar_copies.copy_targets(s.tokens, s.bar_position) if copy_bars else None)
+  steps = [(s, bar_copies.copy_targets(s.tokens, s.bar_position, end_copies) if copy_bars
+           else None)
            for s in steps]
   if cache is not None:
     cache[record.path] = steps
@@ -155,14 +157,16 @@ def _file_inputs(record: FileRecord, window_size: int, inputs: tuple[str, ...], 
 def _tracks_in_groups(records: Sequence[FileRecord], window_size: int, max_files_in_ram: int,
                       rng: np.random.Generator | None, inputs: tuple[str, ...],
                       tune_ends: bool = False, copy_bars: bool = False,
-                      cache: TrackCache | None = None) -> Iterator[TrackGroup]:
+                      cache: TrackCache | None = None, end_copies: bool = False
+                      ) -> Iterator[TrackGroup]:
   """The usable tracks of ``max_files_in_ram`` files at a time (files shuffled with an
   ``rng``), with the model ``inputs`` (and between TUNE_END marks with ``tune_ends``, and
   with each step's copy targets with ``copy_bars``)."""
   order = rng.permutation(len(records)) if rng is not None else np.arange(len(records))
   for first in range(0, len(order), max_files_in_ram):
     tracks = [track for i in order[first:first + max_files_in_ram] for track in
-              _file_inputs(records[i], window_size, inputs, tune_ends, copy_bars, cache)]
+              _file_inputs(records[i], window_size, inputs, tune_ends, copy_bars, cache,
+                           end_copies)]
     steps, copies = zip(*tracks) if tracks else ((), ())
     yield TrackGroup([len(s.tokens) for s in steps],
                      model_inputs.map_arrays(lambda *a: np.concatenate(a), *steps),
@@ -198,8 +202,8 @@ def iterate_batches(records: Sequence[FileRecord], *, window_size: int, batch_si
 def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequence_length: int,
                       batch_size: int, max_files_in_ram: int, rng: np.random.Generator | None,
                       inputs: tuple[str, ...] = (), tune_ends: bool = False,
-                      copy_bars: bool = False, cache: TrackCache | None = None
-                      ) -> Iterator[Batch]:
+                      copy_bars: bool = False, cache: TrackCache | None = None,
+                      end_copies: bool = False) -> Iterator[Batch]:
   """Every step of every usable track of ``records`` once as a target, in rows of
   ``sequence_length`` steps (the sequence mode): Batch fields are (batch, sequence_length).
 
@@ -210,7 +214,8 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
   rows are shuffled, as ``iterate_batches`` does with windows. With ``tune_ends`` each track
   is read between TUNE_END marks (``model_inputs.tune_track``): rows start at tune starts as
   well as inside tunes, and the last step of each tune has the tune's end as its target. With
-  ``copy_bars`` each step's copy targets come along (``Batch.bar_copies``).
+  ``copy_bars`` each step's copy targets come along (``Batch.bar_copies``; ``end_copies``:
+  bar_copies.copy_targets).
   """
 
   def rows(group: TrackGroup):
@@ -225,6 +230,6 @@ def iterate_sequences(records: Sequence[FileRecord], *, window_size: int, sequen
     return _fields(lambda field: field[shuffled], packed)
 
   examples = map(rows, _tracks_in_groups(records, window_size, max_files_in_ram, rng, inputs,
-                                         tune_ends, copy_bars, cache))
+                                         tune_ends, copy_bars, cache, end_copies))
   return _batched(examples if rng is None else _shuffle_buffer(examples, SHUFFLE_BUFFER, rng),
                   batch_size)

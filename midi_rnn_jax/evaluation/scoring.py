@@ -101,6 +101,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   decisions = [[] for _ in tracks]
   copies = nnx.merge(graphdef, params).bar_copy_head is not None
+  form_decisions = nnx.merge(graphdef, params).form_decisions
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -118,7 +119,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         targets[row, :steps] = tracks[index].tokens[1:]
         if copies:  # Every bar scored as new by the steps: copy_mixture adds the copies.
           copy_targets[index] = bar_copies.copy_targets(tracks[index].tokens,
-                                                        tracks[index].bar_position)[:-1]
+                                                        tracks[index].bar_position,
+                                                        form_decisions)[:-1]
           copy_rows[row, :steps] = copy_targets[index]
           kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
                                         bar_copies.UNKNOWN)
@@ -141,7 +143,10 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
           end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
           end_before[index] = p_end[row, scored].astype(np.float64)
         if copies:
-          decisions[index] = _bar_decisions(copy_targets[index], p_copy[row])
+          head_targets = copy_targets[index].copy()
+          if form_decisions and tune_ends:  # Its decision learns the tune's last bar as new.
+            head_targets[np.flatnonzero(head_targets)[-1]] = 1
+          decisions[index] = _bar_decisions(head_targets, p_copy[row])
   decided = [np.concatenate(d) for d in zip(*decisions)] if copies else [None] * 3
   ends = map(np.concatenate, (end_at_end, end_before)) if tune_ends else (None, None)
   return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions), *ends,

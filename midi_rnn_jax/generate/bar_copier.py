@@ -14,8 +14,8 @@ from midi_rnn_jax.data import bar_copies, model_inputs
 NEW_BAR_DRAWS = 4
 
 
-def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int
-         ) -> tuple[Callable, Callable]:
+def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int,
+         ends_copies: bool = False) -> tuple[Callable, Callable]:
   """``(step_token, settle)`` for a copy_bars model whose melodies each run on ``draws``
   consecutive rows, its candidates. ``step_token(heard, bar, step, key) -> (token, share,
   bar)`` (``heard``: a samplers.Heard): where ``step`` starts a bar, the model decides (its
@@ -26,7 +26,9 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
   data calls such a bar a copy, not new), or the first if all did: a new bar is drawn from the
   new bars that are no copy. ``bar``: the copy under way (-1: none), the bar's kind
   (bar_copies.bar_kinds), per lookback whether the bar has equalled it so far, and the
-  targets of the bars before it (bar_copies.recent_targets; ``form``: with the bar's own)."""
+  targets of the bars before it (bar_copies.recent_targets; ``form``: with the bar's own).
+  ``ends_copies``: a copied bar's step is the tune's end as likely as the model ends it there
+  (a form decision, which cannot see the end coming, may copy the bar a tune ends in)."""
   rows = bar_positions.shape[0]
 
   def step_token(heard, bar, step, key):
@@ -41,10 +43,14 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     kind = jnp.where(starts_bar, jnp.where(option == bar_copies.NEW_BAR, bar_copies.NEW,
                                            bar_copies.COPY), kind)
     matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK, matching)
-    token, share = choose(jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0],
-                          token_key)
+    logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
+    token, share = choose(logits, token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
+    if ends_copies:
+      p_end = jax.nn.softmax(logits / max(temperature, 1e-6))[:, model_inputs.TUNE_END]
+      copied = jnp.where(jax.random.bernoulli(jax.random.fold_in(option_key, 1), p_end),
+                         model_inputs.TUNE_END, copied)
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
             (jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None]),

@@ -12,6 +12,7 @@ import numpy as np
 from flax import nnx
 
 from midi_rnn_jax.data import bar_copies, model_inputs
+from midi_rnn_jax.data.encoding import NUM_CLASSES
 from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.generate import bar_copier
 
@@ -256,6 +257,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     model = nnx.merge(graphdef, params)
     layers = list(model.layers)
     copies = model.bar_copy_head is not None
+    tune_ends = model.num_classes > NUM_CLASSES
     draws = bar_copier.NEW_BAR_DRAWS if copies else 1
     primes = jnp.repeat(primes, draws, 0)
     plans = {name: jnp.repeat(plan, draws, 0) for name, plan in plans.items()}
@@ -296,7 +298,9 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       _, (tokens, shares) = jax.lax.scan(generate_step, (carry, heard), steps,
                                          unroll=SAMPLE_UNROLL)
       return Sampled(tokens.T, shares.T)
-    step_token, settle = bar_copier.make(choose, temperature, plans['bar_position'], draws)
+    # A form decision does not know where the tune ends: its copies may end (bar_copier).
+    step_token, settle = bar_copier.make(choose, temperature, plans['bar_position'], draws,
+                                         ends_copies=model.form_decisions and tune_ends)
 
     def generate_copying(everything, inputs):
       carry, heard, bar, shares = everything

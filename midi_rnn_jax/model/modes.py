@@ -49,7 +49,9 @@ class Mode:
     if self.unit == 'tokens':
       return input_pipeline.iterate_sequences(records, sequence_length=config['sequence_length'],
                                               tune_ends=config.get('tune_ends', False),
-                                              copy_bars=config.get('copy_bars', False), **common)
+                                              copy_bars=config.get('copy_bars', False),
+                                              end_copies=config.get('form_decisions', False),
+                                              **common)
     return input_pipeline.iterate_batches(records, **common)
 
   def validation_batches(self, records: Sequence[FileRecord], config: dict,
