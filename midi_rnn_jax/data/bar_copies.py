@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from midi_rnn_jax.data import model_inputs
+from midi_rnn_jax.data.encoding import MAX_BAR_STEPS
 from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, TUNE_END
 
 # The decision's options: 0, a new bar; 1 + i, a copy of the bar LOOKBACK_BARS[i] back (the
@@ -75,7 +76,7 @@ def bar_kinds(targets, starts=None):
 RECENT_BARS = 8
 MAX_FORM_BAR = 31
 NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
-                     + MAX_FORM_BAR + 1)
+                     + MAX_FORM_BAR + 1 + MAX_BAR_STEPS)
 
 
 def recent_targets(targets, starts=None):
@@ -114,10 +115,11 @@ def pushed(recent, target):
   return jnp.concatenate([target[..., None], recent[..., :-1]], -1)
 
 
-def form_features(recent, bar_number):
-  """(..., RECENT_BARS) targets and (...,) bar numbers -> (..., NUM_FORM_FEATURES): for each
-  lookback, how many of the latest bars in a row repeated it (one-hot, 0 to RECENT_BARS);
-  which lookbacks the bar each option would copy repeated itself; the bar number (one-hot)."""
+def form_features(recent, bar_number, bar_position):
+  """(..., RECENT_BARS) targets, (...,) bar numbers and bar positions (at a bar's last step: its
+  length, the meter) -> (..., NUM_FORM_FEATURES): for each lookback, how many of the latest
+  bars in a row repeated it (one-hot, 0 to RECENT_BARS); which lookbacks the bar each option
+  would copy repeated itself; the bar number and the bar position (one-hot)."""
   bits = jnp.arange(len(LOOKBACK_BARS))
   repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
   runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)
@@ -126,4 +128,5 @@ def form_features(recent, bar_number):
   return jnp.concatenate([
       jax.nn.one_hot(runs, RECENT_BARS + 1).reshape(lead + (-1,)),
       copied.reshape(lead + (-1,)).astype(jnp.float32),
-      jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1)], -1)
+      jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1),
+      jax.nn.one_hot(bar_position, MAX_BAR_STEPS)], -1)

@@ -293,7 +293,8 @@ class MelodyLSTM(nnx.Module):
     with form_decisions, from the (..., RECENT_BARS) ``recent`` bars' targets instead."""
     missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
     ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
-    reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32))
+    reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
+                                      read.bar_position.astype(jnp.int32))
              if self.form_decisions else hidden)
     return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
