@@ -237,7 +237,7 @@ def test_sample_draws_a_degenerate_tune_again_and_keeps_the_others(tmp_path):
     write_midi(data / f'{index:03d}.mid', [(notes, False)])
   cache = f'--cache_dir={tmp_path / "cache"}'
   ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends', '--rnn_size=32',
-                '--num_epochs=15', '--batch_size=8', '--sequence_length=64', '--window_size=8',
+                '--num_epochs=10', '--batch_size=8', '--sequence_length=64', '--window_size=8',
                 '--learning_rate=0.01', '--experiment_dir=exp', cache, cwd=tmp_path))
 
   def sample(redraws):
