@@ -23,14 +23,6 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
   os.environ.update(JAX_COMPILATION_CACHE_DIR=_CACHE, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
                     JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
 
-
-
-def pytest_collection_modifyitems(items):
-  """The tests marked slow first (each takes half a minute or more on 2 cores): started last,
-  one would keep a worker busy while the other has nothing left to take."""
-  items.sort(key=lambda item: item.get_closest_marker('slow') is None)
-
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 LAKH_DIR = REPO / 'data' / 'lakh-midi-rnn'
 

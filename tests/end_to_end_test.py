@@ -230,7 +230,6 @@ def test_the_shipped_model_samples_before_any_training(tmp_path):
   assert sorted(os.listdir(tmp_path / 'generated')) == ['01.mid', '02.mid']
 
 
-@pytest.mark.slow
 def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, lakh_dir):
   data = lakh_files(tmp_path / 'data', 6)
   ok(run('train', f'--flagfile={SMOKE}', f'--data_dir={data}', '--experiment_dir=exp',
@@ -247,7 +246,6 @@ def test_transpose_and_another_grid_reach_the_config_and_the_output(tmp_path, la
   assert result.returncode == 1 and '--steps_per_quarter must be one of 2, 3, 4, 6, 8' in result.stderr
 
 
-@pytest.mark.slow
 def test_a_sequence_model_with_bar_positions_and_lookbacks_trains_exports_and_samples(
     tmp_path, lakh_dir):
   data = lakh_files(tmp_path / 'data', 6)
@@ -371,7 +369,6 @@ def test_bad_output_paths_and_unreadable_checkpoints_are_one_line_before_slow_wo
                  "--model 'changed.msgpack' does not hold the model", 'its parameter')
 
 
-@pytest.mark.slow
 def test_songs_with_a_bass_line_and_chords_train_on_their_melody(tmp_path):
   """--polyphony top --tracks melody on files of a melody, a bass line and an accompaniment
   with no track names: the melody trains, and every track's fate is written down."""

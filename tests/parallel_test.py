@@ -12,7 +12,6 @@ import textwrap
 
 import jax
 import numpy as np
-import pytest
 
 from conftest import REPO, lakh_files, ok, run_module
 from midi_rnn_jax import experiment
@@ -76,7 +75,6 @@ def run_python(code, *, devices=2, timeout=300):
            'XLA_FLAGS': f'--xla_force_host_platform_device_count={devices}'})
 
 
-@pytest.mark.slow
 def test_two_devices_train_to_the_parameters_of_one():
   result = run_python(STEPS_ON_ONE_AND_TWO_DEVICES)
   assert result.returncode == 0, result.stderr
@@ -132,7 +130,6 @@ def train_in_two_processes(tmp_path, *args):
   return stderrs
 
 
-@pytest.mark.slow
 def test_two_processes_train_and_resume_in_step_with_one(tmp_path, lakh_dir):
   data = lakh_files(tmp_path / 'data', 4)
   common = (f'--flagfile={REPO / "configs" / "smoke.cfg"}', f'--data_dir={data}',

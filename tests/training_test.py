@@ -358,7 +358,6 @@ def validation_loss_after_one_epoch(train_records, val_records, max_files_in_ram
   return metrics.means()['loss']
 
 
-@pytest.mark.slow
 def test_one_file_in_ram_trains_about_as_well_as_all_of_them(lakh_dir, tmp_path, monkeypatch):
   """Files are read a group at a time; the shuffle buffer still mixes windows of many files
   into each batch, so --max_files_in_ram trades memory, not quality."""

@@ -117,7 +117,6 @@ def write_tune_corpus(folder, count, seed=0):
   return folder
 
 
-@pytest.mark.slow
 def test_a_model_learns_to_end_tunes_and_to_copy_their_parts(tmp_path):
   data = write_tune_corpus(tmp_path / 'tunes', 60)
   ok(run_module('train', f'--data_dir={data}', '--mode=sequence', '--tune_ends',
@@ -223,7 +222,6 @@ def test_a_tune_whose_last_bar_completes_its_pickup_does_so_as_sample_writes_it(
   assert tunes.start_position(whole) == 0 and tunes.completes_first_bar(whole)
 
 
-@pytest.mark.slow
 def test_sample_draws_a_degenerate_tune_again_and_keeps_the_others(tmp_path):
   # Two tunes in three play C and E in turn for 4 bars (degenerate, as report counts: a loop);
   # the others move among other notes.
