@@ -105,8 +105,8 @@ flags.register_multi_flags_validator(
     message='--copy_bars needs --copy_lookback and --mode=sequence: it copies what they look back to')
 flags.DEFINE_boolean('form_decisions', False, 'With --copy_bars: the bar decision reads the '
                      'tune\'s form (which of its last 8 bars repeated the bar 1, 2, 4 or 8 back, '
-                     'and the bar number), not the LSTM\'s state (docs/results.md). Needs '
-                     '--bar_number.')
+                     'the bar number and the meter), not the LSTM\'s state, and a bar it copies '
+                     'may end the tune (docs/results.md). Needs --bar_number.')
 flags.register_multi_flags_validator(
     ['form_decisions', 'copy_bars', 'bar_number'], lambda values: not values['form_decisions'] or (
         values['copy_bars'] and values['bar_number']),

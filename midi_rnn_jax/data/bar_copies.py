@@ -110,6 +110,13 @@ def ends_tune(targets, copies):
   return (copies > 0) & (next_end < next_bar)
 
 
+def form_decision_targets(targets, copies):
+  """A form_decisions model's copy targets for its decisions: the bar a tune ends in counted
+  new (the form cannot see the end coming), whatever ``copies`` (end_copies) says of its steps.
+  jax.numpy."""
+  return jnp.where(ends_tune(targets, copies), 1, copies)
+
+
 def pushed(recent, target):
   """The (..., RECENT_BARS) targets with ``target`` (...,) the latest."""
   return jnp.concatenate([target[..., None], recent[..., :-1]], -1)

@@ -92,7 +92,9 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],
             jnp.argmax(log_probs, -1),
             jax.nn.softmax(logits)[..., -1] if tune_ends else None,
-            None if copy_logits is None else jax.nn.softmax(copy_logits))
+            None if copy_logits is None else jax.nn.softmax(copy_logits),
+            bar_copies.form_decision_targets(targets, copy_rows) if model.form_decisions
+            else copy_rows)
 
   buckets = {}
   for index, track in enumerate(tracks):
@@ -100,8 +102,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   probabilities, predictions = [None] * len(tracks), [None] * len(tracks)
   end_at_end, end_before = [None] * len(tracks), [None] * len(tracks)
   decisions = [[] for _ in tracks]
-  copies = nnx.merge(graphdef, params).bar_copy_head is not None
-  form_decisions = nnx.merge(graphdef, params).form_decisions
+  model = nnx.merge(graphdef, params)
+  copies, form_decisions = model.bar_copy_head is not None, model.form_decisions
   for length, members in buckets.items():
     per_batch = max(1, WHOLE_TRACK_TOKENS // length)
     for first in range(0, len(members), per_batch):
@@ -124,9 +126,10 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
           copy_rows[row, :steps] = copy_targets[index]
           kinds[row, :steps] = np.where(np.cumsum(copy_targets[index]) > 0, bar_copies.NEW,
                                         bar_copies.UNKNOWN)
-      log_p, best, p_end, p_copy = (None if a is None else np.asarray(a)
-                                    for a in score(inputs, targets, kinds if copies else None,
-                                          copy_rows if copies else None))
+      log_p, best, p_end, p_copy, decision_targets = (
+          None if a is None else np.asarray(a)
+          for a in score(inputs, targets, kinds if copies else None,
+                         copy_rows if copies else None))
       for row, index in enumerate(batch):
         last = len(tracks[index].tokens) - 1 - tune_ends  # The input before the last note.
         scored = slice(window_size - 1 + tune_ends, last)
@@ -143,10 +146,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
           end_at_end[index] = p_end[row, last:last + 1].astype(np.float64)
           end_before[index] = p_end[row, scored].astype(np.float64)
         if copies:
-          head_targets = copy_targets[index].copy()
-          if form_decisions and tune_ends:  # Its decision learns the tune's last bar as new.
-            head_targets[np.flatnonzero(head_targets)[-1]] = 1
-          decisions[index] = _bar_decisions(head_targets, p_copy[row])
+          # As training scores them (a form model's: bar_copies.form_decision_targets).
+          decisions[index] = _bar_decisions(decision_targets[row, :steps], p_copy[row])
   decided = [np.concatenate(d) for d in zip(*decisions)] if copies else [None] * 3
   ends = map(np.concatenate, (end_at_end, end_before)) if tune_ends else (None, None)
   return WholeTrackScores(np.concatenate(probabilities), np.concatenate(predictions), *ends,

@@ -310,8 +310,8 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       return settle((carry, heard, bar, shares.at[:, step - length].set(share)), bar, step), None
 
     ((_, history), *_, shares), _ = jax.lax.scan(
-        generate_copying, (carry, heard, bar_copier.no_bar(rows), jnp.zeros((rows, num_steps))), steps,
-        unroll=SAMPLE_UNROLL)
+        generate_copying, (carry, heard, bar_copier.no_bar(rows), jnp.zeros((rows, num_steps))),
+        steps, unroll=SAMPLE_UNROLL)
     return Sampled(history[::draws, length:], shares[::draws])
 
   return _with_plans(sample, graphdef, num_steps, ('cadence',) if end_rules.reads_cadence else ())

@@ -178,7 +178,7 @@ def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None
     decisions = batch.bar_copies
     if copy_known is not None:
       decided = decided * copy_known
-      decisions = jnp.where(bar_copies.ends_tune(batch.targets, decisions), 1, decisions)
+      decisions = bar_copies.form_decision_targets(batch.targets, decisions)
     fits = bar_copies.option_sets(decisions, jnp)
     nll = (jax.nn.logsumexp(copy_logits, -1)
            - jax.nn.logsumexp(jnp.where(fits, copy_logits, -1e9), -1))
