@@ -113,6 +113,13 @@ def test_copy_bars_needs_the_copy_path(tmp_path):
   assert '--copy_bars needs --copy_lookback and --mode=sequence' in result.stderr
 
 
+def test_form_decisions_need_the_bar_copies_and_the_bar_number(tmp_path):
+  result = run_module('train', '--mode=sequence', '--bar_position', '--lookback',
+                      '--copy_lookback', '--copy_bars', '--form_decisions', cwd=tmp_path)
+  assert result.returncode == 1  # absl's own refusal of a flag combination.
+  assert '--form_decisions needs --copy_bars and --bar_number' in result.stderr
+
+
 def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
   # Its head copies the bar before unless the bar before was a copy of its own bar before:
   # after the primer's bar A, pairs of equal bars (A A, X X, Y Y, ...).
