@@ -135,8 +135,12 @@ def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
   assert (bars[:, 0] == np.array(A)).all()
   assert (bars[:, 2::2] == bars[:, 1:11:2]).all()
   assert not (bars[:, 1:10:2] == bars[:, 0:9:2]).all(-1).any()
-  # Read teacher forced, with the form training reads from the copy targets, each bar line
-  # decides what the sampler played.
+  assert_decided_as_trained(model, bars)
+
+
+def assert_decided_as_trained(model, bars):
+  """Read teacher forced, with the form training reads from the copy targets, each bar line of
+  the sampled ``bars`` (after the primer A) decides what the sampler played."""
   names = model.inputs
   for melody in bars:
     tokens = np.concatenate([np.array(A, np.uint8), melody.reshape(-1)])
@@ -150,6 +154,25 @@ def test_a_form_model_decides_from_the_bars_it_played_as_training_reads_them():
     options = np.argmax(np.asarray(copy_logits[0])[lines], -1)
     fits = bar_copies.option_sets(targets[lines])
     assert fits[np.arange(len(lines)), options].all() and bool(known.all())
+
+
+def test_a_form_model_with_the_pace_reads_it_in_sampling_as_in_training():
+  # Its head reads the pace alone: a new bar until 8 notes have begun in the last 64 steps (the
+  # primer's bar A begins 3), then copies of the bar before.
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               bar_number=True, lookback=True, copy_lookback=True,
+                               copy_bars=True, form_decisions=True, pace=True)
+  slow_paces = 8 // model_inputs.PACE_BUCKET
+  kernel = np.zeros((bar_copies.NUM_FORM_FEATURES + model_inputs.NUM_PACES,
+                     bar_copies.NUM_OPTIONS), np.float32)
+  kernel[bar_copies.NUM_FORM_FEATURES:][:slow_paces, bar_copies.NEW_BAR] = 30.0
+  kernel[bar_copies.NUM_FORM_FEATURES:][slow_paces:, 1] = 30.0
+  model.bar_copy_head.kernel[...] = jnp.asarray(kernel)
+  graphdef, params = nnx.split(model, nnx.Param)
+  bars = sample_bars(graphdef, params, 3)
+  copied = (bars[:, 1:] == bars[:, :-1]).all(-1)
+  assert not copied[:, 0].any() and copied[:, -4:].all()  # New bars first, copies at last.
+  assert_decided_as_trained(model, bars)
 
 
 def test_a_form_models_copied_bar_may_end_the_tune_a_state_models_does_not():

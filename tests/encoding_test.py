@@ -384,3 +384,16 @@ def test_the_cadence_tells_the_last_notes_degree_and_whether_the_tune_could_end_
   moved = np.where(tokens > 0, tokens + 3, 0)
   assert (model_inputs.track_inputs(moved, positions, ('bar_position', 'cadence')).cadence
           == cadence).all()
+
+
+def test_the_pace_counts_the_notes_and_rests_begun_in_the_last_steps():
+  # Four bars of quarter notes, then four of eighths: a song's pace, then a reel's.
+  quarters = np.repeat(np.tile([61, 63], 8), 4)
+  eighths = np.repeat(np.tile([65, 0], 16), 2)
+  tokens = np.concatenate([quarters, eighths]).astype(np.int64)
+  pace = model_inputs.track_inputs(tokens, np.arange(128) % 16, ('pace',)).pace
+  steps = model_inputs.PACE_STEPS
+  assert pace[0] == 0 and pace[3] == 0  # The first note begins nothing before it; still held.
+  assert pace[steps - 1] == 15 // model_inputs.PACE_BUCKET  # 16 quarters: all but the first.
+  assert pace[-1] == 32 // model_inputs.PACE_BUCKET  # 32 eighths and rests.
+  assert (np.diff(pace[steps - 1:].astype(int)) >= 0).all()  # Faster as the eighths come in.

@@ -122,11 +122,12 @@ def pushed(recent, target):
   return jnp.concatenate([target[..., None], recent[..., :-1]], -1)
 
 
-def form_features(recent, bar_number, bar_position):
+def form_features(recent, bar_number, bar_position, pace=None):
   """(..., RECENT_BARS) targets, (...,) bar numbers and bar positions (at a bar's last step: its
   length, the meter) -> (..., NUM_FORM_FEATURES): for each lookback, how many of the latest
   bars in a row repeated it (one-hot, 0 to RECENT_BARS); which lookbacks the bar each option
-  would copy repeated itself; the bar number and the bar position (one-hot)."""
+  would copy repeated itself; the bar number and the bar position (one-hot); with a (...,)
+  ``pace`` (model_inputs: a model with that input), NUM_PACES more, its one-hot."""
   bits = jnp.arange(len(LOOKBACK_BARS))
   repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
   runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)
@@ -136,4 +137,5 @@ def form_features(recent, bar_number, bar_position):
       jax.nn.one_hot(runs, RECENT_BARS + 1).reshape(lead + (-1,)),
       copied.reshape(lead + (-1,)).astype(jnp.float32),
       jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1),
-      jax.nn.one_hot(bar_position, MAX_BAR_STEPS)], -1)
+      jax.nn.one_hot(bar_position, MAX_BAR_STEPS)]
+      + ([] if pace is None else [jax.nn.one_hot(pace, model_inputs.NUM_PACES)]), -1)

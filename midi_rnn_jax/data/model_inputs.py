@@ -35,6 +35,7 @@ class StepInputs(NamedTuple):
   tune_phase: Any = None  # uint8: steps since the last step at the track's first bar position
   repeat_match: Any = None  # uint8 (..., 3): the longest repeat's next token, length, distance
   cadence: Any = None  # uint8: the last note's degree in the key so far, and if it started early
+  pace: Any = None  # uint8: the notes and rests begun in the last PACE_STEPS steps, / PACE_BUCKET
 
 
 def map_arrays(fn: Callable, *trees):
@@ -328,6 +329,28 @@ def _track_notes(tokens: np.ndarray, step: np.ndarray):
   return last, np.maximum(start, step - CADENCE_STEPS + 1), counts
 
 
+# ``pace`` counts the notes and rests begun in the last PACE_STEPS steps (four bars of 4/4), in
+# buckets of PACE_BUCKET: a style the notes keep whatever their form (a reel runs in eighths, a
+# song moves in quarters), which a form decision can read (bar_copies.form_features).
+PACE_STEPS = 64
+PACE_BUCKET = 4
+NUM_PACES = PACE_STEPS // PACE_BUCKET + 1
+
+
+def pace_plan(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> each step's index."""
+  return np.broadcast_to(np.arange(np.shape(positions)[-1]), np.shape(positions))
+
+
+def _pace_of(plan, look_up, tokens, xp):
+  """How many of the last PACE_STEPS steps (this one and those before it in its track) begin a
+  note or a rest (differ from the step before), in buckets of PACE_BUCKET."""
+  del tokens  # The step's own token is looked up with the steps before it.
+  window = look_up(plan[..., None] - xp.arange(PACE_STEPS + 1))  # -1 before the track
+  begun = (window[..., :-1] != window[..., 1:]) & (window[..., 1:] >= 0)
+  return xp.sum(begun, -1) // PACE_BUCKET
+
+
 @dataclasses.dataclass(frozen=True)
 class Kernel:
   """A block of the model's first-layer input kernel: the parameter ``param`` holds one
@@ -408,6 +431,11 @@ INPUTS = (
           'it ended there. Needs --bar_position.',
           plan=cadence_plan, read=_cadence_of,
           kernels=(Kernel('cadence_kernel', 0, NO_CADENCE + 1),), needs='bar_position',
+          looks_back=True),
+    Input('pace', f'Also feed the model how many notes and rests began in the last {PACE_STEPS} '
+          'steps (in fours): the style\'s pace, a reel\'s eighths or a song\'s quarters, which '
+          '--form_decisions read too: whether a tune repeats its strains.',
+          plan=pace_plan, read=_pace_of, kernels=(Kernel('pace_kernel', 0, NUM_PACES),),
           looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)

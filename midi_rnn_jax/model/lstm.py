@@ -219,11 +219,13 @@ class MelodyLSTM(nnx.Module):
     # With copy_bars, the decision head, and a weight per kind of bar (bar_copies.bar_kinds)
     # on each lookback of the copy path (zeros at first): a new bar copies less.
     copy_bars = options.get('copy_bars', False)
-    # With form_decisions, the head reads the tune's form (bar_copies.form_features), not the
-    # hidden state.
+    # With form_decisions, the head reads the tune's form (bar_copies.form_features, with the
+    # pace when the model reads it), not the hidden state.
     self.form_decisions = options.get('form_decisions', False)
-    self.bar_copy_head = (nnx.Linear(bar_copies.NUM_FORM_FEATURES if self.form_decisions
-                                     else rnn_size, bar_copies.NUM_OPTIONS, rngs=rngs)
+    form_size = (bar_copies.NUM_FORM_FEATURES
+                 + model_inputs.NUM_PACES * ('pace' in self.inputs))
+    self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
+                                     bar_copies.NUM_OPTIONS, rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
                             if copy_bars else None)
@@ -293,8 +295,9 @@ class MelodyLSTM(nnx.Module):
     with form_decisions, from the (..., RECENT_BARS) ``recent`` bars' targets instead."""
     missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
     ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
+    pace = read.pace.astype(jnp.int32) if read.pace is not None else None
     reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
-                                      read.bar_position.astype(jnp.int32))
+                                      read.bar_position.astype(jnp.int32), pace)
              if self.form_decisions else hidden)
     return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
