@@ -1,9 +1,10 @@
 """Tune figures by group: the validation tunes of an experiment against generated tunes, per
 group of tunes whose most common bar lasts the same number of steps (``--by meter``), or whose
 length falls in the same band of steps (``--by length``: whether a figure differs within each
-band, or only because the tunes' lengths do).
+band, or only because the tunes' lengths do), or whose share of steps that begin a note or a
+rest falls in the same band (``--by pace``: a song's quarters, a reel's eighths).
 
-  python scripts/tune_groups.py [--by meter|length] EXPERIMENT GENERATED_DIR [GENERATED_DIR ...]
+  python scripts/tune_groups.py [--by meter|length|pace] EXPERIMENT GENERATED_DIR [...]
 """
 
 import argparse
@@ -17,15 +18,25 @@ from midi_rnn_jax.evaluation import tunes
 
 # The length bands' lower edges (steps): from 2 to 32 bars of 4/4.
 LENGTH_BANDS = (0, 128, 192, 256, 384, 512)
+# The pace bands' lower edges: the share of a tune's steps that differ from the step before.
+PACE_BANDS = (0, 0.33, 0.5)
+FORM_FIGURES = ('bar_repetition', 'part_repetition_4', 'part_repetition_8')
+
+
+def band_name(edges, band: int, upper=lambda edge: edge) -> str:
+  return f'{edges[band]}-{upper(edges[band + 1])}' if band + 1 < len(edges) else f'{edges[band]}+'
+
 
 # Per grouping: the group of a tune's (tokens, meter), how a group is named, and its figures.
 GROUPINGS = {
     'meter': (lambda tokens, meter: int(np.bincount(np.asarray(meter.bar_lengths)).argmax()),
               lambda steps: f'{steps} steps', ('bar_repetition', 'ends_home')),
     'length': (lambda tokens, meter: bisect.bisect_right(LENGTH_BANDS, len(tokens)) - 1,
-               lambda band: (f'{LENGTH_BANDS[band]}-{LENGTH_BANDS[band + 1] - 1}'
-                             if band + 1 < len(LENGTH_BANDS) else f'{LENGTH_BANDS[band]}+'),
-               ('bar_repetition', 'part_repetition_4', 'part_repetition_8', 'ends_home')),
+               lambda band: band_name(LENGTH_BANDS, band, lambda edge: edge - 1),
+               (*FORM_FIGURES, 'ends_home')),
+    'pace': (lambda tokens, meter: bisect.bisect_right(
+                 PACE_BANDS, np.mean(np.diff(np.asarray(tokens, int)) != 0)) - 1,
+             lambda band: band_name(PACE_BANDS, band), FORM_FIGURES),
 }
 
 
