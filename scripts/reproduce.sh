@@ -49,6 +49,7 @@ sample_tunes() {
   python scripts/tune_table.py "${folders[@]/%//report.json}"
   python scripts/tune_spread.py "$1" "${folders[@]}"
   python scripts/tune_groups.py --by length "$1" "${folders[@]}"
+  python scripts/tune_groups.py --by pace "$1" "${folders[@]}"
   python scripts/key_drift.py "$1" "${folders[@]}"
   python scripts/repeat_distances.py "$1" "$out/seed[0-9]*"
 }
