@@ -163,8 +163,8 @@ def test_a_form_model_with_the_pace_reads_it_in_sampling_as_in_training():
                                bar_number=True, lookback=True, copy_lookback=True,
                                copy_bars=True, form_decisions=True, pace=True)
   slow_paces = 8 // model_inputs.PACE_BUCKET
-  kernel = np.zeros((bar_copies.NUM_FORM_FEATURES + model_inputs.NUM_PACES,
-                     bar_copies.NUM_OPTIONS), np.float32)
+  kernel = np.zeros((bar_copies.num_form_features(pace=True), bar_copies.NUM_OPTIONS),
+                    np.float32)
   kernel[bar_copies.NUM_FORM_FEATURES:][:slow_paces, bar_copies.NEW_BAR] = 30.0
   kernel[bar_copies.NUM_FORM_FEATURES:][slow_paces:, 1] = 30.0
   model.bar_copy_head.kernel[...] = jnp.asarray(kernel)

@@ -79,6 +79,11 @@ NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (RECENT_BARS + 1) + len(LOOKBACK_BARS)
                      + MAX_FORM_BAR + 1 + MAX_BAR_STEPS)
 
 
+def num_form_features(pace: bool) -> int:
+  """The size of ``form_features``: with the pace (a model with that input), NUM_PACES more."""
+  return NUM_FORM_FEATURES + model_inputs.NUM_PACES * pace
+
+
 def recent_targets(targets, starts=None):
   """(batch, steps) copy targets -> ((batch, steps, RECENT_BARS) int32, the targets of the
   decisions before each step, the latest first, 0 before its track's start; (batch, steps)
@@ -127,7 +132,7 @@ def form_features(recent, bar_number, bar_position, pace=None):
   length, the meter) -> (..., NUM_FORM_FEATURES): for each lookback, how many of the latest
   bars in a row repeated it (one-hot, 0 to RECENT_BARS); which lookbacks the bar each option
   would copy repeated itself; the bar number and the bar position (one-hot); with a (...,)
-  ``pace`` (model_inputs: a model with that input), NUM_PACES more, its one-hot."""
+  ``pace`` (model_inputs: a model with that input), its one-hot last (``num_form_features``)."""
   bits = jnp.arange(len(LOOKBACK_BARS))
   repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
   runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)

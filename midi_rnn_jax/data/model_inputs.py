@@ -91,12 +91,17 @@ def tune_track(tokens: np.ndarray, positions: np.ndarray, bar_lengths: np.ndarra
           np.append(positions, after).astype(np.uint8))
 
 
+def step_indices(positions: np.ndarray) -> np.ndarray:
+  """(..., steps) bar positions -> each step's index in its track."""
+  return np.broadcast_to(np.arange(np.shape(positions)[-1]), np.shape(positions))
+
+
 def bars_back(positions: np.ndarray, bars: int = max(LOOKBACK_BARS)) -> np.ndarray:
   """(..., steps) bar positions -> (..., steps, bars): the index of the step at the same place
   of the bar 1, 2, ..., ``bars`` bars earlier, or -1 where the track has none. Bar lengths come
   from the positions themselves (a bar's last position), so meter changes and pickups count."""
   positions = np.asarray(positions, np.int64)
-  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
+  index = step_indices(positions)
   earlier = []
   for _ in range(bars):
     safe = np.maximum(index, 0)
@@ -278,8 +283,7 @@ def cadence_plan(positions: np.ndarray) -> np.ndarray:
   """(..., steps) bar positions -> (..., steps, 3): each step's index, bar position and bar
   length."""
   positions = np.asarray(positions, np.int64)
-  index = np.broadcast_to(np.arange(positions.shape[-1]), positions.shape)
-  return np.stack([index, positions, bar_lengths(positions)], -1)
+  return np.stack([step_indices(positions), positions, bar_lengths(positions)], -1)
 
 
 def _cadence_of(plan, look_up, tokens, xp):
@@ -335,11 +339,6 @@ def _track_notes(tokens: np.ndarray, step: np.ndarray):
 PACE_STEPS = 64
 PACE_BUCKET = 4
 NUM_PACES = PACE_STEPS // PACE_BUCKET + 1
-
-
-def pace_plan(positions: np.ndarray) -> np.ndarray:
-  """(..., steps) bar positions -> each step's index."""
-  return np.broadcast_to(np.arange(np.shape(positions)[-1]), np.shape(positions))
 
 
 def _pace_of(plan, look_up, tokens, xp):
@@ -435,7 +434,7 @@ INPUTS = (
     Input('pace', f'Also feed the model how many notes and rests began in the last {PACE_STEPS} '
           'steps (in fours): the style\'s pace, a reel\'s eighths or a song\'s quarters, which '
           '--form_decisions read too: whether a tune repeats its strains.',
-          plan=pace_plan, read=_pace_of, kernels=(Kernel('pace_kernel', 0, NUM_PACES),),
+          plan=step_indices, read=_pace_of, kernels=(Kernel('pace_kernel', 0, NUM_PACES),),
           looks_back=True),
 )
 NAMES = tuple(i.name for i in INPUTS)

@@ -222,8 +222,7 @@ class MelodyLSTM(nnx.Module):
     # With form_decisions, the head reads the tune's form (bar_copies.form_features, with the
     # pace when the model reads it), not the hidden state.
     self.form_decisions = options.get('form_decisions', False)
-    form_size = (bar_copies.NUM_FORM_FEATURES
-                 + model_inputs.NUM_PACES * ('pace' in self.inputs))
+    form_size = bar_copies.num_form_features(pace='pace' in self.inputs)
     self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
                                      bar_copies.NUM_OPTIONS, rngs=rngs)
                           if copy_bars else None)
