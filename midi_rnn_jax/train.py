@@ -111,6 +111,14 @@ flags.register_multi_flags_validator(
     ['form_decisions', 'copy_bars', 'bar_number'], lambda values: not values['form_decisions'] or (
         values['copy_bars'] and values['bar_number']),
     message='--form_decisions needs --copy_bars and --bar_number: it decides their copies by bar')
+flags.DEFINE_boolean('form_ends', False, 'With --form_decisions and --tune_ends: the bar '
+                     'decision also says whether the coming bar is the tune\'s last; the sampler '
+                     'ends a tune only in such a bar, at the step the model ends it likeliest '
+                     '(docs/results.md, "Form ends").')
+flags.register_multi_flags_validator(
+    ['form_ends', 'form_decisions', 'tune_ends'], lambda values: not values['form_ends'] or (
+        values['form_decisions'] and values['tune_ends']),
+    message='--form_ends needs --form_decisions and --tune_ends: it decides the bar a tune ends in')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

@@ -20,6 +20,15 @@ from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, TUNE_END
 # lookback inputs hold its tokens: model_inputs.lookback_features).
 NEW_BAR = 0
 NUM_OPTIONS = 1 + len(LOOKBACK_BARS)
+# With form ends (``--form_ends``), one more option: the bar is new and the tune ends in it. Its
+# target sets the bit after the copies' (``option_sets``).
+LAST_BAR = NUM_OPTIONS
+LAST_BAR_TARGET = 1 + (1 << len(LOOKBACK_BARS))
+
+
+def num_options(form_ends: bool) -> int:
+  """The decision's options: NUM_OPTIONS, and LAST_BAR with form ends."""
+  return NUM_OPTIONS + form_ends
 
 
 def copy_targets(tokens: np.ndarray, positions: np.ndarray, end_copies: bool = False
@@ -43,12 +52,22 @@ def copy_targets(tokens: np.ndarray, positions: np.ndarray, end_copies: bool = F
   return targets
 
 
-def option_sets(targets, xp=np):
-  """(...,) targets -> (..., NUM_OPTIONS) bool: the options each decision's bar fits (new
-  alone, or the copies it repeats). ``xp``: numpy, or jax.numpy inside a jitted step."""
+def option_sets(targets, xp=np, options: int = NUM_OPTIONS):
+  """(...,) targets -> (..., ``options``) bool: the options each decision's bar fits (new
+  alone, the copies it repeats, or the last bar alone). ``xp``: numpy, or jax.numpy inside a
+  jitted step."""
   bits = targets.astype(xp.int32)[..., None] - 1
-  copies = (bits >> xp.arange(len(LOOKBACK_BARS))) & 1 == 1
+  copies = (bits >> xp.arange(options - 1)) & 1 == 1
   return xp.concatenate([bits == 0, copies], axis=-1)
+
+
+def drawn_as(p_options, xp=np):
+  """(..., options) probabilities of a decision -> (..., NUM_OPTIONS): as its bar's notes are
+  drawn, a last bar's as a new bar's."""
+  if p_options.shape[-1] == NUM_OPTIONS:
+    return p_options
+  new = p_options[..., :1] + p_options[..., LAST_BAR:]
+  return xp.concatenate([new, p_options[..., 1:LAST_BAR]], -1)
 
 
 # What a step's output knows of the bar its target is in (``bar_kinds``): nothing yet (before a
@@ -115,11 +134,11 @@ def ends_tune(targets, copies):
   return (copies > 0) & (next_end < next_bar)
 
 
-def form_decision_targets(targets, copies):
+def form_decision_targets(targets, copies, form_ends: bool = False):
   """A form_decisions model's copy targets for its decisions: the bar a tune ends in counted
-  new (the form cannot see the end coming), whatever ``copies`` (end_copies) says of its steps.
-  jax.numpy."""
-  return jnp.where(ends_tune(targets, copies), 1, copies)
+  new (the form cannot see the end coming), or with ``form_ends`` its own LAST_BAR_TARGET,
+  whatever ``copies`` (end_copies) says of its steps. jax.numpy."""
+  return jnp.where(ends_tune(targets, copies), LAST_BAR_TARGET if form_ends else 1, copies)
 
 
 def pushed(recent, target):

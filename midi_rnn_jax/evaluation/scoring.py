@@ -93,8 +93,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
             jnp.argmax(log_probs, -1),
             jax.nn.softmax(logits)[..., -1] if tune_ends else None,
             None if copy_logits is None else jax.nn.softmax(copy_logits),
-            bar_copies.form_decision_targets(targets, copy_rows) if model.form_decisions
-            else copy_rows)
+            bar_copies.form_decision_targets(targets, copy_rows, model.form_ends)
+            if model.form_decisions else copy_rows)
 
   buckets = {}
   for index, track in enumerate(tracks):
@@ -136,7 +136,8 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
         if copies:
           steps = len(copy_targets[index])
           probabilities[index] = copy_mixture(
-              np.exp(log_p[row, :steps].astype(np.float64)), p_copy[row, :steps],
+              np.exp(log_p[row, :steps].astype(np.float64)),
+              bar_copies.drawn_as(p_copy[row, :steps]),
               copy_targets[index], tracks[index].lookback[:-1, :len(LOOKBACK_BARS)]
               == tracks[index].tokens[1:, None])[scored]
         else:
@@ -186,9 +187,11 @@ def _bar_decisions(targets: np.ndarray, p_copy: np.ndarray) -> tuple[np.ndarray,
   copy targets; ``p_copy``: its option probabilities after them): WholeTrackScores' copy_fit,
   copy_chance, fits_a_copy."""
   decided = np.flatnonzero(targets)
-  fits = bar_copies.option_sets(targets[decided])
+  fits = bar_copies.option_sets(targets[decided], options=p_copy.shape[-1])
   p = p_copy[decided].astype(np.float64)
-  return np.sum(p * fits, -1), 1 - p[:, bar_copies.NEW_BAR], ~fits[:, bar_copies.NEW_BAR]
+  not_copies = p[:, bar_copies.NEW_BAR] + np.sum(p[:, bar_copies.LAST_BAR:], -1)
+  return (np.sum(p * fits, -1), 1 - not_copies,
+          np.any(fits[:, 1:bar_copies.NUM_OPTIONS], -1))
 
 
 def bar_copy_summary(scores: WholeTrackScores) -> dict:

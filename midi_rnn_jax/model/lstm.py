@@ -178,7 +178,8 @@ COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBAC
 # The model's options, each a boolean flag of train and a key of an experiment's config: the
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
-OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions')
+OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions',
+           'form_ends')
 
 
 class MelodyLSTM(nnx.Module):
@@ -220,11 +221,13 @@ class MelodyLSTM(nnx.Module):
     # on each lookback of the copy path (zeros at first): a new bar copies less.
     copy_bars = options.get('copy_bars', False)
     # With form_decisions, the head reads the tune's form (bar_copies.form_features, with the
-    # pace when the model reads it), not the hidden state.
+    # pace when the model reads it), not the hidden state; with form_ends it also decides the
+    # bar a tune ends in (bar_copies.LAST_BAR).
     self.form_decisions = options.get('form_decisions', False)
+    self.form_ends = options.get('form_ends', False)
     form_size = bar_copies.num_form_features(pace='pace' in self.inputs)
     self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
-                                     bar_copies.NUM_OPTIONS, rngs=rngs)
+                                     bar_copies.num_options(self.form_ends), rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
                             if copy_bars else None)
@@ -288,12 +291,14 @@ class MelodyLSTM(nnx.Module):
 
   def copy_logits(self, hidden: jax.Array, read: StepInputs, recent: jax.Array | None = None
                   ) -> jax.Array:
-    """The last layer's (..., H) outputs -> (..., bar_copies.NUM_OPTIONS) logits of the bar
-    that the next step starts: new, or a copy of the bar LOOKBACK_BARS[i] back (a copy with no
-    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out). A model with copy_bars only;
+    """The last layer's (..., H) outputs -> (..., bar_copies.num_options) logits of the bar
+    that the next step starts: new, a copy of the bar LOOKBACK_BARS[i] back (a copy with no
+    such bar, NO_LOOKBACK in ``read``'s lookback, is ruled out), or with form_ends the tune's
+    last (bar_copies.LAST_BAR). A model with copy_bars only;
     with form_decisions, from the (..., RECENT_BARS) ``recent`` bars' targets instead."""
     missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
-    ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing], axis=-1)
+    ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing]
+                                + [jnp.zeros_like(missing[..., :1])] * self.form_ends, axis=-1)
     pace = read.pace.astype(jnp.int32) if read.pace is not None else None
     reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
                                       read.bar_position.astype(jnp.int32), pace)

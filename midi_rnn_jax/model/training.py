@@ -169,7 +169,8 @@ def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None
   """The batch's summed metrics; with ``copy_logits`` (a copy_bars model's), also the NLL of
   its bar decisions: of the set of options each bar fits (bar_copies.option_sets), those where
   ``copy_known`` (when given: a form_decisions model's) is true, the bar a tune ends in counted
-  new (a copy, in ``batch.bar_copies``, for the steps of the bar)."""
+  new, or last with a LAST_BAR option (a copy, in ``batch.bar_copies``, for the steps of the
+  bar)."""
   losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.targets.astype(jnp.int32))
   correct = jnp.argmax(logits, -1) == batch.targets
   copy_loss = copy_count = jnp.zeros((), jnp.float32)
@@ -178,8 +179,9 @@ def batch_metrics(logits: jax.Array, batch: Batch, copy_logits: jax.Array | None
     decisions = batch.bar_copies
     if copy_known is not None:
       decided = decided * copy_known
-      decisions = bar_copies.form_decision_targets(batch.targets, decisions)
-    fits = bar_copies.option_sets(decisions, jnp)
+      decisions = bar_copies.form_decision_targets(
+          batch.targets, decisions, copy_logits.shape[-1] > bar_copies.NUM_OPTIONS)
+    fits = bar_copies.option_sets(decisions, jnp, copy_logits.shape[-1])
     nll = (jax.nn.logsumexp(copy_logits, -1)
            - jax.nn.logsumexp(jnp.where(fits, copy_logits, -1e9), -1))
     copy_loss, copy_count = jnp.sum(nll * decided), jnp.sum(decided)
