@@ -113,7 +113,7 @@ flags.register_multi_flags_validator(
     message='--form_decisions needs --copy_bars and --bar_number: it decides their copies by bar')
 flags.DEFINE_boolean('form_ends', False, 'With --form_decisions and --tune_ends: the bar '
                      'decision also says whether the coming bar is the tune\'s last; the sampler '
-                     'ends a tune only in such a bar, at the step the model ends it likeliest '
+                     'makes the end 8 times as likely there: tunes end where their form does '
                      '(docs/results.md, "Form ends").')
 flags.register_multi_flags_validator(
     ['form_ends', 'form_decisions', 'tune_ends'], lambda values: not values['form_ends'] or (

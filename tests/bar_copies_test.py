@@ -10,9 +10,9 @@ from flax import nnx
 from conftest import run_module
 from midi_rnn_jax.data import bar_copies, encoding, model_inputs
 from midi_rnn_jax.data.input_pipeline import Batch
-from midi_rnn_jax.data.model_inputs import StepInputs, TUNE_END
+from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, StepInputs, TUNE_END
 from midi_rnn_jax.evaluation import scoring
-from midi_rnn_jax.generate import samplers
+from midi_rnn_jax.generate import bar_copier, samplers
 from midi_rnn_jax.model import training
 
 A, B, C = [60, 60, 62, 64], [65, 65, 67, 67], [69, 67, 65, 64]  # Bars of 4 steps.
@@ -211,3 +211,63 @@ def test_a_form_model_learns_the_bar_a_tune_ends_in_as_new_though_the_bar_copies
       jnp.zeros(copies.shape + (130,)), batch, logits,
       None if known is None else jnp.ones(copies.shape, bool)).copy_loss) for known in (None, 1)}
   assert np.isclose(losses[1] - losses[None], np.log(0.6) - np.log(0.1), rtol=1e-5)
+
+
+def test_form_ends_need_the_form_decisions_and_the_tune_ends(tmp_path):
+  result = run_module('train', '--mode=sequence', '--bar_position', '--bar_number', '--lookback',
+                      '--copy_lookback', '--copy_bars', '--form_decisions', '--form_ends',
+                      cwd=tmp_path)
+  assert result.returncode == 1  # absl's own refusal of a flag combination.
+  assert '--form_ends needs --form_decisions and --tune_ends' in result.stderr
+
+
+def test_a_form_ends_model_learns_the_bar_a_tune_ends_in_as_its_last():
+  tokens = np.array(A + B + A + B[:2], np.uint8)  # Ends two steps into a copy of B.
+  steps = model_inputs.model_track(tokens, _meter(len(tokens)), ('bar_position',), True)
+  copies = bar_copies.copy_targets(steps.tokens, steps.bar_position, True)[None, :-1]
+  decisions = bar_copies.form_decision_targets(jnp.asarray(steps.tokens[None, 1:]), copies, True)
+  lines = np.flatnonzero(copies[0])
+  fits = bar_copies.option_sets(np.asarray(decisions)[0, lines], options=bar_copies.LAST_BAR + 1)
+  # New, new, a copy of A 2 back, then the last bar: only the last option fits it.
+  assert fits.tolist() == [[True] + [False] * 5, [True] + [False] * 5,
+                           [False, False, True, False, False, False],
+                           [False] * 5 + [True]]
+  batch = Batch(StepInputs(steps.tokens[None, :-1]), steps.tokens[None, 1:],
+                np.ones(copies.shape, np.float32), bar_copies=copies)
+  p = jnp.array([0.1, 0.1, 0.4, 0.1, 0.1, 0.2])
+  metrics = training.batch_metrics(jnp.zeros(copies.shape + (130,)), batch,
+                                   jnp.broadcast_to(jnp.log(p), copies.shape + (6,)),
+                                   jnp.ones(copies.shape, bool))
+  np.testing.assert_allclose(float(metrics.copy_loss), -2 * np.log(0.1) - np.log(0.4)
+                             - np.log(0.2), rtol=1e-5)
+
+
+def test_a_form_ends_model_ends_its_tunes_in_the_bar_it_names_last():
+  # Its steps would play pitch 60 rather than end, but not by as much as the last bar's tilt;
+  # its head plays new bars, and names a bar last from the 6th bar on. Drawn at temperature 0,
+  # every tune ends at the start of that bar; without the last bar, none ends.
+  ends = {}
+  for last_from in (6, None):
+    model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
+                                 bar_position=True, bar_number=True, lookback=True,
+                                 copy_lookback=True, copy_bars=True, tune_ends=True,
+                                 form_decisions=True, form_ends=True)
+    kernel = np.zeros(model.bar_copy_head.kernel[...].shape, np.float32)
+    bar_numbers = len(LOOKBACK_BARS) * (bar_copies.RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
+    if last_from is not None:
+      kernel[bar_numbers + last_from:bar_numbers + bar_copies.MAX_FORM_BAR + 1,
+             bar_copies.LAST_BAR] = 60.0
+    model.bar_copy_head.kernel[...] = jnp.asarray(kernel)
+    model.bar_copy_head.bias[...] = jnp.array([30.0, -30.0, -30.0, -30.0, -30.0, 0.0])
+    model.head.kernel[...] = jnp.zeros_like(model.head.kernel[...])
+    tilt = np.log(bar_copier.END_TILT)
+    model.head.bias[...] = jnp.zeros(130).at[60].set(5.0).at[TUNE_END].set(5.0 - tilt / 2)
+    graphdef, params = nnx.split(model, nnx.Param)
+    primes = np.tile(np.array(A, np.uint8), (2, 1))
+    positions = np.tile(np.arange(4 + 48) % 4, (2, 1)).astype(np.uint8)
+    sample = samplers.make_sequence_sampler(graphdef, 48, temperature=0.0)
+    tokens = np.asarray(sample(params, primes, jax.random.key(0), positions).tokens)
+    ends[last_from] = tokens.reshape(2, 12, 4) == TUNE_END
+  assert not ends[None].any()
+  # The decision at the end of the 6th bar (the primer's is the 1st) names the 5th sampled.
+  assert ends[6][:, 5, 0].all() and not ends[6][:, :5].any()

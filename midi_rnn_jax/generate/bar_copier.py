@@ -15,7 +15,8 @@ from midi_rnn_jax.data import bar_copies, model_inputs
 # Candidates drawn side by side for each new bar of a copy_bars model (``make``).
 NEW_BAR_DRAWS = 4
 # A form_ends model's end, in the bar it decided is the tune's last: this many times as likely
-# as the model has it after each step (elsewhere, never): END_TILT_NOTE.
+# (in odds) as the model has it after each step. 8: where the folk validation tunes' own end
+# step is likeliest, had they to end in their last bar (scripts/end_tilt.py).
 END_TILT = 8.0
 
 
@@ -45,7 +46,7 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
   ``ends_copies``: a copied bar's step is the tune's end as likely as the model ends it there
   (a form decision, which cannot see the end coming, may copy the bar a tune ends in).
   ``form_ends``: the decision may name the bar the tune's last (bar_copies.LAST_BAR), a new bar
-  in which the end is END_TILT times as likely; in other bars the tune cannot end."""
+  in which the end is END_TILT times as likely as the model has it."""
   rows = bar_positions.shape[0]
 
   def step_token(heard, bar, step, key):
@@ -63,9 +64,7 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
                          bar.matching)
     logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
     if form_ends:
-      end = logits[:, model_inputs.TUNE_END]
-      logits = logits.at[:, model_inputs.TUNE_END].set(
-          jnp.where(last, end + np.log(END_TILT), -jnp.inf))
+      logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(last, np.log(END_TILT), 0.0))
     token, share = choose(logits, token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)

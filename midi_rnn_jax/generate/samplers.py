@@ -298,12 +298,10 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       _, (tokens, shares) = jax.lax.scan(generate_step, (carry, heard), steps,
                                          unroll=SAMPLE_UNROLL)
       return Sampled(tokens.T, shares.T)
-    # A form decision does not know where the tune ends: its copies may end (bar_copier),
-    # unless it decides the bar the tune ends in (form_ends).
-    step_token, settle = bar_copier.make(
-        choose, temperature, plans['bar_position'], draws,
-        ends_copies=model.form_decisions and tune_ends and not model.form_ends,
-        form_ends=model.form_ends)
+    # A form decision does not know where the tune ends: its copies may end (bar_copier).
+    step_token, settle = bar_copier.make(choose, temperature, plans['bar_position'], draws,
+                                         ends_copies=model.form_decisions and tune_ends,
+                                         form_ends=model.form_ends)
 
     def generate_copying(everything, inputs):
       carry, heard, bar, shares = everything

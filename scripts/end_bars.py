@@ -1,0 +1,61 @@
+"""Where tunes end: an experiment's validation tunes against generated tunes. Their lengths
+(quantiles, in steps), and of the tunes that reach bar n, the share that end there (n = 8, 16,
+24, 32: where strains end), at 32 apart for the tunes whose bars 25-31 each equal the bar 8
+back (a strain's second time through, as an AABB tune of 8-bar strains ends).
+
+  python scripts/end_bars.py EXPERIMENT GENERATED_DIRS [GENERATED_DIRS ...]
+
+GENERATED_DIRS: a folder of sample's tunes, or a quoted glob of such folders pooled in one row.
+"""
+
+import glob
+import sys
+
+import numpy as np
+
+from midi_rnn_jax import console, experiment, report
+from midi_rnn_jax.evaluation import tunes
+from repeat_distances import STRAIN_BARS
+
+QUANTILES = (50, 75, 90, 95)
+END_BARS = (8, 16, 24, 32)
+
+
+def second_strain_ends(bars: list[tuple], at: int) -> bool:
+  """Whether the STRAIN_BARS - 1 bars before bar ``at`` (from 1) each equal the bar
+  STRAIN_BARS back."""
+  return at > 2 * STRAIN_BARS and all(bars[i] == bars[i - STRAIN_BARS]
+                                      for i in range(at - STRAIN_BARS, at - 1))
+
+
+def ended_at(counts: list[int], at: int, where=None) -> str:
+  """'ended / reached (share)' of the tunes of ``counts`` bars that reach bar ``at``."""
+  reached = [n for n, keep in zip(counts, where or [True] * len(counts)) if n >= at and keep]
+  ended = sum(n == at for n in reached)
+  return f'{ended / max(len(reached), 1):.2f} of {len(reached)}'
+
+
+def row(name: str, pairs: list) -> str:
+  steps = [len(tokens) for tokens, _ in pairs]
+  bars = [tunes.bars_of(tokens, meter.positions) for tokens, meter in pairs]
+  counts = [len(b) for b in bars]
+  strain = [len(b) >= 32 and second_strain_ends(b, 32) for b in bars]
+  cells = ([str(len(pairs))] + [f'{q:.0f}' for q in np.percentile(steps, QUANTILES)]
+           + [f'{np.mean(np.array(counts) > 32):.3f}']
+           + [ended_at(counts, at) for at in END_BARS] + [ended_at(counts, 32, strain)])
+  return f'| {name} | ' + ' | '.join(cells) + ' |'
+
+
+if __name__ == '__main__':
+  experiment_dir, *generated_dirs = sys.argv[1:]
+  config = experiment.load_config(experiment_dir)
+  print('| tunes | count | ' + ' | '.join(f'steps, {q}%' for q in QUANTILES) + ' | over 32 bars | '
+        + ' | '.join(f'end at bar {at}' for at in END_BARS) + ' | at 32, after a strain\'s '
+        'second time |')
+  print('|---' * (4 + len(QUANTILES) + len(END_BARS)) + '|')
+  print(row('validation', list(zip(*experiment.validation_tunes(
+      experiment_dir, config, config['cache_dir'], console.log)))))
+  for pattern in generated_dirs:
+    print(row(pattern, [(m.tokens, m.meter) for folder in sorted(glob.glob(pattern))
+                        for m in report.generated_melodies(
+                            folder, config['steps_per_quarter']).values()]))
