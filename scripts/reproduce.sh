@@ -34,8 +34,8 @@ train_and_evaluate() {
 # each ended by the model (with sample's end rules: SAMPLE_FLAGS="--home_ending=1.5
 # --min_length=48"), reported against EXP's validation tunes; the seeds' table, then the
 # seeds pooled beside the validation tunes' spread over random sets of as many tunes, by length
-# band, how often they come home to the key they open in, and how far back their repeats are
-# (of every seed folder in $out).
+# band, how often they come home to the key they open in, how far back their repeats are and
+# where they end (of every seed folder in $out).
 sample_tunes() {
   local seeds=${SEEDS:-0 1 2} folders=()
   for seed in $seeds; do
@@ -52,6 +52,7 @@ sample_tunes() {
   python scripts/tune_groups.py --by pace "$1" "${folders[@]}"
   python scripts/key_drift.py "$1" "${folders[@]}"
   python scripts/repeat_distances.py "$1" "$out/seed[0-9]*"
+  python scripts/end_bars.py "$1" "$out/seed[0-9]*"
 }
 
 case "$table" in

@@ -44,6 +44,8 @@ def test_every_config_parses(configs):
 def test_the_long_config_changes_only_the_width_the_dropout_and_the_tune_form_inputs(configs):
   melody, long = configs['melody.cfg'], configs['melody_long.cfg']
   changed = {name for name in melody if melody[name] != long[name]}
-  assert changed == {'rnn_size', 'dropout', 'cadence', 'copy_bars', 'form_decisions', 'pace'}
-  assert melody['cadence'] and melody['copy_bars'] and melody['form_decisions'] and melody['pace']
+  assert changed == {'rnn_size', 'dropout', 'cadence', 'copy_bars', 'form_decisions', 'pace',
+                     'form_ends'}
+  assert (melody['cadence'] and melody['copy_bars'] and melody['form_decisions'] and melody['pace']
+          and melody['form_ends'])
   assert long['rnn_size'] > melody['rnn_size'] and long['dropout'] > melody['dropout']
