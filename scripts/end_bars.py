@@ -8,14 +8,12 @@ back (a strain's second time through, as an AABB tune of 8-bar strains ends).
 GENERATED_DIRS: a folder of sample's tunes, or a quoted glob of such folders pooled in one row.
 """
 
-import glob
 import sys
 
 import numpy as np
 
-from midi_rnn_jax import console, experiment, report
 from midi_rnn_jax.evaluation import tunes
-from repeat_distances import STRAIN_BARS
+from repeat_distances import STRAIN_BARS, print_table
 
 QUANTILES = (50, 75, 90, 95)
 END_BARS = (8, 16, 24, 32)
@@ -47,15 +45,7 @@ def row(name: str, pairs: list) -> str:
 
 
 if __name__ == '__main__':
-  experiment_dir, *generated_dirs = sys.argv[1:]
-  config = experiment.load_config(experiment_dir)
-  print('| tunes | count | ' + ' | '.join(f'steps, {q}%' for q in QUANTILES) + ' | over 32 bars | '
-        + ' | '.join(f'end at bar {at}' for at in END_BARS) + ' | at 32, after a strain\'s '
-        'second time |')
-  print('|---' * (4 + len(QUANTILES) + len(END_BARS)) + '|')
-  print(row('validation', list(zip(*experiment.validation_tunes(
-      experiment_dir, config, config['cache_dir'], console.log)))))
-  for pattern in generated_dirs:
-    print(row(pattern, [(m.tokens, m.meter) for folder in sorted(glob.glob(pattern))
-                        for m in report.generated_melodies(
-                            folder, config['steps_per_quarter']).values()]))
+  print_table('| tunes | count | ' + ' | '.join(f'steps, {q}%' for q in QUANTILES)
+              + ' | over 32 bars | ' + ' | '.join(f'end at bar {at}' for at in END_BARS)
+              + ' | at 32, after a strain\'s second time |',
+              4 + len(QUANTILES) + len(END_BARS), row, sys.argv[1:])

@@ -80,17 +80,24 @@ def row(name: str, pairs: list) -> str:
   return f'| {name} | ' + ' | '.join(cells) + ' |'
 
 
-if __name__ == '__main__':
-  experiment_dir, *generated_dirs = sys.argv[1:]
+def print_table(header: str, columns: int, row_of, arguments: list[str]) -> None:
+  """A table with a row (``row_of(name, [(tokens, meter), ...])``) for the validation tunes of
+  the experiment ``arguments[0]``, then for each glob of generated folders after it."""
+  experiment_dir, *generated_dirs = arguments
   config = experiment.load_config(experiment_dir)
-  print('| tunes | count | bars repeating an earlier bar | '
-        + ' | '.join(f'{d} back' for d in BAR_DISTANCES) + ' | further | 8-bar parts repeating '
-        'one | ' + ' | '.join(f'{d} back' for d in PART_DISTANCES) + ' | elsewhere | 8th bar '
-        'of a strain copied too |')
-  print('|---' * (6 + len(BAR_DISTANCES) + len(PART_DISTANCES)) + '|')
-  print(row('validation', list(zip(*experiment.validation_tunes(
+  print(header)
+  print('|---' * columns + '|')
+  print(row_of('validation', list(zip(*experiment.validation_tunes(
       experiment_dir, config, config['cache_dir'], console.log)))))
   for pattern in generated_dirs:
-    print(row(pattern, [(m.tokens, m.meter) for folder in sorted(glob.glob(pattern))
-                        for m in report.generated_melodies(
-                            folder, config['steps_per_quarter']).values()]))
+    print(row_of(pattern, [(m.tokens, m.meter) for folder in sorted(glob.glob(pattern))
+                           for m in report.generated_melodies(
+                               folder, config['steps_per_quarter']).values()]))
+
+
+if __name__ == '__main__':
+  print_table('| tunes | count | bars repeating an earlier bar | '
+              + ' | '.join(f'{d} back' for d in BAR_DISTANCES) + ' | further | 8-bar parts '
+              'repeating one | ' + ' | '.join(f'{d} back' for d in PART_DISTANCES)
+              + ' | elsewhere | 8th bar of a strain copied too |',
+              7 + len(BAR_DISTANCES) + len(PART_DISTANCES), row, sys.argv[1:])
