@@ -61,13 +61,13 @@ def option_sets(targets, xp=np, options: int = NUM_OPTIONS):
   return xp.concatenate([bits == 0, copies], axis=-1)
 
 
-def drawn_as(p_options, xp=np):
+def drawn_as(p_options: np.ndarray) -> np.ndarray:
   """(..., options) probabilities of a decision -> (..., NUM_OPTIONS): as its bar's notes are
   drawn, a last bar's as a new bar's."""
   if p_options.shape[-1] == NUM_OPTIONS:
     return p_options
   new = p_options[..., :1] + p_options[..., LAST_BAR:]
-  return xp.concatenate([new, p_options[..., 1:LAST_BAR]], -1)
+  return np.concatenate([new, p_options[..., 1:LAST_BAR]], -1)
 
 
 # What a step's output knows of the bar its target is in (``bar_kinds``): nothing yet (before a
