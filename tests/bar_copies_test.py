@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import nnx
 
 from conftest import run_module
@@ -271,3 +272,22 @@ def test_a_form_ends_model_ends_its_tunes_in_the_bar_it_names_last():
   assert not ends[None].any()
   # The decision at the end of the 6th bar (the primer's is the 1st) names the 5th sampled.
   assert ends[6][:, 5, 0].all() and not ends[6][:, :5].any()
+
+
+def test_evaluate_scores_a_form_ends_models_last_bar_by_its_last_bar_option():
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               bar_number=True, lookback=True, copy_lookback=True,
+                               copy_bars=True, tune_ends=True, form_decisions=True,
+                               form_ends=True)
+  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
+  bias = np.array([0.5, 0.1, 0.2, 0.3, 0.4, 1.0])
+  model.bar_copy_head.bias[...] = jnp.asarray(bias, jnp.float32)
+  graphdef, params = nnx.split(model, nnx.Param)
+  tokens = np.array(A + B + A + B[:2], np.uint8)  # Its 4th bar, 1 and 2 bars after two, ends it.
+  track = model_inputs.model_track(tokens, _meter(len(tokens)), model.inputs, True)
+  scores = scoring.whole_track_scores(graphdef, params, [track], window_size=1, tune_ends=True)
+  allowed = np.exp(bias[[0, 1, 2, 5]])  # New, 1 and 2 back, the last bar: no bar 4 or 8 back.
+  assert scores.copy_fit[-1] == pytest.approx(allowed[-1] / allowed.sum(), rel=1e-5)
+  assert not scores.fits_a_copy[-1]
+  assert scores.copy_chance[-1] == pytest.approx(allowed[1:3].sum() / allowed.sum(), rel=1e-5)
+  assert ((scores.probabilities > 0) & (scores.probabilities <= 1)).all()
