@@ -111,7 +111,6 @@ flags.register_multi_flags_validator(
     ['form_decisions', 'copy_bars', 'bar_number'], lambda values: not values['form_decisions'] or (
         values['copy_bars'] and values['bar_number']),
     message='--form_decisions needs --copy_bars and --bar_number: it decides their copies by bar')
-flags.DEFINE_boolean('form_hidden', False, 'Experiment: a hidden layer of 32 in the form head.')
 flags.DEFINE_boolean('form_ends', False, 'With --form_decisions and --tune_ends: the bar '
                      'decision also says whether the coming bar is the tune\'s last; the sampler '
                      'makes the end 8 times as likely there: tunes end where their form does '

@@ -179,7 +179,7 @@ COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBAC
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
 OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions',
-           'form_ends', 'form_hidden')
+           'form_ends')
 
 
 class MelodyLSTM(nnx.Module):
@@ -226,10 +226,7 @@ class MelodyLSTM(nnx.Module):
     self.form_decisions = options.get('form_decisions', False)
     self.form_ends = options.get('form_ends', False)
     form_size = bar_copies.num_form_features(pace='pace' in self.inputs)
-    self.form_hidden = (nnx.Linear(form_size, 32, rngs=rngs)
-                        if options.get('form_hidden', False) else None)
-    self.bar_copy_head = (nnx.Linear(32 if self.form_hidden is not None else
-                                     form_size if self.form_decisions else rnn_size,
+    self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
                                      bar_copies.num_options(self.form_ends), rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
@@ -306,8 +303,6 @@ class MelodyLSTM(nnx.Module):
     reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
                                       read.bar_position.astype(jnp.int32), pace)
              if self.form_decisions else hidden)
-    if self.form_hidden is not None:
-      reads = jax.nn.relu(self.form_hidden(reads))
     return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
   def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
