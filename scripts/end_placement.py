@@ -21,7 +21,7 @@ import numpy as np
 from flax import nnx
 
 from midi_rnn_jax import experiment, report
-from midi_rnn_jax.data import encoding, model_inputs
+from midi_rnn_jax.data import bar_copies, encoding, model_inputs
 from midi_rnn_jax.data.model_inputs import map_arrays
 from midi_rnn_jax.evaluation import scoring, tunes
 
@@ -46,34 +46,59 @@ def one_track_batch(track: model_inputs.StepInputs) -> model_inputs.StepInputs:
                     track)
 
 
+def one_track_outputs(model):
+  """``track -> model.every_step_outputs`` of one track's inputs (``one_track_batch``), read
+  teacher forced; a form_decisions model's decisions read the form of the bars before, from
+  the track's copy targets, as evaluate's do."""
+
+  @jax.jit
+  def outputs(inputs, copies):
+    recent = bar_copies.recent_targets(copies)[0] if model.form_decisions else None
+    return model.every_step_outputs(inputs, recent=recent)
+
+  def of_track(track):
+    batch = one_track_batch(track)
+    copies = np.zeros_like(batch.tokens)
+    if model.bar_copy_head is not None:
+      copies[0, :len(track.tokens)] = bar_copies.copy_targets(
+          track.tokens, track.bar_position, model.form_decisions)
+    return outputs(batch, copies)
+
+  return of_track
+
+
 def tonic_at_last_note(graphdef, params, model_tracks, tracks) -> float:
   """The mean, over tunes, of the model's probability that the note starting where the tune's
   last note starts is the tonic of the tune's key, among the notes other than the one before."""
-  model = nnx.merge(graphdef, params)
-  distribution = jax.jit(lambda inputs: jax.nn.softmax(model.every_step_outputs(inputs)[0]))
+  outputs = one_track_outputs(nnx.merge(graphdef, params))
   pitch_classes = (np.arange(model_inputs.TUNE_END + 1) - 1) % 12
   shares = []
   for track, tokens in zip(model_tracks, tracks):
     first, _ = tunes.last_note(tokens)
     # Input step ``first`` (after the start mark) predicts the tune's step ``first``.
-    p = np.array(distribution(one_track_batch(track))[0, first], np.float64)
+    p = np.array(jax.nn.softmax(outputs(track)[0])[0, first], np.float64)
     p[[encoding.REST, int(track.tokens[first]), model_inputs.TUNE_END]] = 0.0
     shares.append(p[pitch_classes == tunes.tonic(tokens)].sum() / p.sum())
   return float(np.mean(shares))
 
 
+def end_probabilities(graphdef, params, model_tracks, tracks) -> list[np.ndarray]:
+  """Per tune (its ``model_tracks``, read teacher forced, and its ``tracks``' tokens): the
+  model's end probability after each step, scored before its last step, then after it."""
+  scores = scoring.whole_track_scores(graphdef, params, model_tracks, window_size=1,
+                                      tune_ends=True)
+  offsets = np.cumsum([0] + [len(tokens) - 1 for tokens in tracks])
+  return [np.append(scores.end_before[start:stop], scores.end_at_end[index])
+          for index, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:]))]
+
+
 def row(experiment_dir: str, config, graphdef, params, name: str, tracks, meters) -> str:
   names = model_inputs.of_config(config)
   model_tracks = [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)]
-  scores = scoring.whole_track_scores(graphdef, params, model_tracks, window_size=1,
-                                      tune_ends=True)
   mass = home_mass = first = home_first = 0.0
-  offset, own_ends_home, late_home, late_other = 0, [], [], []
-  for index, (tokens, meter) in enumerate(zip(tracks, meters)):
-    # The end after each step of the tune: scored before its last step, then after it.
-    before = scores.end_before[offset:offset + len(tokens) - 1]
-    offset += len(tokens) - 1
-    p_end = np.append(before, scores.end_at_end[index])
+  own_ends_home, late_home, late_other = [], [], []
+  for tokens, meter, p_end in zip(tracks, meters,
+                                  end_probabilities(graphdef, params, model_tracks, tracks)):
     home = tunes.home_after_each_step(tokens, meter)
     own_ends_home.append(home[-1])  # The tune's own end: ends_home of the whole tune.
     first_end = p_end * np.concatenate([[1.0], np.cumprod(1.0 - p_end)[:-1]])

@@ -1,7 +1,7 @@
-"""How likely a model with tune ends makes each tune's own end step, in the tune's last bar,
-when the sampler tilts the end there (the bar a --form_ends model names last, where the end's
-odds are multiplied by END_TILT and elsewhere it cannot end): the mean log-likelihood of the
-end step over the validation tunes (teacher forced), per tilt. The best tilt is END_TILT's.
+"""How likely a model with tune ends makes each tune's own end step, had the tune to end in
+its last bar with the end's odds there multiplied by a tilt (as the sampler tilts them in the
+bar a --form_ends model names last): the mean log-likelihood of the end step over the
+validation tunes (teacher forced), per tilt. The best tilt is END_TILT's.
 
   python scripts/end_tilt.py EXPERIMENT
 """
@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 
+from end_placement import end_probabilities
 from midi_rnn_jax import experiment
 from midi_rnn_jax.data import model_inputs
-from midi_rnn_jax.evaluation import scoring
 
 TILTS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -38,14 +38,9 @@ def main(experiment_dir: str) -> None:
   config, graphdef, params = experiment.load_model(experiment_dir, 'best')
   tracks, meters = experiment.validation_tunes(experiment_dir, config, config['cache_dir'], print)
   names = model_inputs.of_config(config)
-  scores = scoring.whole_track_scores(
-      graphdef, params, [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)],
-      window_size=1, tune_ends=True)
-  offset, last_bars = 0, []
-  for index, (tokens, meter) in enumerate(zip(tracks, meters)):
-    before = scores.end_before[offset:offset + len(tokens) - 1]
-    offset += len(tokens) - 1
-    last_bars.append(last_bar_ends(tokens, meter, np.append(before, scores.end_at_end[index])))
+  model_tracks = [model_inputs.model_track(t, m, names, True) for t, m in zip(tracks, meters)]
+  last_bars = [last_bar_ends(tokens, meter, p_end) for tokens, meter, p_end in zip(
+      tracks, meters, end_probabilities(graphdef, params, model_tracks, tracks))]
   print(f'{len(tracks)} validation tunes; steps of the last bar where the end may fall: median '
         f'{np.median([len(e) for e in last_bars]):.0f}')
   print('| tilt | mean log-likelihood of the end step (nats) |')
