@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from end_placement import one_track_batch, tunes_in
+from end_placement import one_track_outputs, tunes_in
 from midi_rnn_jax import console, experiment
 from midi_rnn_jax.data import bar_copies, model_inputs
 from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS
@@ -25,19 +25,21 @@ from repeat_distances import STRAIN_BARS, strain_last_bars
 COPY_STRAIN = 1 + LOOKBACK_BARS.index(STRAIN_BARS)  # The decision's option "copy 8 back".
 
 
-def decisions(copy_probabilities, model_track) -> tuple[np.ndarray, np.ndarray]:
-  """(bar lines, options) probabilities and options fitted at each bar line of one tune (its
-  end left out)."""
-  targets = bar_copies.copy_targets(model_track.tokens, model_track.bar_position)
+def decisions(outputs, form_decisions: bool, model_track) -> tuple[np.ndarray, np.ndarray]:
+  """(bar lines, NUM_OPTIONS) probabilities (a last bar's as a new bar's: bar_copies.drawn_as)
+  and options fitted at each bar line of one tune (its end left out)."""
+  targets = bar_copies.copy_targets(model_track.tokens, model_track.bar_position,
+                                    form_decisions)
   lines = np.flatnonzero(targets)[:-1]
-  return (np.asarray(copy_probabilities(one_track_batch(model_track))[0])[lines],
-          bar_copies.option_sets(targets[lines]))
+  p = np.asarray(jax.nn.softmax(outputs(model_track)[1]))[0]
+  return bar_copies.drawn_as(p[lines]), bar_copies.option_sets(targets[lines])
 
 
-def row(name: str, copy_probabilities, names, tracks, meters) -> str:
+def row(name: str, outputs, form_decisions: bool, names, tracks, meters) -> str:
   chances, copies, strain_chances, strain_copies = [], [], [], []
   for tokens, meter in zip(tracks, meters):
-    p, fits = decisions(copy_probabilities, model_inputs.model_track(tokens, meter, names, True))
+    p, fits = decisions(outputs, form_decisions,
+                        model_inputs.model_track(tokens, meter, names, True))
     chances.append(1 - p[:, bar_copies.NEW_BAR])
     copies.append(~fits[:, bar_copies.NEW_BAR])
     copied = fits[:, COPY_STRAIN]
@@ -58,13 +60,14 @@ if __name__ == '__main__':
   if model.bar_copy_head is None:
     print(f'error: {experiment_dir} is no copy_bars model', file=sys.stderr)
     sys.exit(2)  # As the tool's own error lines.
-  copy_probabilities = jax.jit(lambda inputs: jax.nn.softmax(model.every_step_outputs(inputs)[1]))
+  outputs = one_track_outputs(model)
   names = model_inputs.of_config(config)
   print('| tunes | count | bar lines | copies | mean chance of a copy | strains\' last bars | '
         'copied 8 back | mean chance of that copy |')
   print('|---' * 8 + '|')
-  print(row('validation', copy_probabilities, names, *experiment.validation_tunes(
+  print(row('validation', outputs, model.form_decisions, names, *experiment.validation_tunes(
       experiment_dir, config, config['cache_dir'], console.log)))
   for pattern in generated_dirs:
     read = [tunes_in(folder, config) for folder in sorted(glob.glob(pattern))]
-    print(row(pattern, copy_probabilities, names, *(sum(column, []) for column in zip(*read))))
+    print(row(pattern, outputs, model.form_decisions, names,
+              *(sum(column, []) for column in zip(*read))))
