@@ -98,16 +98,9 @@ NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (RECENT_BARS + 1) + len(LOOKBACK_BARS)
                      + MAX_FORM_BAR + 1 + MAX_BAR_STEPS)
 
 
-# With ``meter`` (``--form_meter``), the bar number and the meter together (one-hot): a strain of
-# 8 bars of 2/4 is 4 of 4/4, and a linear head over the two apart cannot tell its end.
-METER_BARS = 16
-
-
-def num_form_features(pace: bool, meter: bool = False) -> int:
-  """The size of ``form_features``: with the pace (a model with that input), NUM_PACES more;
-  with ``meter``, (MAX_FORM_BAR + 1) * METER_BARS more."""
-  return (NUM_FORM_FEATURES + model_inputs.NUM_PACES * pace
-          + (MAX_FORM_BAR + 1) * METER_BARS * meter)
+def num_form_features(pace: bool) -> int:
+  """The size of ``form_features``: with the pace (a model with that input), NUM_PACES more."""
+  return NUM_FORM_FEATURES + model_inputs.NUM_PACES * pace
 
 
 def recent_targets(targets, starts=None):
@@ -153,13 +146,12 @@ def pushed(recent, target):
   return jnp.concatenate([target[..., None], recent[..., :-1]], -1)
 
 
-def form_features(recent, bar_number, bar_position, pace=None, meter=False):
+def form_features(recent, bar_number, bar_position, pace=None):
   """(..., RECENT_BARS) targets, (...,) bar numbers and bar positions (at a bar's last step: its
   length, the meter) -> (..., NUM_FORM_FEATURES): for each lookback, how many of the latest
   bars in a row repeated it (one-hot, 0 to RECENT_BARS); which lookbacks the bar each option
   would copy repeated itself; the bar number and the bar position (one-hot); with a (...,)
-  ``pace`` (model_inputs: a model with that input), its one-hot; with ``meter``, the bar number
-  and the bar position (up to METER_BARS - 1) together, one-hot, last (``num_form_features``)."""
+  ``pace`` (model_inputs: a model with that input), its one-hot last (``num_form_features``)."""
   bits = jnp.arange(len(LOOKBACK_BARS))
   repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
   runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)
@@ -170,7 +162,4 @@ def form_features(recent, bar_number, bar_position, pace=None, meter=False):
       copied.reshape(lead + (-1,)).astype(jnp.float32),
       jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1),
       jax.nn.one_hot(bar_position, MAX_BAR_STEPS)]
-      + ([] if pace is None else [jax.nn.one_hot(pace, model_inputs.NUM_PACES)])
-      + ([jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR) * METER_BARS
-                         + jnp.minimum(bar_position, METER_BARS - 1),
-                         (MAX_FORM_BAR + 1) * METER_BARS)] if meter else []), -1)
+      + ([] if pace is None else [jax.nn.one_hot(pace, model_inputs.NUM_PACES)]), -1)
