@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from conftest import run_module
+from conftest import REPO, run_module
 from midi_rnn_jax.data import bar_copies, encoding, model_inputs
 from midi_rnn_jax.data.input_pipeline import Batch
 from midi_rnn_jax.data.model_inputs import LOOKBACK_BARS, StepInputs, TUNE_END
@@ -291,3 +291,25 @@ def test_evaluate_scores_a_form_ends_models_last_bar_by_its_last_bar_option():
   assert not scores.fits_a_copy[-1]
   assert scores.copy_chance[-1] == pytest.approx(allowed[1:3].sum() / allowed.sum(), rel=1e-5)
   assert ((scores.probabilities > 0) & (scores.probabilities <= 1)).all()
+
+
+def test_copy_decisions_reads_a_form_ends_models_decisions_as_its_sampler_draws_them(
+    monkeypatch):
+  monkeypatch.syspath_prepend(str(REPO / 'scripts'))
+  import copy_decisions
+  import end_placement
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               bar_number=True, lookback=True, copy_lookback=True,
+                               copy_bars=True, tune_ends=True, form_decisions=True,
+                               form_ends=True)
+  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
+  odds = np.exp([0.5, 0.1, 0.2, 0.3, 0.4, 1.0])
+  model.bar_copy_head.bias[...] = jnp.asarray(np.log(odds), jnp.float32)
+  tokens = np.array((A + B) * 3, np.uint8)
+  track = model_inputs.model_track(tokens, _meter(len(tokens)), model.inputs, True)
+  p, fits = copy_decisions.decisions(end_placement.one_track_outputs(model), True, track)
+  # Its last bar line read (the 5th bar, B again): new or the tune's last (drawn as new), or a
+  # copy of the bar 1, 2 or 4 back; none 8 back.
+  drawn = np.array([odds[0] + odds[5], odds[1], odds[2], odds[3], 0.0])
+  np.testing.assert_allclose(p[-1], drawn / drawn.sum(), rtol=1e-5)
+  np.testing.assert_array_equal(fits[-1], [False, False, True, True, False])
