@@ -1,7 +1,8 @@
 """Where tunes end: an experiment's validation tunes against generated tunes. Their lengths
 (quantiles, in steps), and of the tunes that reach bar n, the share that end there (n = 8, 16,
-24, 32: where strains end), at 32 apart for the tunes whose bars 25-31 each equal the bar 8
-back (a strain's second time through, as an AABB tune of 8-bar strains ends).
+24, 32: where strains end), at 16 and 32 apart for the tunes whose 7 bars before each equal
+the bar 8 back (a strain's second time through: an AA tune of 8-bar strains may end at 16, an
+AABB tune ends at 32).
 
   python scripts/end_bars.py EXPERIMENT GENERATED_DIRS [GENERATED_DIRS ...]
 
@@ -17,12 +18,13 @@ from repeat_distances import STRAIN_BARS, print_table
 
 QUANTILES = (50, 75, 90, 95)
 END_BARS = (8, 16, 24, 32)
+STRAIN_ENDS = (16, 32)
 
 
 def second_strain_ends(bars: list[tuple], at: int) -> bool:
   """Whether the STRAIN_BARS - 1 bars before bar ``at`` (from 1) each equal the bar
   STRAIN_BARS back."""
-  return at > 2 * STRAIN_BARS and all(bars[i] == bars[i - STRAIN_BARS]
+  return at >= 2 * STRAIN_BARS and all(bars[i] == bars[i - STRAIN_BARS]
                                       for i in range(at - STRAIN_BARS, at - 1))
 
 
@@ -37,15 +39,16 @@ def row(name: str, pairs: list) -> str:
   steps = [len(tokens) for tokens, _ in pairs]
   bars = [tunes.bars_of(tokens, meter.positions) for tokens, meter in pairs]
   counts = [len(b) for b in bars]
-  strain = [len(b) >= 32 and second_strain_ends(b, 32) for b in bars]
+  strain = {at: [len(b) >= at and second_strain_ends(b, at) for b in bars] for at in STRAIN_ENDS}
   cells = ([str(len(pairs))] + [f'{q:.0f}' for q in np.percentile(steps, QUANTILES)]
            + [f'{np.mean(np.array(counts) > 32):.3f}']
-           + [ended_at(counts, at) for at in END_BARS] + [ended_at(counts, 32, strain)])
+           + [ended_at(counts, at) for at in END_BARS]
+           + [ended_at(counts, at, strain[at]) for at in STRAIN_ENDS])
   return f'| {name} | ' + ' | '.join(cells) + ' |'
 
 
 if __name__ == '__main__':
   print_table('| tunes | count | ' + ' | '.join(f'steps, {q}%' for q in QUANTILES)
-              + ' | over 32 bars | ' + ' | '.join(f'end at bar {at}' for at in END_BARS)
-              + ' | at 32, after a strain\'s second time |',
-              4 + len(QUANTILES) + len(END_BARS), row, sys.argv[1:])
+              + ' | over 32 bars | ' + ' | '.join(f'end at bar {at}' for at in END_BARS) + ' | '
+              + ' | '.join(f'at {at}, after a strain\'s second time' for at in STRAIN_ENDS) + ' |',
+              3 + len(QUANTILES) + len(END_BARS) + len(STRAIN_ENDS), row, sys.argv[1:])
