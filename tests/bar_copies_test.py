@@ -243,23 +243,29 @@ def test_a_form_ends_model_learns_the_bar_a_tune_ends_in_as_its_last():
                              - np.log(0.2), rtol=1e-5)
 
 
+def form_ends_model(head_bias):
+  """A form_ends model whose decisions are fixed by ``head_bias`` (one per option)."""
+  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
+                               bar_number=True, lookback=True, copy_lookback=True,
+                               copy_bars=True, tune_ends=True, form_decisions=True,
+                               form_ends=True)
+  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
+  model.bar_copy_head.bias[...] = jnp.asarray(head_bias, jnp.float32)
+  return model
+
+
 def test_a_form_ends_model_ends_its_tunes_in_the_bar_it_names_last():
   # Its steps would play pitch 60 rather than end, but not by as much as the last bar's tilt;
   # its head plays new bars, and names a bar last from the 6th bar on. Drawn at temperature 0,
   # every tune ends at the start of that bar; without the last bar, none ends.
   ends = {}
   for last_from in (6, None):
-    model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0,
-                                 bar_position=True, bar_number=True, lookback=True,
-                                 copy_lookback=True, copy_bars=True, tune_ends=True,
-                                 form_decisions=True, form_ends=True)
-    kernel = np.zeros(model.bar_copy_head.kernel[...].shape, np.float32)
+    model = form_ends_model([30.0, -30.0, -30.0, -30.0, -30.0, 0.0])
     bar_numbers = len(LOOKBACK_BARS) * (bar_copies.RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
     if last_from is not None:
-      kernel[bar_numbers + last_from:bar_numbers + bar_copies.MAX_FORM_BAR + 1,
-             bar_copies.LAST_BAR] = 60.0
-    model.bar_copy_head.kernel[...] = jnp.asarray(kernel)
-    model.bar_copy_head.bias[...] = jnp.array([30.0, -30.0, -30.0, -30.0, -30.0, 0.0])
+      model.bar_copy_head.kernel[...] = model.bar_copy_head.kernel[...].at[
+          bar_numbers + last_from:bar_numbers + bar_copies.MAX_FORM_BAR + 1,
+          bar_copies.LAST_BAR].set(60.0)
     model.head.kernel[...] = jnp.zeros_like(model.head.kernel[...])
     tilt = np.log(bar_copier.END_TILT)
     model.head.bias[...] = jnp.zeros(130).at[60].set(5.0).at[TUNE_END].set(5.0 - tilt / 2)
@@ -275,13 +281,8 @@ def test_a_form_ends_model_ends_its_tunes_in_the_bar_it_names_last():
 
 
 def test_evaluate_scores_a_form_ends_models_last_bar_by_its_last_bar_option():
-  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
-                               bar_number=True, lookback=True, copy_lookback=True,
-                               copy_bars=True, tune_ends=True, form_decisions=True,
-                               form_ends=True)
-  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
   bias = np.array([0.5, 0.1, 0.2, 0.3, 0.4, 1.0])
-  model.bar_copy_head.bias[...] = jnp.asarray(bias, jnp.float32)
+  model = form_ends_model(bias)
   graphdef, params = nnx.split(model, nnx.Param)
   tokens = np.array(A + B + A + B[:2], np.uint8)  # Its 4th bar, 1 and 2 bars after two, ends it.
   track = model_inputs.model_track(tokens, _meter(len(tokens)), model.inputs, True)
@@ -298,13 +299,8 @@ def test_copy_decisions_reads_a_form_ends_models_decisions_as_its_sampler_draws_
   monkeypatch.syspath_prepend(str(REPO / 'scripts'))
   import copy_decisions
   import end_placement
-  model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
-                               bar_number=True, lookback=True, copy_lookback=True,
-                               copy_bars=True, tune_ends=True, form_decisions=True,
-                               form_ends=True)
-  model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
   odds = np.exp([0.5, 0.1, 0.2, 0.3, 0.4, 1.0])
-  model.bar_copy_head.bias[...] = jnp.asarray(np.log(odds), jnp.float32)
+  model = form_ends_model(np.log(odds))
   tokens = np.array((A + B) * 3, np.uint8)
   track = model_inputs.model_track(tokens, _meter(len(tokens)), model.inputs, True)
   p, fits = copy_decisions.decisions(end_placement.one_track_outputs(model), True, track)
