@@ -228,7 +228,8 @@ def test_a_form_ends_model_learns_the_bar_a_tune_ends_in_as_its_last():
   copies = bar_copies.copy_targets(steps.tokens, steps.bar_position, True)[None, :-1]
   decisions = bar_copies.form_decision_targets(jnp.asarray(steps.tokens[None, 1:]), copies, True)
   lines = np.flatnonzero(copies[0])
-  fits = bar_copies.option_sets(np.asarray(decisions)[0, lines], options=bar_copies.num_options(True))
+  fits = bar_copies.option_sets(np.asarray(decisions)[0, lines],
+                                options=bar_copies.num_options(True))
   # New, new, a copy of A 2 back, then the last bar: only the last option fits it.
   assert fits.tolist() == [[True] + [False] * 5, [True] + [False] * 5,
                            [False, False, True, False, False, False],
