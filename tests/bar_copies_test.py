@@ -244,12 +244,12 @@ def test_a_form_ends_model_learns_the_bar_a_tune_ends_in_as_its_last():
                              - np.log(0.2), rtol=1e-5)
 
 
-def form_ends_model(head_bias, form_strains=False):
+def form_ends_model(head_bias):
   """A form_ends model whose decisions are fixed by ``head_bias`` (one per option)."""
   model = training.build_model(rnn_size=8, num_layers=1, dropout=0.0, seed=0, bar_position=True,
                                bar_number=True, lookback=True, copy_lookback=True,
                                copy_bars=True, tune_ends=True, form_decisions=True,
-                               form_ends=True, form_strains=form_strains)
+                               form_ends=True)
   model.bar_copy_head.kernel[...] = jnp.zeros_like(model.bar_copy_head.kernel[...])
   model.bar_copy_head.bias[...] = jnp.asarray(head_bias, jnp.float32)
   return model
@@ -279,26 +279,6 @@ def test_a_form_ends_model_ends_its_tunes_in_the_bar_it_names_last():
   assert not ends[None].any()
   # The decision at the end of the 6th bar (the primer's is the 1st) names the 5th sampled.
   assert ends[6][:, 5, 0].all() and not ends[6][:, :5].any()
-
-
-def test_a_form_strains_models_decision_keeps_its_tunes_from_ending_before_a_likely_last_bar():
-  # Its steps would rather end than play pitch 60; its head gives the last bar no chance before
-  # the 6th bar, and all of it from there. The end's odds times that chance over
-  # LAST_BAR_PRIOR: drawn at temperature 0, no tune ends before the 6th bar, every one at its
-  # start (a --form_ends model's end, tilted only in a bar named last, would end at once).
-  model = form_ends_model([30.0, -30.0, -30.0, -30.0, -30.0, 0.0], form_strains=True)
-  bar_numbers = len(LOOKBACK_BARS) * (bar_copies.RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
-  model.bar_copy_head.kernel[...] = model.bar_copy_head.kernel[...].at[
-      bar_numbers + 6:bar_numbers + bar_copies.MAX_FORM_BAR + 1, bar_copies.LAST_BAR].set(60.0)
-  model.head.kernel[...] = jnp.zeros_like(model.head.kernel[...])
-  model.head.bias[...] = jnp.zeros(130).at[60].set(5.0).at[TUNE_END].set(6.0)
-  graphdef, params = nnx.split(model, nnx.Param)
-  primes = np.tile(np.array(A, np.uint8), (2, 1))
-  positions = np.tile(np.arange(4 + 48) % 4, (2, 1)).astype(np.uint8)
-  sample = samplers.make_sequence_sampler(graphdef, 48, temperature=0.0)
-  ends = np.asarray(sample(params, primes, jax.random.key(0), positions).tokens).reshape(
-      2, 12, 4) == TUNE_END
-  assert ends[:, 5, 0].all() and not ends[:, :5].any()
 
 
 def test_evaluate_scores_a_form_ends_models_last_bar_by_its_last_bar_option():

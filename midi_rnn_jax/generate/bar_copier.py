@@ -18,28 +18,22 @@ NEW_BAR_DRAWS = 4
 # (in odds) as the model has it after each step. 8: where the folk validation tunes' own end
 # step is likeliest, had they to end in their last bar (scripts/end_tilt.py).
 END_TILT = 8.0
-# A form_strains model's end, in every bar: its odds times the decision's chance that the bar is
-# the last over this. 0.06: its tunes' median length that of the folk validation tunes (300
-# tunes at seeds 20-22, with the end rules: 0.03, 0.06, 0.12 gave 162, 190, 222 steps; the
-# tunes 188).
-LAST_BAR_PRIOR = 0.06
 
 
 class Bar(NamedTuple):
   """The bar under way in a melody (rows,): the copy being played (-1: none), the bar's kind
   (bar_copies.bar_kinds), per lookback whether the bar has equalled it so far, the targets of
-  the bars before it (bar_copies.recent_targets), and what a form_ends model's decision adds
-  to the end's logit in it."""
+  the bars before it (bar_copies.recent_targets), and whether it is the tune's last (a
+  form_ends model's decision)."""
   copying: jax.Array
   kind: jax.Array
   matching: jax.Array
   recent: jax.Array
-  end_tilt: jax.Array
+  last: jax.Array
 
 
 def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int,
-         ends_copies: bool = False, form_ends: bool = False, last_bar_odds: bool = False
-         ) -> tuple[Callable, Callable]:
+         ends_copies: bool = False, form_ends: bool = False) -> tuple[Callable, Callable]:
   """``(step_token, settle)`` for a copy_bars model whose melodies each run on ``draws``
   consecutive rows, its candidates. ``step_token(heard, bar, step, key) -> (token, share,
   bar)`` (``heard``: a samplers.Heard): where ``step`` starts a bar, the model decides (its
@@ -52,11 +46,7 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
   ``ends_copies``: a copied bar's step is the tune's end as likely as the model ends it there
   (a form decision, which cannot see the end coming, may copy the bar a tune ends in).
   ``form_ends``: the decision may name the bar the tune's last (bar_copies.LAST_BAR), a new bar
-  in which the end is END_TILT times as likely as the model has it; with ``last_bar_odds`` (a
-  form_strains model's) the decision's last bar is drawn as a new bar, and in every bar the
-  end's odds are multiplied by the decision's chance of the last bar over LAST_BAR_PRIOR: a
-  decision that a bar is seldom the last (a strain's second time at bar 16) keeps the tune
-  from ending there."""
+  in which the end is END_TILT times as likely as the model has it."""
   rows = bar_positions.shape[0]
 
   def step_token(heard, bar, step, key):
@@ -66,20 +56,15 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     per_melody = heard.copy_logits[::draws]
     option = jnp.repeat(jnp.argmax(per_melody, -1) if temperature == 0 else
                         jax.random.categorical(option_key, per_melody / temperature), draws)
-    if last_bar_odds:
-      p_last = jnp.repeat(jax.nn.softmax(per_melody / max(temperature, 1e-6))[
-          :, bar_copies.LAST_BAR], draws)
-      option = jnp.where(option == bar_copies.LAST_BAR, bar_copies.NEW_BAR, option)
     copy = (option != bar_copies.NEW_BAR) & (option != bar_copies.LAST_BAR)
     copying = jnp.where(starts_bar, jnp.where(copy, option - 1, -1), bar.copying)
     kind = jnp.where(starts_bar, jnp.where(copy, bar_copies.COPY, bar_copies.NEW), bar.kind)
-    end_tilt = jnp.where(starts_bar, jnp.log(p_last / LAST_BAR_PRIOR) if last_bar_odds else
-                     jnp.where(option == bar_copies.LAST_BAR, np.log(END_TILT), 0.0), bar.end_tilt)
+    last = jnp.where(starts_bar, option == bar_copies.LAST_BAR, bar.last)
     matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK,
                          bar.matching)
     logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
     if form_ends:
-      logits = logits.at[:, model_inputs.TUNE_END].add(end_tilt)
+      logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(last, np.log(END_TILT), 0.0))
     token, share = choose(logits, token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
@@ -90,7 +75,7 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
             Bar(jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None]),
-                recent, end_tilt))
+                recent, last))
 
   def settle(carry, bar, step):
     ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
@@ -113,4 +98,4 @@ def no_bar(rows: int) -> Bar:
   """``bar`` before a melody's first bar line: no copy, no decision, no bar before."""
   return Bar(jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
              jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool),
-             jnp.zeros((rows, bar_copies.RECENT_BARS), jnp.int32), jnp.zeros((rows,)))
+             jnp.zeros((rows, bar_copies.RECENT_BARS), jnp.int32), jnp.zeros((rows,), bool))

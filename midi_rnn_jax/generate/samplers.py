@@ -301,8 +301,7 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
     # A form decision does not know where the tune ends: its copies may end (bar_copier).
     step_token, settle = bar_copier.make(choose, temperature, plans['bar_position'], draws,
                                          ends_copies=model.form_decisions and tune_ends,
-                                         form_ends=model.form_ends,
-                                         last_bar_odds=model.form_strains)
+                                         form_ends=model.form_ends)
 
     def generate_copying(everything, inputs):
       carry, heard, bar, shares = everything

@@ -179,7 +179,7 @@ COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBAC
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
 OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions',
-           'form_ends', 'form_strains')
+           'form_ends')
 
 
 class MelodyLSTM(nnx.Module):
@@ -225,9 +225,7 @@ class MelodyLSTM(nnx.Module):
     # bar a tune ends in (bar_copies.LAST_BAR).
     self.form_decisions = options.get('form_decisions', False)
     self.form_ends = options.get('form_ends', False)
-    self.form_strains = options.get('form_strains', False)
-    form_size = bar_copies.num_form_features(pace='pace' in self.inputs,
-                                             strains=self.form_strains)
+    form_size = bar_copies.num_form_features(pace='pace' in self.inputs)
     self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
                                      bar_copies.num_options(self.form_ends), rngs=rngs)
                           if copy_bars else None)
@@ -303,8 +301,7 @@ class MelodyLSTM(nnx.Module):
                                 + [jnp.zeros_like(missing[..., :1])] * self.form_ends, axis=-1)
     pace = read.pace.astype(jnp.int32) if read.pace is not None else None
     reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
-                                      read.bar_position.astype(jnp.int32), pace,
-                                      self.form_strains)
+                                      read.bar_position.astype(jnp.int32), pace)
              if self.form_decisions else hidden)
     return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
