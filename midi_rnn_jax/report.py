@@ -176,8 +176,7 @@ def markdown(report: dict, experiment_dir: str, images: dict[str, str]) -> str:
   for key in stats.SCALAR_FEATURES:
     lines.append(f'| {key} | {gen[key]:.3f} | {train[key]:.3f} | '
                  f'{report["overlap_area"][key]:.3f} |')
-  names = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
-  for title, key, labels in (('Pitch classes', 'pitch_class_histogram', names),
+  for title, key, labels in (('Pitch classes', 'pitch_class_histogram', stats.PITCH_CLASS_NAMES),
                              ('Note lengths (steps)', 'note_length_histogram',
                               stats.LENGTH_LABELS)):
     lines += ['', f'## {title}', '', '| | ' + ' | '.join(labels) + ' |',

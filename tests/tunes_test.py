@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from conftest import ok, run_module, write_midi
+from conftest import REPO, ok, run_module, write_midi
 from midi_rnn_jax import report
 from midi_rnn_jax.data import encoding, melody_file, model_inputs, slicing
 from midi_rnn_jax.data.model_inputs import TUNE_END
@@ -258,3 +258,25 @@ def test_sample_draws_a_degenerate_tune_again_and_keeps_the_others(tmp_path):
   assert len(still_degenerate) < len(first_degenerate) / 2
   # The tunes that came out well the first time are the same files.
   assert all(redrawn[name] == kept[name] for name in kept if name not in first_degenerate)
+
+
+def test_text_roll_draws_each_step_of_a_written_tune_in_its_pitchs_row(tmp_path, monkeypatch):
+  monkeypatch.syspath_prepend(str(REPO / 'scripts'))
+  import text_roll
+  # A 4-step pickup in 4/4 (D4 C4 rest C4), then two bars: E4 held across their bar line, a
+  # rest, C4.
+  tokens = np.array([63, 61, 0, 61] + [65] * 20 + [0] + [61] * 11, np.uint8)
+  folder = tmp_path / 'tunes'
+  folder.mkdir()
+  melody_file.tokens_to_midi(tokens, steps_per_quarter=4, tune_ended=True, first_position=12,
+                             bar_length=16).dump(str(folder / '01.mid'))
+  *rows, numbers = text_roll.file_roll(str(folder / '01.mid'))
+  assert [row.split()[0] for row in rows] == ['E4', 'D4', 'C4']
+  for row, token in zip(rows, (65, 63, 61)):
+    cells = np.array(list(row[3:]))
+    assert len(cells) == len(tokens)
+    np.testing.assert_array_equal(cells == text_roll.SOUNDING, tokens == token)
+    # A bar line where a bar begins and the row is silent: steps 4 and 20.
+    np.testing.assert_array_equal(np.flatnonzero(cells == text_roll.BAR_LINE),
+                                  [s for s in (4, 20) if tokens[s] != token])
+  assert numbers[3 + 4] == '1' and numbers[3 + 20] == '2' and numbers.split() == ['1', '2']

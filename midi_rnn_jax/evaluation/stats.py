@@ -13,6 +13,7 @@ from midi_rnn_jax.evaluation.baselines import ngrams, rows_as_keys
 
 MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
+PITCH_CLASS_NAMES = ('C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B')
 # Note lengths in steps, bucketed: 1, 2, 3, 4, 5-7, 8-11, 12-15, 16 and longer.
 LENGTH_BUCKETS = np.array([1, 2, 3, 4, 5, 8, 12, 16])
 LENGTH_LABELS = ['1', '2', '3', '4', '5-7', '8-11', '12-15', '16+']
@@ -34,13 +35,12 @@ def entropy_bits(distribution: np.ndarray) -> float:
 def scale_consistency(tokens: np.ndarray) -> tuple[float, str]:
   """The largest share of sounding steps inside one major or natural-minor scale, and which."""
   histogram = pitch_class_histogram(tokens)
-  names = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
   best, best_name = -1.0, ''
   for root in range(12):
     for mode, scale in (('major', MAJOR), ('minor', MINOR)):
       share = float(histogram[(scale + root) % 12].sum())
       if share > best:
-        best, best_name = share, f'{names[root]} {mode}'
+        best, best_name = share, f'{PITCH_CLASS_NAMES[root]} {mode}'
   return best, best_name
 
 
