@@ -65,8 +65,6 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
     if form_ends:
       logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(last, np.log(END_TILT), 0.0))
-    if heard.end_bias is not None:
-      logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(starts_bar, heard.end_bias, 0.0))
     token, share = choose(logits, token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
