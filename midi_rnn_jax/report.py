@@ -72,30 +72,37 @@ def pickup_in_whole_bar(meter: encoding.Meter, pickup: int) -> encoding.Meter:
   return encoding.Meter(positions, bar_lengths, beat_units)
 
 
+def generated_melody(path: str, steps_per_quarter: int) -> Generated | None:
+  """The Generated melody of the file's first usable track, as sample wrote it (None: none)."""
+  midi = readers.read_with_miditoolkit(path)
+  tracks, _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
+  if not tracks:
+    return None
+  tokens = tracks[0].tokens
+  first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
+  leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
+  length = melody_file.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
+  # A file that starts mid-bar opens with a shorter bar (sample's pickup).
+  changes = sorted(midi.time_signature_changes, key=lambda change: change.time)
+  pickup = (round(changes[1].time * steps_per_quarter / midi.ticks_per_beat)
+            if len(changes) > 1 else 0)
+  padded = np.pad(tokens, (leading, max(length - leading - len(tokens), 0)))
+  meter = encoding.bar_positions(
+      0, len(padded), [(c.time, c.numerator, c.denominator) for c in changes],
+      midi.ticks_per_beat, steps_per_quarter)
+  return Generated(padded, int(tracks[0].bar_lengths[-1]), pickup,
+                   pickup_in_whole_bar(meter, pickup), melody_file.ended_by_model(midi))
+
+
 def generated_melodies(folder: str, steps_per_quarter: int) -> dict[str, Generated]:
   """name -> the Generated melody of each file's first usable track, as sample wrote it."""
   melodies = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.mid'))):
     if not os.path.isfile(path):  # A FIFO named .mid would block the reader for ever.
       continue
-    midi = readers.read_with_miditoolkit(path)
-    tracks, _ = encoding.encode_midi(midi, encoding.ReadingRules(steps_per_quarter))
-    if tracks:
-      tokens = tracks[0].tokens
-      first_note = min(n.start for n in midi.instruments[0].notes if n.end > n.start)
-      leading = round(first_note * steps_per_quarter / midi.ticks_per_beat)
-      length = melody_file.end_marker_steps(midi, steps_per_quarter) or leading + len(tokens)
-      # A file that starts mid-bar opens with a shorter bar (sample's pickup).
-      changes = sorted(midi.time_signature_changes, key=lambda change: change.time)
-      pickup = (round(changes[1].time * steps_per_quarter / midi.ticks_per_beat)
-                if len(changes) > 1 else 0)
-      padded = np.pad(tokens, (leading, max(length - leading - len(tokens), 0)))
-      meter = encoding.bar_positions(
-          0, len(padded), [(c.time, c.numerator, c.denominator) for c in changes],
-          midi.ticks_per_beat, steps_per_quarter)
-      melodies[os.path.basename(path)] = Generated(
-          padded, int(tracks[0].bar_lengths[-1]), pickup, pickup_in_whole_bar(meter, pickup),
-          melody_file.ended_by_model(midi))
+    melody = generated_melody(path, steps_per_quarter)
+    if melody is not None:
+      melodies[os.path.basename(path)] = melody
   if not melodies:
     raise UserError(f'--generated_dir {folder!r} holds no melody: run sample first')
   return melodies

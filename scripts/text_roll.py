@@ -12,6 +12,7 @@ import numpy as np
 
 from midi_rnn_jax import report
 from midi_rnn_jax.data import encoding
+from midi_rnn_jax.errors import UserError
 from midi_rnn_jax.evaluation import stats
 
 SOUNDING, SILENT, BAR_LINE = '█', '·', '|'
@@ -41,14 +42,19 @@ def text_roll(tokens: np.ndarray, positions: np.ndarray) -> list[str]:
 
 
 def file_roll(path: str) -> list[str]:
-  """``text_roll`` of the melody sample wrote to ``path`` (report.generated_melodies reads it)."""
-  folder, name = os.path.split(os.path.abspath(path))
-  melody = report.generated_melodies(folder, encoding.STEPS_PER_QUARTER).get(name)
+  """``text_roll`` of the melody sample wrote to ``path`` (read as report reads it)."""
+  if not os.path.isfile(path):  # A FIFO would block the reader for ever.
+    raise UserError(f'{path!r} is not a file')
+  melody = report.generated_melody(path, encoding.STEPS_PER_QUARTER)
   if melody is None:
-    sys.exit(f'error: {path}: no melody that sample wrote')
+    raise UserError(f'{path!r} holds no melody')
   return text_roll(melody.tokens, melody.meter.positions)
 
 
 if __name__ == '__main__':
-  for argument in sys.argv[1:]:
-    print('\n'.join(file_roll(argument)), end='\n\n')
+  try:
+    for argument in sys.argv[1:]:
+      print('\n'.join(file_roll(argument)), end='\n\n')
+  except UserError as error:
+    print(f'error: {error}', file=sys.stderr)
+    sys.exit(2)

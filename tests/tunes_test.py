@@ -2,6 +2,9 @@
 tunes and to repeat their parts."""
 
 import json
+import os
+import subprocess
+import sys
 
 import miditoolkit
 import numpy as np
@@ -280,3 +283,16 @@ def test_text_roll_draws_each_step_of_a_written_tune_in_its_pitchs_row(tmp_path,
     np.testing.assert_array_equal(np.flatnonzero(cells == text_roll.BAR_LINE),
                                   [s for s in (4, 20) if tokens[s] != token])
   assert numbers[3 + 4] == '1' and numbers[3 + 20] == '2' and numbers.split() == ['1', '2']
+
+
+def test_text_roll_names_a_file_it_cannot_draw_in_one_error_line(tmp_path):
+  drums = write_midi(tmp_path / 'drums.mid', [([(36, 0, 480)], True)])
+  broken = tmp_path / 'broken.mid'
+  broken.write_bytes(b'MThd no more')
+  for path in (tmp_path / 'missing.mid', tmp_path, drums, broken):
+    result = subprocess.run([sys.executable, str(REPO / 'scripts' / 'text_roll.py'), str(path)],
+                            env={**os.environ, 'PYTHONPATH': str(REPO)}, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith('error: ') and result.stderr.count('\n') == 1
+    assert str(path) in result.stderr and not result.stdout
