@@ -2,7 +2,9 @@
 (quantiles, in steps), and of the tunes that reach bar n, the share that end there (n = 8, 16,
 24, 32: where strains end), at 16 and 32 apart for the tunes whose 7 bars before each equal
 the bar 8 back (a strain's second time through: an AA tune of 8-bar strains may end at 16, an
-AABB tune ends at 32).
+AABB tune ends at 32). Last, the AA tunes (a strain's second time through at bar 16) and what
+follows: the share of them that reach bar 25 (a B strain played once), and of those the share
+that play B twice (its second time through at bar 32): how well an AABB tune is planned.
 
   python scripts/end_bars.py EXPERIMENT GENERATED_DIRS [GENERATED_DIRS ...]
 
@@ -35,6 +37,15 @@ def ended_at(counts: list[int], at: int, where=None) -> str:
   return f'{ended / max(len(reached), 1):.2f} of {len(reached)}'
 
 
+def strains_after_aa(bars: list[list[tuple]]) -> tuple[int, int, int]:
+  """Of tunes' ``bars``: (the AA tunes, those of them that reach bar 25, those of these that
+  play a second strain twice, through bar 32)."""
+  aa = [b for b in bars if len(b) >= 2 * STRAIN_BARS and second_strain_ends(b, 2 * STRAIN_BARS)]
+  reach_b = [b for b in aa if len(b) > 3 * STRAIN_BARS]
+  return len(aa), len(reach_b), sum(len(b) >= 4 * STRAIN_BARS
+                                    and second_strain_ends(b, 4 * STRAIN_BARS) for b in reach_b)
+
+
 def row(name: str, pairs: list) -> str:
   steps = [len(tokens) for tokens, _ in pairs]
   bars = [tunes.bars_of(tokens, meter.positions) for tokens, meter in pairs]
@@ -44,11 +55,14 @@ def row(name: str, pairs: list) -> str:
            + [f'{np.mean(np.array(counts) > 32):.3f}']
            + [ended_at(counts, at) for at in END_BARS]
            + [ended_at(counts, at, strain[at]) for at in STRAIN_ENDS])
+  aa, reach_b, bb = strains_after_aa(bars)
+  cells += [f'{aa / len(pairs):.3f}', f'{reach_b / max(aa, 1):.2f}', f'{bb / max(reach_b, 1):.2f}']
   return f'| {name} | ' + ' | '.join(cells) + ' |'
 
 
 if __name__ == '__main__':
   print_table('| tunes | count | ' + ' | '.join(f'steps, {q}%' for q in QUANTILES)
               + ' | over 32 bars | ' + ' | '.join(f'end at bar {at}' for at in END_BARS) + ' | '
-              + ' | '.join(f'at {at}, after a strain\'s second time' for at in STRAIN_ENDS) + ' |',
-              3 + len(QUANTILES) + len(END_BARS) + len(STRAIN_ENDS), row, sys.argv[1:])
+              + ' | '.join(f'at {at}, after a strain\'s second time' for at in STRAIN_ENDS)
+              + ' | AA tunes | of them reach bar 25 | of those play B twice |',
+              6 + len(QUANTILES) + len(END_BARS) + len(STRAIN_ENDS), row, sys.argv[1:])

@@ -296,3 +296,15 @@ def test_text_roll_names_a_file_it_cannot_draw_in_one_error_line(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith('error: ') and result.stderr.count('\n') == 1
     assert str(path) in result.stderr and not result.stdout
+
+
+def test_end_bars_follows_aa_tunes_to_a_second_strain_played_twice(monkeypatch):
+  monkeypatch.syspath_prepend(str(REPO / 'scripts'))
+  import end_bars
+  strain_a, strain_b, strain_c = ([(first + i,) for i in range(8)] for first in (10, 30, 50))
+  aabb, aa = 2 * strain_a + 2 * strain_b, 2 * strain_a
+  aabc, ab = 2 * strain_a + strain_b + strain_c, strain_a + strain_b
+  # A second time through whose last bar differs (a second ending) is still one.
+  ending = aabb[:15] + [(99,)] + aabb[16:31] + [(98,)]
+  assert end_bars.strains_after_aa([aabb, aa, aabc, ab]) == (3, 2, 1)
+  assert end_bars.strains_after_aa([ending, aa[:15]]) == (1, 1, 1)
