@@ -119,13 +119,6 @@ flags.register_multi_flags_validator(
     ['form_ends', 'form_decisions', 'tune_ends'], lambda values: not values['form_ends'] or (
         values['form_decisions'] and values['tune_ends']),
     message='--form_ends needs --form_decisions and --tune_ends: it decides the bar a tune ends in')
-flags.DEFINE_boolean('form_strains', False, 'Experiment: the form head also reads whether the '
-                     'coming bar completes a repeat of the last 1, 2, 4 or 8 bars, by bar number.')
-flags.DEFINE_boolean('form_hidden', False, 'Experiment: a hidden layer of 32 (ReLU) in the form head.')
-flags.DEFINE_boolean('form_history', False, 'Experiment: the form head also reads the runs of '
-                     'repeats 8 and 16 bars before the latest 8 (a strain played twice).')
-flags.DEFINE_boolean('end_from_form', False, 'Experiment: where a decision is read, the tune '
-                     'end\'s logit also gets a weight of the form\'s features.')
 flags.DEFINE_integer('seed', 0, 'Seed of the parameter init, the data split, shuffling and dropout.')
 flags.DEFINE_string('coordinator_address', None, 'Several hosts: host:port of process 0, which '
                     'coordinates jax.distributed (on a Slurm cluster, or with '

@@ -92,21 +92,15 @@ def bar_kinds(targets, starts=None):
 # targets of its last RECENT_BARS bars (which of them repeated the bar 1, 2, 4 or 8 back) and
 # the bar's number, not from the LSTM's state: a decision that cannot be led by the notes of
 # the model's own first time through a strain.
-RECENT_BARS = 24
-# The runs of repeats are counted over windows of this many bars: the latest, and with
-# ``history`` the two before it (a strain played twice before the one under way).
-FORM_WINDOW = 8
+RECENT_BARS = 8
 MAX_FORM_BAR = 31
-NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (FORM_WINDOW + 1) + len(LOOKBACK_BARS) ** 2
+NUM_FORM_FEATURES = (len(LOOKBACK_BARS) * (RECENT_BARS + 1) + len(LOOKBACK_BARS) ** 2
                      + MAX_FORM_BAR + 1 + MAX_BAR_STEPS)
-NUM_HISTORY_FEATURES = 2 * len(LOOKBACK_BARS) * (FORM_WINDOW + 1)
 
 
-def num_form_features(pace: bool, strains: bool = False, history: bool = False) -> int:
-  """The size of ``form_features``: with the pace (a model with that input), NUM_PACES more;
-  with ``strains``, len(LOOKBACK_BARS) * (MAX_FORM_BAR + 1) more."""
-  return (NUM_FORM_FEATURES + model_inputs.NUM_PACES * pace
-          + len(LOOKBACK_BARS) * (MAX_FORM_BAR + 1) * strains + NUM_HISTORY_FEATURES * history)
+def num_form_features(pace: bool) -> int:
+  """The size of ``form_features``: with the pace (a model with that input), NUM_PACES more."""
+  return NUM_FORM_FEATURES + model_inputs.NUM_PACES * pace
 
 
 def recent_targets(targets, starts=None):
@@ -152,31 +146,20 @@ def pushed(recent, target):
   return jnp.concatenate([target[..., None], recent[..., :-1]], -1)
 
 
-def form_features(recent, bar_number, bar_position, pace=None, strains=False, history=False):
+def form_features(recent, bar_number, bar_position, pace=None):
   """(..., RECENT_BARS) targets, (...,) bar numbers and bar positions (at a bar's last step: its
   length, the meter) -> (..., NUM_FORM_FEATURES): for each lookback, how many of the latest
   bars in a row repeated it (one-hot, 0 to RECENT_BARS); which lookbacks the bar each option
   would copy repeated itself; the bar number and the bar position (one-hot); with a (...,)
-  ``pace`` (model_inputs: a model with that input), its one-hot; with ``strains``, for each
-  lookback whether the coming bar completes a repeat of that many bars, by the bar number
-  (one-hot): a strain played twice ends an AABB tune at bar 32, not at 16
-  (``num_form_features``)."""
+  ``pace`` (model_inputs: a model with that input), its one-hot last (``num_form_features``)."""
   bits = jnp.arange(len(LOOKBACK_BARS))
   repeats = (recent[..., None] > 0) & (((recent[..., None] - 1) >> bits) & 1 == 1)
-  def runs_from(start):
-    return jnp.sum(jnp.cumprod(repeats[..., start:start + FORM_WINDOW, :], axis=-2), axis=-2)
-  runs = runs_from(0)
+  runs = jnp.sum(jnp.cumprod(repeats, axis=-2), axis=-2)
   copied = repeats[..., [bars - 1 for bars in LOOKBACK_BARS], :]
   lead = recent.shape[:-1]
-  bar = jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1)
-  completes = runs >= jnp.maximum(jnp.array(LOOKBACK_BARS) - 1, 1)
   return jnp.concatenate([
-      jax.nn.one_hot(runs, FORM_WINDOW + 1).reshape(lead + (-1,)),
+      jax.nn.one_hot(runs, RECENT_BARS + 1).reshape(lead + (-1,)),
       copied.reshape(lead + (-1,)).astype(jnp.float32),
-      bar,
+      jax.nn.one_hot(jnp.minimum(bar_number, MAX_FORM_BAR), MAX_FORM_BAR + 1),
       jax.nn.one_hot(bar_position, MAX_BAR_STEPS)]
-      + ([] if pace is None else [jax.nn.one_hot(pace, model_inputs.NUM_PACES)])
-      + ([(completes[..., None] * bar[..., None, :]).reshape(lead + (-1,))] if strains else [])
-      + ([jax.nn.one_hot(runs_from(start), FORM_WINDOW + 1).reshape(lead + (-1,))
-          for start in (FORM_WINDOW, 2 * FORM_WINDOW)] if history else []),
-      -1)
+      + ([] if pace is None else [jax.nn.one_hot(pace, model_inputs.NUM_PACES)]), -1)

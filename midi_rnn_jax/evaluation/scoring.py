@@ -86,9 +86,7 @@ def whole_track_scores(graphdef: nnx.GraphDef, params, tracks: list[StepInputs],
   def score(inputs, targets, kinds, copy_rows):
     model = nnx.merge(graphdef, params)
     recent = (bar_copies.recent_targets(copy_rows)[0] if model.form_decisions else None)
-    logits, copy_logits = model.every_step_outputs(inputs, bar_kinds=kinds, recent=recent,
-                                                   decisions=None if copy_rows is None
-                                                   else copy_rows > 0)
+    logits, copy_logits = model.every_step_outputs(inputs, bar_kinds=kinds, recent=recent)
     log_probs = note_log_probs(logits)
     notes = jnp.minimum(targets, NUM_CLASSES - 1).astype(jnp.int32)  # TUNE_END: scored apart.
     return (jnp.take_along_axis(log_probs, notes[..., None], -1)[..., 0],

@@ -30,7 +30,6 @@ class Bar(NamedTuple):
   matching: jax.Array
   recent: jax.Array
   last: jax.Array
-  end_bias: jax.Array
 
 
 def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: int,
@@ -66,10 +65,6 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
     if form_ends:
       logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(last, np.log(END_TILT), 0.0))
-    end_bias = bar.end_bias
-    if heard.end_bias is not None:
-      end_bias = jnp.where(starts_bar, heard.end_bias, bar.end_bias)
-      logits = logits.at[:, model_inputs.TUNE_END].add(end_bias)
     token, share = choose(logits, token_key)
     copied = jnp.take_along_axis(heard.ahead, jnp.maximum(copying, 0)[:, None], 1)[:, 0]
     copy_now = (copying >= 0) & (copied != model_inputs.NO_LOOKBACK)
@@ -80,7 +75,7 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     token = jnp.where(copy_now, copied, token)
     return (token, jnp.where(copy_now, 1.0, share),
             Bar(jnp.where(copy_now, copying, -1), kind, matching & (heard.ahead == token[:, None]),
-                recent, last, end_bias))
+                recent, last))
 
   def settle(carry, bar, step):
     ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
@@ -103,5 +98,4 @@ def no_bar(rows: int) -> Bar:
   """``bar`` before a melody's first bar line: no copy, no decision, no bar before."""
   return Bar(jnp.full((rows,), -1), jnp.full((rows,), bar_copies.UNKNOWN),
              jnp.zeros((rows, len(model_inputs.LOOKBACK_BARS)), bool),
-             jnp.zeros((rows, bar_copies.RECENT_BARS), jnp.int32), jnp.zeros((rows,), bool),
-             jnp.zeros((rows,)))
+             jnp.zeros((rows, bar_copies.RECENT_BARS), jnp.int32), jnp.zeros((rows,), bool))

@@ -210,7 +210,6 @@ class Heard(NamedTuple):
   logits: jax.Array
   copy_logits: jax.Array | None = None
   ahead: jax.Array | None = None
-  end_bias: jax.Array | None = None
 
 
 class EndRules(NamedTuple):
@@ -280,12 +279,9 @@ def make_sequence_sampler(graphdef: nnx.GraphDef, num_steps: int, temperature: f
       kinds = jnp.broadcast_to(jnp.arange(bar_copies.NUM_KINDS), (rows, bar_copies.NUM_KINDS))
       per_kind = model.output(hidden[:, None], model_inputs.map_arrays(
           lambda values: values[:, None], inputs), kinds)
-      form = bar_copier.form(bar)
       return (state, history), Heard(ruled(per_kind, inputs, step),
-                                     model.copy_logits(hidden, inputs, form),
-                                     inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)],
-                                     None if model.end_form_head is None
-                                     else model.end_bias(inputs, form))
+                                     model.copy_logits(hidden, inputs, bar_copier.form(bar)),
+                                     inputs.lookback[:, :len(model_inputs.LOOKBACK_BARS)])
 
     def generate_step(carry, inputs):
       carry, heard = carry

@@ -179,7 +179,7 @@ COPIED = (('lookback', len(LOOKBACK_BARS)), ('extra_lookback', len(EXTRA_LOOKBAC
 # per-step inputs (model_inputs.INPUTS), the copy path, the tune-end class and the whole-bar copy
 # decision (data.bar_copies).
 OPTIONS = (*model_inputs.NAMES, 'copy_lookback', 'tune_ends', 'copy_bars', 'form_decisions',
-           'form_ends', 'form_strains', 'end_from_form', 'form_history', 'form_hidden')
+           'form_ends')
 
 
 class MelodyLSTM(nnx.Module):
@@ -225,24 +225,12 @@ class MelodyLSTM(nnx.Module):
     # bar a tune ends in (bar_copies.LAST_BAR).
     self.form_decisions = options.get('form_decisions', False)
     self.form_ends = options.get('form_ends', False)
-    self.form_strains = options.get('form_strains', False)
-    self.form_history = options.get('form_history', False)
-    form_size = bar_copies.num_form_features(pace='pace' in self.inputs,
-                                             strains=self.form_strains, history=self.form_history)
-    self.form_hidden = (nnx.Linear(form_size, 32, rngs=rngs)
-                        if options.get('form_hidden', False) else None)
-    form_size = 32 if self.form_hidden is not None else form_size
+    form_size = bar_copies.num_form_features(pace='pace' in self.inputs)
     self.bar_copy_head = (nnx.Linear(form_size if self.form_decisions else rnn_size,
                                      bar_copies.num_options(self.form_ends), rngs=rngs)
                           if copy_bars else None)
     self.bar_kind_kernel = (nnx.Param(jnp.zeros((bar_copies.NUM_KINDS, num_bars)))
                             if copy_bars else None)
-    # With end_from_form, where a decision is read, the tune end's logit also gets a weight of
-    # the form's features (zeros at first): the LSTM alone ends AA tunes at bar 16, where the
-    # tunes go on.
-    self.end_form_head = (nnx.Linear(form_size, 1, kernel_init=nnx.initializers.zeros,
-                                     rngs=rngs)
-                          if options.get('end_from_form', False) else None)
 
   def project_inputs(self, inputs: StepInputs) -> jax.Array:
     """The first layer's input projection (..., 4H) of StepInputs (..., ): the token's row of
@@ -311,22 +299,11 @@ class MelodyLSTM(nnx.Module):
     missing = read.lookback[..., :len(LOOKBACK_BARS)] == model_inputs.NO_LOOKBACK
     ruled_out = jnp.concatenate([jnp.zeros_like(missing[..., :1]), missing]
                                 + [jnp.zeros_like(missing[..., :1])] * self.form_ends, axis=-1)
-    reads = self.form_reads(read, recent) if self.form_decisions else hidden
-    return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
-
-  def form_reads(self, read: StepInputs, recent: jax.Array) -> jax.Array:
-    """bar_copies.form_features of the (..., RECENT_BARS) ``recent`` bars' targets and
-    ``read``'s bar number, bar position and pace."""
     pace = read.pace.astype(jnp.int32) if read.pace is not None else None
-    features = bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
-                                        read.bar_position.astype(jnp.int32), pace,
-                                        self.form_strains, self.form_history)
-    return features if self.form_hidden is None else jax.nn.relu(self.form_hidden(features))
-
-  def end_bias(self, read: StepInputs, recent: jax.Array) -> jax.Array:
-    """(...,) what an end_from_form model adds to the tune end's logit where it reads a
-    decision (the form as ``copy_logits`` reads it)."""
-    return self.end_form_head(self.form_reads(read, recent))[..., 0]
+    reads = (bar_copies.form_features(recent, read.bar_number.astype(jnp.int32),
+                                      read.bar_position.astype(jnp.int32), pace)
+             if self.form_decisions else hidden)
+    return jnp.where(ruled_out, -1e9, self.bar_copy_head(reads))
 
   def __call__(self, inputs: StepInputs, dropout_rng: jax.Array | None = None) -> jax.Array:
     """(batch, window) inputs -> (batch, 129) logits of the step after the window.
@@ -344,13 +321,10 @@ class MelodyLSTM(nnx.Module):
 
   def every_step_outputs(self, inputs: StepInputs, dropout_rng: jax.Array | None = None,
                          starts: jax.Array | None = None, bar_kinds: jax.Array | None = None,
-                         recent: jax.Array | None = None, decisions: jax.Array | None = None,
-                         known: jax.Array | None = None
+                         recent: jax.Array | None = None
                          ) -> tuple[jax.Array, jax.Array | None]:
-    """``every_step``'s logits (with copy_bars, told the (batch, time) ``bar_kinds``; with
-    end_from_form, the end's ``end_bias`` added at the (batch, time) ``decisions`` steps), and
-    with copy_bars the (batch, time, NUM_OPTIONS) ``copy_logits`` after every step (else
-    None)."""
+    """``every_step``'s logits (with copy_bars, told the (batch, time) ``bar_kinds``), and with
+    copy_bars the (batch, time, NUM_OPTIONS) ``copy_logits`` after every step (else None)."""
     hidden, rng = self._hidden(inputs, dropout_rng, SEQUENCE_UNROLL, starts)
     hidden = dropout(hidden, self.dropout_rate, rng)
     read = model_inputs.map_arrays(lambda values: jnp.swapaxes(values, 0, 1), inputs)
@@ -359,16 +333,4 @@ class MelodyLSTM(nnx.Module):
     if self.bar_copy_head is None:
       return logits, None
     recent = None if recent is None else jnp.swapaxes(recent, 0, 1)
-    if self.end_form_head is not None and decisions is not None:
-      # Each decision's bias holds for the steps of the bar it decides (none before a track's
-      # first decision, none where the form is cut off by a row that starts inside a track).
-      bias = jnp.swapaxes(self.end_bias(read, recent), 0, 1)
-      if known is not None:
-        bias = jnp.where(known, bias, 0.0)
-      bias = jnp.where(decisions, bias, 0.0)
-      marks = decisions if starts is None else decisions | (starts > 0)
-      steps = jnp.arange(bias.shape[1])
-      latest = jax.lax.cummax(jnp.where(marks, steps, -1), axis=1)
-      held = jnp.where(latest >= 0, jnp.take_along_axis(bias, jnp.maximum(latest, 0), 1), 0.0)
-      logits = logits.at[..., model_inputs.TUNE_END].add(held)
     return logits, jnp.swapaxes(self.copy_logits(hidden, read, recent), 0, 1)

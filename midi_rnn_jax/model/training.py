@@ -221,8 +221,7 @@ def every_step_logits(model: lstm.MelodyLSTM, batch: Batch, rng: jax.Array | Non
   kinds = bar_copies.bar_kinds(batch.bar_copies, batch.starts)
   recent, known = (bar_copies.recent_targets(batch.bar_copies, batch.starts)
                    if model.form_decisions else (None, None))
-  return *model.every_step_outputs(batch.inputs, rng, batch.starts, kinds, recent,
-                                   batch.bar_copies > 0, known), known
+  return *model.every_step_outputs(batch.inputs, rng, batch.starts, kinds, recent), known
 
 
 # The mesh axis a data-parallel batch is split along.
