@@ -63,18 +63,6 @@ def make(choose: Callable, temperature: float, bar_positions: jax.Array, draws: 
     matching = jnp.where(starts_bar[:, None], heard.ahead != model_inputs.NO_LOOKBACK,
                          bar.matching)
     logits = jnp.take_along_axis(heard.logits, kind[:, None, None], 1)[:, 0]
-    # A new bar's last candidate, at the bar's last step, may not complete a copy of a bar the
-    # decision could have named: so each new bar is new, as the data defines one.
-    ends_bar = bar_positions[:, jnp.minimum(step + 1, bar_positions.shape[1] - 1)] == 0
-    last_draw = jnp.arange(rows) % draws == draws - 1
-    completes = (matching & (heard.ahead != model_inputs.NO_LOOKBACK)
-                 & (ends_bar & last_draw & (kind == bar_copies.NEW))[:, None])
-    # Nor end there instead: the bar must differ in a note.
-    masked = jnp.any(jax.nn.one_hot(heard.ahead, logits.shape[-1], dtype=bool)
-                     & completes[..., None], 1)
-    if logits.shape[-1] > model_inputs.TUNE_END:
-      masked = masked.at[:, model_inputs.TUNE_END].set(jnp.any(completes, 1))
-    logits = jnp.where(masked, -jnp.inf, logits)
     if form_ends:
       logits = logits.at[:, model_inputs.TUNE_END].add(jnp.where(last, np.log(END_TILT), 0.0))
     token, share = choose(logits, token_key)
